@@ -1,0 +1,43 @@
+# Two commands (see README.md):
+#   make course   set up .venv if needed, then open the course in JupyterLab on notebooks/
+#   make test     set up .venv if needed, then run every check (what CI runs via .ci/run)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Open a browser only where there is a screen to show it; otherwise just print the URL.
+OPEN_BROWSER ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),True,False)
+PORT ?= 8888
+
+.PHONY: course test setup release check grade clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@mkdir -p grading/exchange
+	@touch $(STAMP)
+	@echo "environment ready in $(VENV)/"
+
+course: $(STAMP)
+	@mkdir -p grading/exchange
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.port=$(PORT) \
+	    --ServerApp.open_browser=$(OPEN_BROWSER)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider solutions
+	$(BIN)/python -m autograde check
+
+release: $(STAMP)
+	$(BIN)/python -m autograde release
+
+check: $(STAMP)
+	$(BIN)/python -m autograde check
+
+clean:
+	rm -rf $(VENV) grading .pytest_cache

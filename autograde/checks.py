@@ -1,0 +1,109 @@
+"""``python -m autograde check``: the course's own rules, for every assignment.
+
+- every graded cell has a readable ``grade_id``; every test cell has points, a first-line
+  docstring ("Check that ..."), visible tests and a non-empty hidden-tests block;
+- notebooks/ is exactly what ``autograde release`` generates from solutions/;
+- the solution scores full marks and the untouched release scores 0 autograded points.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from autograde.grading import grade_notebook
+from autograde.layout import assignments, release_notebook, source_notebook
+from autograde.notebook import HIDDEN_BEGIN, HIDDEN_END, graded_cells, read_notebook
+from autograde.release import out_of_sync
+
+READABLE_ID = re.compile(r"^[a-z][a-z0-9_]{2,60}$")
+VERDICT_CALL = re.compile(r"\bcheck(_raises|_cases)?\(")
+
+
+@dataclass
+class AssignmentCheck:
+    assignment: str
+    problems: list[str] = field(default_factory=list)
+    solution_score: float | None = None
+    release_score: float | None = None
+    max_score: float | None = None
+
+    def to_json(self) -> dict:
+        return {"problems": self.problems, "solution_score": self.solution_score,
+                "release_score": self.release_score, "max_score": self.max_score}
+
+
+def structure_problems(nb) -> list[str]:
+    """Rule violations in the cells of an instructor source notebook."""
+    problems, seen = [], set()
+    cells = graded_cells(nb)
+    if not any(c.role == "test" for c in cells):
+        problems.append("no autograded test cell")
+    for cell in cells:
+        where = f"cell {cell.index} ({cell.grade_id})"
+        if not READABLE_ID.match(cell.grade_id) or re.match(r"^cell_?[0-9a-f]{6,}", cell.grade_id):
+            problems.append(f"{where}: grade_id is not readable (use lower_snake_case that names the idea)")
+        if cell.grade_id in seen:
+            problems.append(f"{where}: grade_id is used twice")
+        seen.add(cell.grade_id)
+        if cell.role in ("test", "manual") and cell.points <= 0:
+            problems.append(f"{where}: no points")
+        if cell.role == "test":
+            problems += [f"{where}: {p}" for p in _test_cell_problems(nb.cells[cell.index].source)]
+    return problems
+
+
+def _test_cell_problems(source: str) -> list[str]:
+    problems = []
+    try:
+        module = ast.parse(source)
+        doc = ast.get_docstring(module)
+    except SyntaxError as exc:
+        return [f"test cell does not parse ({exc.msg}, line {exc.lineno})"]
+    if not doc or not doc.startswith("Check that"):
+        problems.append('test cell must start with a docstring "Check that ..."')
+    if HIDDEN_BEGIN not in source or HIDDEN_END not in source:
+        return problems + ["test cell has no hidden-tests block"]
+    visible = source.split(HIDDEN_BEGIN)[0] + source.split(HIDDEN_END, 1)[1]
+    hidden = source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
+    if not VERDICT_CALL.search(visible):
+        problems.append("test cell has no visible test (a check(...) call outside the hidden block)")
+    if not VERDICT_CALL.search(hidden):
+        problems.append("hidden-tests block has no check(...) call")
+    if re.search(r"^\s*assert\b", source, re.MULTILINE):
+        problems.append("test cell uses a bare assert: verdicts go through autograde.verdict")
+    return problems
+
+
+def check_assignment(name: str) -> AssignmentCheck:
+    result = AssignmentCheck(name)
+    source = read_notebook(source_notebook(name))
+    result.problems += structure_problems(source)
+    if not release_notebook(name).is_file():
+        result.problems.append(f"notebooks/{name}/{name}.ipynb is missing: run `python -m autograde release`")
+        return result
+    stale = out_of_sync(name)
+    if stale:
+        result.problems.append("release out of sync with solutions/ (run `python -m autograde release`): "
+                               + ", ".join(stale))
+    solution = grade_notebook(source_notebook(name), assignment=name)
+    release = grade_notebook(release_notebook(name), assignment=name)
+    result.solution_score, result.release_score = solution.score, release.score
+    result.max_score = solution.max_score
+    if solution.score != solution.max_score:
+        failing = [f"{t.id} ({t.status}: {t.message.splitlines()[0] if t.message else ''})"
+                   for t in solution.tests if t.status != "pass"]
+        result.problems.append(f"solution scores {solution.score:g}/{solution.max_score:g}; failing: "
+                               + "; ".join(failing))
+    if release.score != 0:
+        passing = [t.id for t in release.tests if t.points > 0]
+        result.problems.append(f"blank release scores {release.score:g}, not 0; passing: {', '.join(passing)}")
+    return result
+
+
+def check_all(names: list[str] | None = None, workers: int = 2) -> list[AssignmentCheck]:
+    names = names or assignments()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(check_assignment, names))

@@ -1,0 +1,36 @@
+"""Where the course's files are. Every other module asks here instead of building paths."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS_DIR = REPO_ROOT / "solutions"
+RELEASE_DIR = REPO_ROOT / "notebooks"
+NBGRADER_CONFIG = REPO_ROOT / "nbgrader_config.py"
+
+# An assignment is a folder NN-slug holding one notebook NN-slug.ipynb.
+ASSIGNMENT_NAME = re.compile(r"^\d\d-[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class UsageError(Exception):
+    """Unusable input (not a notebook, unknown assignment, ...): exit 2 with this one-line reason."""
+
+
+def assignments() -> list[str]:
+    """Names of all assignments, in course order (the folders of solutions/)."""
+    if not SOLUTIONS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in SOLUTIONS_DIR.iterdir()
+                  if p.is_dir() and ASSIGNMENT_NAME.match(p.name) and (p / f"{p.name}.ipynb").is_file())
+
+
+def source_notebook(assignment: str) -> Path:
+    """The instructor source (with solutions and hidden tests) of an assignment."""
+    return SOLUTIONS_DIR / assignment / f"{assignment}.ipynb"
+
+
+def release_notebook(assignment: str) -> Path:
+    """The committed student release of an assignment."""
+    return RELEASE_DIR / assignment / f"{assignment}.ipynb"

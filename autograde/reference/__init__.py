@@ -1,0 +1,1 @@
+"""The grader's reference answers and seeded cases, one module per assignment (not shipped to a class)."""

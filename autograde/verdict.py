@@ -1,0 +1,279 @@
+"""The one place where a test decides pass or fail.
+
+Every test cell in every notebook, visible or hidden, calls one of the three functions below.
+Each one calls the learner's function itself, turns what came back into plain data
+(numbers, strings, lists, dicts: nothing with its own ``__eq__``), compares it with the
+expected value here, and on a mismatch raises :class:`VerdictFailure` whose message states
+
+- the input (the call, written so it can be pasted into a cell),
+- what was expected and what came back,
+- the seed and case number that replay it (for seeded hidden tests).
+
+The grader reads ``VerdictFailure`` as "fail" and any other exception in a test cell as
+"error". Tests never use bare ``assert``: keeping the verdict here means the grader can later
+decide verdicts outside the learner's process without rewriting a notebook.
+
+    check(fn, args, expected, rel_tol=..., abs_tol=..., integer=...)
+    check_raises(fn, args, ValueError)
+    check_cases(fn, cases, reference, seed=..., rel_tol=...)
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+__all__ = ["VerdictFailure", "NotPlainData", "check", "check_raises", "check_cases", "to_plain"]
+
+# Factors a unit mistake typically produces (ms vs s, KB vs bytes, bits vs bytes, minutes, hours, days).
+_UNIT_FACTORS = {
+    1000.0: "a factor of 1,000 (milli/kilo: check your units)",
+    1_000_000.0: "a factor of 1,000,000 (micro/mega: check your units)",
+    1_000_000_000.0: "a factor of 10^9 (nano/giga: check your units)",
+    1024.0: "a factor of 1,024 (binary KiB vs decimal KB?)",
+    8.0: "a factor of 8 (bits vs bytes?)",
+    60.0: "a factor of 60 (minutes vs seconds?)",
+    3600.0: "a factor of 3,600 (hours vs seconds?)",
+    86400.0: "a factor of 86,400 (days vs seconds?)",
+    100.0: "a factor of 100 (a percentage vs a fraction?)",
+}
+
+
+class VerdictFailure(AssertionError):
+    """A test found a wrong answer. The message is written for the learner."""
+
+
+class NotPlainData(TypeError):
+    """A value is not plain data (it could carry its own comparison logic)."""
+
+
+# --------------------------------------------------------------------------- plain data
+
+def _numpy_scalar_types() -> tuple[type, ...]:
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return ()
+    names = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+             "float16", "float32", "float64", "longlong", "ulonglong", "intc", "uintc")
+    return tuple({getattr(numpy, n) for n in names if hasattr(numpy, n)})
+
+
+def to_plain(value: Any, where: str = "result") -> Any:
+    """Return ``value`` as plain data, or raise :class:`NotPlainData` naming where it failed.
+
+    Accepted: None, bool, int, float, str (exact types, not subclasses), numpy scalars
+    (converted with ``.item()``), and lists, tuples and dicts (with str keys) of those.
+    Tuples become lists. Subclasses are refused because they can redefine ``__eq__``.
+    """
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value
+    if kind in _numpy_scalar_types():
+        return value.item()
+    if kind in (list, tuple):
+        return [to_plain(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if kind is dict:
+        plain = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise NotPlainData(f"{where} has a key {key!r} of type {type(key).__name__}; keys must be str")
+            plain[key] = to_plain(item, f"{where}[{key!r}]")
+        return plain
+    raise NotPlainData(
+        f"{where} is a {kind.__module__}.{kind.__qualname__}; expected plain data "
+        "(a number, string, bool, None, or a list/tuple/dict of those)")
+
+
+# --------------------------------------------------------------------------- comparison
+
+@dataclass(frozen=True)
+class _Tolerance:
+    rel_tol: float = 0.0
+    abs_tol: float = 0.0
+    integer: bool = False
+
+    def describe(self) -> str:
+        parts = []
+        if self.rel_tol:
+            parts.append(f"{self.rel_tol:.3g} relative" if self.rel_tol < 0.01 else f"{self.rel_tol:.0%}")
+        if self.abs_tol:
+            parts.append(f"{self.abs_tol:g} absolute")
+        return f" (within {' or '.join(parts)})" if parts else ""
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _mismatch(got: Any, expected: Any, tol: _Tolerance, where: str) -> str | None:
+    """Return None if ``got`` matches ``expected`` (both plain data), else a short reason."""
+    if _is_number(expected):
+        if not _is_number(got):
+            return f"{where} should be a number, got a {type(got).__name__}"
+        if tol.integer and (type(got) is float and not got.is_integer()):
+            return f"{where} should be a whole number, got {got!r}"
+        if math.isnan(expected) or math.isnan(got):
+            return None if (math.isnan(expected) and math.isnan(got)) else f"{where} differs"
+        if math.isinf(expected) or math.isinf(got):
+            return None if got == expected else f"{where} differs"
+        allowed = max(tol.rel_tol * abs(expected), tol.abs_tol)
+        if abs(got - expected) <= allowed:
+            return None
+        return f"{where} differs" + _unit_hint(got, expected)
+    if type(expected) is bool or expected is None or type(expected) is str:
+        if type(got) is type(expected) and got == expected:
+            return None
+        return f"{where} differs"
+    if type(expected) is list:
+        if type(got) is not list:
+            return f"{where} should be a list or tuple, got a {type(got).__name__}"
+        if len(got) != len(expected):
+            return f"{where} should have {len(expected)} items, got {len(got)}"
+        for i, (g, e) in enumerate(zip(got, expected)):
+            reason = _mismatch(g, e, tol, f"{where}[{i}]")
+            if reason:
+                return reason
+        return None
+    if type(expected) is dict:
+        if type(got) is not dict:
+            return f"{where} should be a dict, got a {type(got).__name__}"
+        missing = [k for k in expected if k not in got]
+        extra = [k for k in got if k not in expected]
+        if missing or extra:
+            return f"{where} should have keys {sorted(expected)}; missing {missing}, unexpected {extra}"
+        for key in expected:
+            reason = _mismatch(got[key], expected[key], tol, f"{where}[{key!r}]")
+            if reason:
+                return reason
+        return None
+    raise TypeError(f"expected value of type {type(expected).__name__} is not plain data")  # a test bug
+
+
+def _unit_hint(got: float, expected: float) -> str:
+    if got == 0 or expected == 0 or (got > 0) != (expected > 0):
+        return ""
+    ratio = max(abs(got), abs(expected)) / min(abs(got), abs(expected))
+    for factor, meaning in _UNIT_FACTORS.items():
+        if abs(ratio / factor - 1) < 0.03:
+            direction = "too large" if abs(got) > abs(expected) else "too small"
+            return f": it is {direction} by {meaning}"
+    return ""
+
+
+# --------------------------------------------------------------------------- messages
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 15] + f"... ({len(text)} chars)"
+
+
+def _call_text(fn: Callable, args: Any) -> str:
+    name = getattr(fn, "__name__", "function")
+    if isinstance(args, Mapping):
+        inner = ", ".join(f"{k}={_short(v, 120)}" for k, v in args.items())
+    else:
+        inner = ", ".join(_short(v, 120) for v in args)
+    return f"{name}({inner})"
+
+
+def _replay_text(seed: int | None, case: int | None, cases_total: int | None) -> str:
+    if seed is None:
+        return "a fixed example (no randomness): rerun this cell"
+    where = f", case {case}" + (f" of {cases_total}" if cases_total else "") if case is not None else ""
+    return f"seed {seed}{where}: the input above reproduces it"
+
+
+def _fail(fn: Callable, args: Any, *, expected: str, got: str, reason: str,
+          seed: int | None, case: int | None, cases_total: int | None, passed: int | None) -> None:
+    __tracebackhide__ = True
+    lines = [f"{getattr(fn, '__name__', 'function')}: {reason}",
+             f"  input:    {_call_text(fn, args)}",
+             f"  expected: {expected}",
+             f"  got:      {got}",
+             f"  replay:   {_replay_text(seed, case, cases_total)}"]
+    if passed:
+        lines.append(f"  ({passed} earlier case{'s' if passed != 1 else ''} passed)")
+    raise VerdictFailure("\n".join(lines))
+
+
+def _call(fn: Callable, args: Any) -> tuple[Any, BaseException | None]:
+    try:
+        if isinstance(args, Mapping):
+            return fn(**args), None
+        return fn(*args), None
+    except Exception as exc:  # the learner's code failed; report it as a verdict
+        return None, exc
+
+
+def _exception_text(exc: BaseException) -> str:
+    text = f"raised {type(exc).__name__}"
+    detail = str(exc)
+    if isinstance(exc, NotImplementedError) and not detail:
+        return text + " (not implemented yet)"
+    return text + (f": {_short(detail, 200)}" if detail else "")
+
+
+# --------------------------------------------------------------------------- the verdicts
+
+def check(fn: Callable, args: Mapping[str, Any] | tuple, expected: Any, *, rel_tol: float = 0.0,
+          abs_tol: float = 0.0, integer: bool = False, seed: int | None = None,
+          case: int | None = None, cases_total: int | None = None, passed: int | None = None) -> None:
+    """Call ``fn(**args)`` (or ``fn(*args)`` for a tuple) and fail unless it returns ``expected``.
+
+    Numbers match within ``max(rel_tol * |expected|, abs_tol)``; ``integer=True`` also requires a
+    whole number. Lists, tuples and dicts are compared item by item with the same tolerance.
+    """
+    __tracebackhide__ = True
+    tol = _Tolerance(rel_tol, abs_tol, integer)
+    expected_plain = to_plain(expected, "expected")
+    context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed)
+    value, error = _call(fn, args)
+    if error is not None:
+        _fail(fn, args, expected=_short(expected_plain) + tol.describe(), got=_exception_text(error),
+              reason="raised an exception instead of returning a value", **context)
+    try:
+        got = to_plain(value)
+    except NotPlainData as exc:
+        _fail(fn, args, expected=_short(expected_plain) + tol.describe(), got=str(exc),
+              reason="returned something that is not plain data", **context)
+    reason = _mismatch(got, expected_plain, tol, "result")
+    if reason:
+        _fail(fn, args, expected=_short(expected_plain) + tol.describe(), got=_short(got),
+              reason=reason, **context)
+
+
+def check_raises(fn: Callable, args: Mapping[str, Any] | tuple, exception: type[BaseException], *,
+                 seed: int | None = None, case: int | None = None, cases_total: int | None = None,
+                 passed: int | None = None) -> None:
+    """Call ``fn`` and fail unless it raises ``exception`` (or a subclass of it)."""
+    __tracebackhide__ = True
+    context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed)
+    value, error = _call(fn, args)
+    if isinstance(error, exception):
+        return
+    got = _exception_text(error) if error is not None else f"returned {_short(value)}"
+    _fail(fn, args, expected=f"raises {exception.__name__}", got=got,
+          reason=f"should raise {exception.__name__} for this input", **context)
+
+
+def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Callable, *, seed: int,
+                rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False) -> int:
+    """Compare ``fn`` with ``reference`` on every case (a dict of keyword arguments).
+
+    When the reference raises ``ValueError`` or ``TypeError`` for a case, ``fn`` must raise the
+    same type. Stops at the first failing case, whose message names ``seed`` and the case number.
+    Returns the number of cases checked.
+    """
+    __tracebackhide__ = True
+    cases = [dict(c) for c in cases]
+    for index, args in enumerate(cases):
+        context = dict(seed=seed, case=index, cases_total=len(cases), passed=index)
+        try:
+            expected = reference(**args)
+        except (ValueError, TypeError) as exc:
+            check_raises(fn, args, type(exc), **context)
+            continue
+        check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)
+    return len(cases)

@@ -1,0 +1,35 @@
+"""nbgrader configuration for this course (the repository root is the course directory).
+
+solutions/ is the source, notebooks/ the student release; every grading workspace lives under
+grading/ (git-ignored). `python -m autograde ...` reads this file too.
+"""
+import os
+
+c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = here
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = "grading/submitted"
+c.CourseDirectory.autograded_directory = "grading/autograded"
+c.CourseDirectory.feedback_directory = "grading/feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "grading", "gradebook.db")
+c.CourseDirectory.course_id = "system-design"
+
+# Self-paced course: no shared exchange, but give nbgrader a writable one so its server
+# extensions do not warn about /usr/local/share/nbgrader/exchange.
+c.Exchange.root = os.path.join(here, "grading", "exchange")
+
+# Deleted test cells are put back instead of silently becoming "needs manual grading".
+c.OverwriteCells.add_missing_cells = True
+# Per-cell time limit when grading (seconds).
+c.Execute.timeout = 120
+# Short tracebacks: feedback must not print hidden-test source lines.
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+# Feedback never shows hidden tests.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,0 +1,132 @@
+"""The verdict helper: what passes, what fails, and what its messages say."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from autograde.verdict import NotPlainData, VerdictFailure, check, check_cases, check_raises, to_plain
+
+
+def double(x):
+    return 2 * x
+
+
+def failure(fn, *args, **kwargs) -> str:
+    with pytest.raises(VerdictFailure) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+def test_passing_checks_return_quietly():
+    check(double, (2,), 4)
+    check(double, dict(x=1.5), 3.0)
+    check(double, (100.0,), 201.0, rel_tol=0.01)
+    check(lambda: [1, (2.0, "a")], (), [1, [2.0, "a"]])
+    check(lambda: {"a": np.float64(1.0), "b": None}, (), {"a": 1.0, "b": None})
+    check_raises(lambda: int("x"), (), ValueError)
+
+
+def test_message_states_input_expected_got_and_replay():
+    text = failure(check, double, dict(x=21), 40, rel_tol=0.02, seed=7, case=3, cases_total=10, passed=3)
+    assert "double(x=21)" in text
+    assert "expected: 40 (within 2%)" in text
+    assert "got:      42" in text
+    assert "seed 7, case 3 of 10" in text
+    assert "3 earlier cases passed" in text
+
+
+def test_fixed_examples_say_there_is_no_seed():
+    assert "fixed example" in failure(check, double, (1,), 3)
+
+
+@pytest.mark.parametrize("got, hint", [(2000.0, "too large by a factor of 1,000"), (0.25, "too small by a factor of 8"),
+                                       (120.0, "factor of 60")])
+def test_unit_mistakes_are_named(got, hint):
+    assert hint in failure(check, lambda: got, (), 2.0 if got != 0.25 else 2.0, rel_tol=0.01)
+
+
+def test_tolerance_is_relative_to_expected_or_absolute():
+    check(lambda: 101.9, (), 100.0, rel_tol=0.02)
+    failure(check, lambda: 102.1, (), 100.0, rel_tol=0.02)
+    check(lambda: 1e-10, (), 0.0, abs_tol=1e-9)
+    failure(check, lambda: 1e-10, (), 0.0)
+
+
+def test_integer_answers_must_be_whole():
+    check(lambda: 13.0, (), 13, integer=True)
+    assert "whole number" in failure(check, lambda: 12.5, (), 13, integer=True, abs_tol=1)
+
+
+def test_learner_exceptions_become_failures_not_errors():
+    def unfinished():
+        raise NotImplementedError()
+    text = failure(check, unfinished, (), 1)
+    assert "raised NotImplementedError (not implemented yet)" in text
+
+
+def test_wrong_exception_type_fails_check_raises():
+    assert "raised KeyError" in failure(check_raises, lambda: {}["x"], (), ValueError)
+    assert "returned 5" in failure(check_raises, lambda: 5, (), ValueError)
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+
+class SneakyFloat(float):
+    def __eq__(self, other):
+        return True
+
+    def __sub__(self, other):
+        return 0.0
+
+
+@pytest.mark.parametrize("value", [AlwaysEqual(), SneakyFloat(1.0), [AlwaysEqual()], {"a": SneakyFloat(2)}])
+def test_objects_that_could_lie_about_equality_are_refused(value):
+    text = failure(check, lambda: value, (), 42.0)
+    assert "not plain data" in text
+
+
+def test_to_plain_converts_containers_and_numpy():
+    assert to_plain((1, [np.int64(2)], {"k": np.bool_(True)})) == [1, [2], {"k": True}]
+    with pytest.raises(NotPlainData):
+        to_plain({1: "non-str key"})
+
+
+def test_bool_is_not_a_number_and_strings_are_exact():
+    assert "should be a number, got a bool" in failure(check, lambda: True, (), 1)
+    assert "differs" in failure(check, lambda: "abc ", (), "abc")
+
+
+def test_shapes_are_compared():
+    assert "should have 2 items" in failure(check, lambda: [1], (), [1, 2])
+    assert "missing ['b']" in failure(check, lambda: {"a": 1}, (), {"a": 1, "b": 2})
+    assert "result['b'] differs" in failure(check, lambda: {"a": 1, "b": 3}, (), {"a": 1, "b": 2})
+
+
+def test_nan_and_infinity():
+    check(lambda: math.inf, (), math.inf)
+    check(lambda: math.nan, (), math.nan)
+    failure(check, lambda: 1.0, (), math.inf)
+
+
+def test_check_cases_compares_with_reference_and_reports_the_failing_case():
+    cases = [dict(x=i) for i in range(10)]
+    assert check_cases(double, cases, double, seed=5) == 10
+    text = failure(check_cases, lambda x: 2 * x if x != 6 else 0, cases, double, seed=5)
+    assert "double" not in text.splitlines()[1] and "x=6" in text
+    assert "seed 5, case 6 of 10" in text and "6 earlier cases passed" in text
+
+
+def test_check_cases_expects_the_reference_exception():
+    def reference(x):
+        if x < 0:
+            raise ValueError("negative")
+        return x
+
+    check_cases(lambda x: reference(x), [dict(x=-1), dict(x=2)], reference, seed=1)
+    assert "should raise ValueError" in failure(check_cases, lambda x: x, [dict(x=-1)], reference, seed=1)

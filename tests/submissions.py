@@ -1,0 +1,66 @@
+"""Build learner submissions from a module's solution, and grade many of them at once.
+
+A *mutant* is the solution with one typical mistake put into an answer cell; an *alternative*
+is a correct solution written differently from ours. Module tests declare both as data and use
+these helpers, so every module's tests have the same shape.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograde.grading import GradeReport, grade_notebook
+from autograde.layout import release_notebook, source_notebook
+from autograde.notebook import cell_role, nbgrader_meta
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A typical wrong answer: in answer cell ``cell``, text ``old`` becomes ``new``.
+
+    ``loses`` names every test cell that must score 0; all others must keep full points.
+    """
+
+    cell: str
+    old: str
+    new: str
+    loses: frozenset[str] = field(default_factory=frozenset)
+    why: str = ""
+
+
+def answer_sources(notebook_path: Path) -> dict[str, str]:
+    nb = json.loads(Path(notebook_path).read_text())
+    return {nbgrader_meta(c)["grade_id"]: "".join(c["source"]) for c in nb["cells"]
+            if cell_role(c) in ("answer", "manual")}
+
+
+def write_submission(assignment: str, path: Path, sources: dict[str, str]) -> Path:
+    """The release notebook of ``assignment`` with answer cells replaced by ``sources`` (by grade_id)."""
+    nb = json.loads(release_notebook(assignment).read_text())
+    unknown = set(sources) - {nbgrader_meta(c).get("grade_id") for c in nb["cells"]}
+    assert not unknown, f"no such answer cells: {unknown}"
+    for cell in nb["cells"]:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in sources:
+            cell["source"] = sources[grade_id]
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def mutant_submission(assignment: str, mutant: Mutant, path: Path) -> Path:
+    """The solution's answers, with ``mutant`` applied to one of them."""
+    sources = answer_sources(source_notebook(assignment))
+    original = sources[mutant.cell]
+    assert original.count(mutant.old) == 1, f"{mutant.old!r} must occur once in answer cell {mutant.cell}"
+    sources[mutant.cell] = original.replace(mutant.old, mutant.new)
+    return write_submission(assignment, path, sources)
+
+
+def grade_all(paths: dict[str, Path], workers: int = 2) -> dict[str, GradeReport]:
+    """Grade several notebooks concurrently (each in its own kernel)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        reports = pool.map(grade_notebook, paths.values())
+        return dict(zip(paths, reports))
