@@ -170,7 +170,8 @@ def servers_needed_cases(seed, n=200):
     rng = np.random.default_rng(seed)
     cases = []
     while len(cases) < n:
-        case = {"peak_rps": round(_log_uniform(rng, 1, 1e6), 2), "rps_per_server": round(_log_uniform(rng, 10, 1e4), 1),
+        case = {"peak_rps": round(_log_uniform(rng, 1, 1e6), 2),
+                "rps_per_server": round(_log_uniform(rng, 10, 1e4), 1),
                 "target_utilisation": round(float(rng.uniform(0.3, 1.0)), 2), "spares": int(rng.integers(0, 4))}
         ratio = case["peak_rps"] / (case["rps_per_server"] * case["target_utilisation"])
         if abs(ratio - round(ratio)) > 1e-6:

@@ -1,0 +1,50 @@
+"""The set-up files agree with each other and keep grading workspaces out of git."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _requirement(spec: str) -> tuple[str, str]:
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", spec)
+    assert match, spec
+    return match.group(1).lower().replace("_", "-"), match.group(2).replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    pip_deps = dict(_requirement(d) for d in pyproject["project"]["dependencies"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda_deps = dict(_requirement(d) for d in env["dependencies"] if isinstance(d, str))
+    python = conda_deps.pop("python")
+    conda_deps.pop("pip")
+    assert conda_deps == pip_deps, (
+        f"only in environment.yml: {sorted(set(conda_deps.items()) - set(pip_deps.items()))}; "
+        f"only in pyproject.toml: {sorted(set(pip_deps.items()) - set(conda_deps.items()))}")
+    assert python == pyproject["project"]["requires-python"]
+
+
+def test_grading_workspaces_and_environments_are_ignored():
+    ignored = (ROOT / ".gitignore").read_text().split()
+    for entry in (".venv/", "grading/", "gradebook.db", "__pycache__/", ".ipynb_checkpoints/"):
+        assert entry in ignored
+
+
+def test_nbgrader_config_points_at_the_course_layout():
+    text = (ROOT / "nbgrader_config.py").read_text()
+    assert 'source_directory = "solutions"' in text and 'release_directory = "notebooks"' in text
+    for workspace in ("grading/submitted", "grading/autograded", "grading/feedback"):
+        assert workspace in text
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    assert "make test" in (ROOT / "README.md").read_text()
+    assert re.search(r"^test:", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert re.search(r"^course:", (ROOT / "Makefile").read_text(), re.MULTILINE)
