@@ -19,7 +19,7 @@ from autograde.notebook import HIDDEN_BEGIN, HIDDEN_END, graded_cells, read_note
 from autograde.release import out_of_sync
 
 READABLE_ID = re.compile(r"^[a-z][a-z0-9_]{2,60}$")
-VERDICT_CALL = re.compile(r"\bcheck(_raises|_cases)?\(")
+VERDICT_CALL = re.compile(r"\bcheck(_raises|_cases|_property)?\(")
 
 
 @dataclass

@@ -16,6 +16,11 @@ decide verdicts outside the learner's process without rewriting a notebook.
     check(fn, args, expected, rel_tol=..., abs_tol=..., integer=...)
     check_raises(fn, args, ValueError)
     check_cases(fn, cases, reference, seed=..., rel_tol=...)
+    check_property(fn, args, judge, seed=...)     # when no single answer is right
+
+The rule for test authors: a test cell never calls the learner's code itself. It passes the
+function or class (or a ``course`` driver that exercises it) and plain-data arguments to one of
+these, which makes the call. Judges and references see only plain data.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-__all__ = ["VerdictFailure", "NotPlainData", "check", "check_raises", "check_cases", "to_plain"]
+__all__ = ["VerdictFailure", "NotPlainData", "check", "check_raises", "check_cases", "check_property", "to_plain"]
 
 # Factors a unit mistake typically produces (ms vs s, KB vs bytes, bits vs bytes, minutes, hours, days).
 _UNIT_FACTORS = {
@@ -277,3 +282,29 @@ def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Cal
             continue
         check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)
     return len(cases)
+
+
+def check_property(fn: Callable, args: Mapping[str, Any] | tuple, judge: Callable[[Any], str | None], *,
+                   expected: str, seed: int | None = None, case: int | None = None,
+                   cases_total: int | None = None, passed: int | None = None) -> None:
+    """Call ``fn`` and fail unless ``judge(result)`` accepts it.
+
+    For answers that are right in more than one way (a schedule, a simulation history, a set of
+    admitted requests). ``judge`` receives the result as plain data and returns None when it is
+    acceptable, or a sentence saying what is wrong with it. ``expected`` describes in words what
+    an acceptable result is, for the failure message.
+    """
+    __tracebackhide__ = True
+    context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed)
+    value, error = _call(fn, args)
+    if error is not None:
+        _fail(fn, args, expected=expected, got=_exception_text(error),
+              reason="raised an exception instead of returning a value", **context)
+    try:
+        got = to_plain(value)
+    except NotPlainData as exc:
+        _fail(fn, args, expected=expected, got=str(exc), reason="returned something that is not plain data",
+              **context)
+    problem = judge(got)
+    if problem:
+        _fail(fn, args, expected=expected, got=_short(got), reason=problem, **context)

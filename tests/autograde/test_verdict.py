@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from autograde.verdict import NotPlainData, VerdictFailure, check, check_cases, check_raises, to_plain
+from autograde.verdict import NotPlainData, VerdictFailure, check, check_cases, check_property, check_raises, to_plain
 
 
 def double(x):
@@ -130,3 +130,19 @@ def test_check_cases_expects_the_reference_exception():
 
     check_cases(lambda x: reference(x), [dict(x=-1), dict(x=2)], reference, seed=1)
     assert "should raise ValueError" in failure(check_cases, lambda x: x, [dict(x=-1)], reference, seed=1)
+
+
+def test_check_property_accepts_any_result_the_judge_accepts():
+    def sorted_judge(result):
+        return None if result == sorted(result) else "the list is not sorted"
+
+    check_property(lambda xs: sorted(xs), ([3, 1, 2],), sorted_judge, expected="the items in ascending order")
+    text = failure(check_property, lambda xs: xs, ([3, 1, 2],), sorted_judge,
+                   expected="the items in ascending order", seed=4, case=0)
+    assert "the list is not sorted" in text and "expected: the items in ascending order" in text
+    assert "got:      [3, 1, 2]" in text and "seed 4" in text
+
+
+def test_check_property_never_passes_lying_objects_to_the_judge():
+    text = failure(check_property, lambda: AlwaysEqual(), (), lambda r: None, expected="anything plain")
+    assert "not plain data" in text
