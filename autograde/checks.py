@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import ast
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from autograde.grading import grade_notebook
-from autograde.layout import assignments, release_notebook, source_notebook
+from autograde.grading import GradeReport, grade_many
+from autograde.layout import UsageError, assignments, release_notebook, source_notebook
 from autograde.notebook import HIDDEN_BEGIN, HIDDEN_END, graded_cells, read_notebook
 from autograde.release import out_of_sync
 
@@ -77,7 +76,9 @@ def _test_cell_problems(source: str) -> list[str]:
     return problems
 
 
-def check_assignment(name: str) -> AssignmentCheck:
+def check_assignment(name: str, solution: GradeReport | None = None,
+                     release: GradeReport | None = None) -> AssignmentCheck:
+    """The rules for one assignment; pass the two grade reports if they were made already."""
     result = AssignmentCheck(name)
     source = read_notebook(source_notebook(name))
     result.problems += structure_problems(source)
@@ -88,8 +89,8 @@ def check_assignment(name: str) -> AssignmentCheck:
     if stale:
         result.problems.append("release out of sync with solutions/ (run `python -m autograde release`): "
                                + ", ".join(stale))
-    solution = grade_notebook(source_notebook(name), assignment=name)
-    release = grade_notebook(release_notebook(name), assignment=name)
+    if solution is None or release is None:
+        solution, release = grade_many([source_notebook(name), release_notebook(name)], assignment=name)
     result.solution_score, result.release_score = solution.score, release.score
     result.max_score = solution.max_score
     if solution.score != solution.max_score:
@@ -104,6 +105,15 @@ def check_assignment(name: str) -> AssignmentCheck:
 
 
 def check_all(names: list[str] | None = None, workers: int = 2) -> list[AssignmentCheck]:
+    """Grade every solution and blank release (``workers`` at a time), then check each assignment."""
     names = names or assignments()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(check_assignment, names))
+    paths = []
+    for name in names:
+        if release_notebook(name).is_file():
+            paths += [(name, source_notebook(name)), (name, release_notebook(name))]
+    reports: dict[str, list] = {name: [] for name in names}
+    for (name, _), report in zip(paths, grade_many([p for _, p in paths], workers=workers)):
+        if not isinstance(report, GradeReport):
+            raise UsageError(f"{name}: {report}")
+        reports[name].append(report)
+    return [check_assignment(name, *reports[name]) for name in names]

@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("notebook", help="path to a .ipynb file, anywhere on disk")
     grade.add_argument("--assignment", help="assignment name (default: recognised from the notebook's cells)")
     grade.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    grade.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default 60)")
 
     check = sub.add_parser("check", help="every solution full marks, every release 0, release in sync")
     check.add_argument("assignments", nargs="*", help="assignment names (default: all)")
@@ -58,9 +58,11 @@ def _release(args) -> int:
 
 
 def _grade(args) -> int:
-    from autograde.grading import CELL_TIMEOUT_S, grade_notebook
+    from autograde.grading import grade_notebook
+    from autograde.isolation import Limits
 
-    report = grade_notebook(args.notebook, assignment=args.assignment, timeout=args.timeout or CELL_TIMEOUT_S)
+    limits = Limits(cell_seconds=args.timeout) if args.timeout else Limits()
+    report = grade_notebook(args.notebook, assignment=args.assignment, limits=limits)
     print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
     return 0
 

@@ -6,25 +6,27 @@ cells (with their hidden tests), read-only cells and metadata are the instructor
 submission did to them; an answer cell the learner deleted or renamed is replaced by the blank
 release cell and the tests that depend on it score 0 with status ``missing``.
 
-A test cell earns its points when it runs without error (nbgrader's rule). Its status is
-``pass``; ``fail`` when :class:`autograde.verdict.VerdictFailure` was raised (the message is the
-verdict's); ``error`` for any other exception; ``timeout`` when the cell ran out of time.
+The learner's cells run in a sandbox (``autograde.sandbox``); test cells run here, in the
+grader, and reach the learner's functions through proxies that return plain data. A test cell
+earns its points when it runs without error (nbgrader's rule). Its status is ``pass``; ``fail``
+when :class:`autograde.verdict.VerdictFailure` was raised (the message is the verdict's);
+``error`` for any other exception; ``timeout`` when the learner's code ran out of time.
 """
 
 from __future__ import annotations
 
 import copy
-import subprocess
-import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograde.layout import UsageError, assignments, release_notebook, source_notebook
+from autograde.isolation import Limits
 from autograde.notebook import cell_role, graded_cells, nbgrader_meta, read_notebook
+from autograde.sandbox import CellTimeout, LearnerNames, LearnerProcess, LearnerProcessDied, Zygote
+from autograde.verdict import VerdictFailure
 
-CELL_TIMEOUT_S = 120
-KERNEL_ARGS = ["--InteractiveShell.xmode=Minimal", "--HistoryManager.hist_file=:memory:"]
 MESSAGE_LIMIT = 2000
 
 
@@ -46,7 +48,9 @@ class GradeReport:
     manual_max: float
     tests: list[TestResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    isolation: str = ""
     seconds: float = 0.0
+    notebook_run: tuple | None = field(default=None, repr=False, compare=False)  # (notebook, runs) for feedback
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``python -m autograde grade --json``."""
@@ -125,49 +129,98 @@ def build_graded_notebook(source, submission, release):
     return nb, missing
 
 
-def _execute(nb, workdir: Path, timeout: int) -> dict[int, dict]:
-    """Run every cell; return the execute reply content of each code cell, by index."""
-    from nbclient import NotebookClient
+@dataclass
+class CellRun:
+    """What happened when one code cell ran: status ok | fail | error | timeout, a message, output."""
 
-    replies: dict[int, dict] = {}
-
-    def on_cell_executed(cell, cell_index, execute_reply, **_):
-        replies[cell_index] = dict(execute_reply.get("content", {}))
-
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran for more than {timeout} s",
-                          "traceback": []},
-        extra_arguments=KERNEL_ARGS, resources={"metadata": {"path": str(workdir)}},
-        on_cell_executed=on_cell_executed)
-    client.execute(stderr=subprocess.DEVNULL)  # the kernel's own start-up warnings are noise here
-    return replies
+    status: str
+    message: str = ""
+    output: str = ""
 
 
-def _test_result(cell_id: str, max_points: float, reply: dict | None, missing_answers: list[str]) -> TestResult:
+def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float) -> CellRun:
+    """Run a test cell here, in the grader, with the learner's names as proxies into the sandbox."""
+    try:
+        code = compile(source, "<test cell>", "exec")
+        exec(code, LearnerNames(learner))  # noqa: S102 (the instructor's test code)
+        return CellRun("ok")
+    except VerdictFailure as exc:
+        return CellRun("fail", str(exc))
+    except CellTimeout as exc:
+        return CellRun("timeout", f"your code ran for more than {cell_seconds:g} s in this test; {exc}")
+    except LearnerProcessDied as exc:
+        return CellRun("error", f"your code ended its own process during this test ({exc})")
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return CellRun("error", text)
+
+
+def _run_learner_cell(source: str, learner: LearnerProcess, deadline: float, cell_seconds: float) -> CellRun:
+    try:
+        reply = learner.execute(source, deadline)
+    except CellTimeout as exc:
+        return CellRun("timeout", f"the cell ran for more than {cell_seconds:g} s; {exc}")
+    except LearnerProcessDied as exc:
+        return CellRun("error", f"the cell ended its own process ({exc})")
+    error = reply.get("error")
+    if error:
+        return CellRun("error", f"{error.get('type')}: {error.get('message')}", reply.get("output", ""))
+    return CellRun("ok", output=reply.get("output", ""))
+
+
+def run_notebook(nb, zygote: Zygote) -> dict[int, CellRun]:
+    """Run every code cell: learner-side cells in a fresh sandbox, test cells here. By cell index.
+
+    If the learner's process dies (it exited, crashed, hit a limit or was killed after a timeout),
+    a new one is started and the learner-side cells that ran before are replayed, so one bad cell
+    costs only the tests that depend on it. The whole notebook has one hard deadline.
+    """
+    limits = zygote.limits
+    notebook_deadline = time.monotonic() + limits.notebook_seconds
+    runs: dict[int, CellRun] = {}
+    replay: list[str] = []
+    learner = zygote.spawn()
+    try:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if time.monotonic() >= notebook_deadline:
+                runs[index] = CellRun("timeout", f"the notebook used up its {limits.notebook_seconds:g} s "
+                                                 "before this cell ran")
+                continue
+            if not learner.alive:
+                learner = zygote.spawn()
+                for earlier in replay:
+                    _run_learner_cell(earlier, learner, min(time.monotonic() + limits.cell_seconds,
+                                                            notebook_deadline), limits.cell_seconds)
+            deadline = min(time.monotonic() + limits.cell_seconds, notebook_deadline)
+            if cell_role(cell) == "test":
+                learner.deadline = deadline
+                runs[index] = _run_test_cell(cell.source, learner, limits.cell_seconds)
+            else:
+                runs[index] = _run_learner_cell(cell.source, learner, deadline, limits.cell_seconds)
+                if learner.alive:  # a cell that killed its process is not replayed
+                    replay.append(cell.source)
+    finally:
+        learner.kill()
+    return runs
+
+
+def _test_result(cell_id: str, max_points: float, run: CellRun | None, missing_answers: list[str]) -> TestResult:
     if missing_answers:
         return TestResult(cell_id, 0.0, max_points, "missing",
                           f"answer cell(s) {', '.join(missing_answers)} not found in your notebook "
                           "(deleted, renamed, or changed cell type); they are graded as blank")
-    if reply is None:
+    if run is None:
         return TestResult(cell_id, 0.0, max_points, "error", "the test did not run")
-    if reply.get("status") == "ok":
+    if run.status == "ok":
         return TestResult(cell_id, max_points, max_points, "pass")
-    ename, evalue = str(reply.get("ename", "Error")), str(reply.get("evalue", ""))
-    if ename == "CellTimeoutError":
-        status, message = "timeout", evalue
-    elif ename == "VerdictFailure":
-        status, message = "fail", evalue
-    else:
-        status, message = "error", f"{ename}: {evalue}" if evalue else ename
-    if len(message) > MESSAGE_LIMIT:
-        message = message[:MESSAGE_LIMIT] + " ... (message cut)"
-    return TestResult(cell_id, 0.0, max_points, status, message)
+    message = run.message if len(run.message) <= MESSAGE_LIMIT else run.message[:MESSAGE_LIMIT] + " ... (message cut)"
+    return TestResult(cell_id, 0.0, max_points, run.status, message)
 
 
-def grade_notebook(path: str | Path, assignment: str | None = None, timeout: int = CELL_TIMEOUT_S) -> GradeReport:
-    """Grade the notebook at ``path``; raise :class:`UsageError` if it cannot be graded at all."""
-    started = time.monotonic()
+def prepare(path: str | Path, assignment: str | None = None):
+    """Read a submission and rebuild it on the instructor source. Raises UsageError if unusable."""
     submission = read_notebook(path)
     if assignment is None:
         assignment = identify_assignment(submission)
@@ -176,21 +229,64 @@ def grade_notebook(path: str | Path, assignment: str | None = None, timeout: int
     source = read_notebook(source_notebook(assignment))
     release = read_notebook(release_notebook(assignment))
     nb, missing = build_graded_notebook(source, submission, release)
+    return assignment, nb, missing
 
-    with tempfile.TemporaryDirectory(prefix="autograde-grade-") as tmp:
-        replies = _execute(nb, Path(tmp), timeout)
 
+def grade_prepared(path: str | Path, assignment: str, nb, missing: list[str], zygote: Zygote) -> GradeReport:
+    started = time.monotonic()
+    runs = run_notebook(nb, zygote)
     tests, answers_since_last_test = [], []
     for cell in graded_cells(nb):
         if cell.role == "answer":
             answers_since_last_test.append(cell.grade_id)
         elif cell.role == "test":
             lost = [a for a in answers_since_last_test if a in missing]
-            tests.append(_test_result(cell.grade_id, cell.points, replies.get(cell.index), lost))
+            tests.append(_test_result(cell.grade_id, cell.points, runs.get(cell.index), lost))
             answers_since_last_test = []
     notes = [f"answer cell '{m}' is missing from your notebook; it was graded as blank" for m in missing]
     manual_max = sum(c.points for c in graded_cells(nb) if c.role == "manual")
     return GradeReport(assignment=assignment, notebook=str(path),
                        score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),
-                       manual_max=manual_max, tests=tests, notes=notes,
-                       seconds=round(time.monotonic() - started, 2))
+                       manual_max=manual_max, tests=tests, notes=notes, isolation=zygote.isolation,
+                       seconds=round(time.monotonic() - started, 2), notebook_run=(nb, runs))
+
+
+def grade_notebook(path: str | Path, assignment: str | None = None, limits: Limits | None = None,
+                   zygote: Zygote | None = None) -> GradeReport:
+    """Grade the notebook at ``path``; raise :class:`UsageError` if it cannot be graded at all."""
+    assignment, nb, missing = prepare(path, assignment)
+    if zygote is not None:
+        return grade_prepared(path, assignment, nb, missing, zygote)
+    with Zygote(limits=limits) as own:
+        return grade_prepared(path, assignment, nb, missing, own)
+
+
+def grade_many(paths: list[str | Path], workers: int = 2, limits: Limits | None = None,
+               assignment: str | None = None) -> list[GradeReport | UsageError]:
+    """Grade several notebooks, ``workers`` at a time, each worker with its own warm zygote.
+
+    Returns, in order, a report or the UsageError that made a notebook ungradable.
+    """
+    paths = list(paths)
+    results: list[GradeReport | UsageError | None] = [None] * len(paths)
+    next_index = iter(range(len(paths)))
+    lock = threading.Lock()
+
+    def work(slot: int) -> None:
+        with Zygote(slot=slot, limits=limits) as zygote:
+            while True:
+                with lock:
+                    index = next(next_index, None)
+                if index is None:
+                    return
+                try:
+                    results[index] = grade_notebook(paths[index], assignment, zygote=zygote)
+                except UsageError as exc:
+                    results[index] = exc
+
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(max(1, min(workers, len(paths))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results  # type: ignore[return-value]

@@ -8,11 +8,10 @@ these helpers, so every module's tests have the same shape.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde.grading import GradeReport, grade_notebook
+from autograde.grading import GradeReport, grade_many
 from autograde.layout import release_notebook, source_notebook
 from autograde.notebook import cell_role, nbgrader_meta
 
@@ -60,7 +59,8 @@ def mutant_submission(assignment: str, mutant: Mutant, path: Path) -> Path:
 
 
 def grade_all(paths: dict[str, Path], workers: int = 2) -> dict[str, GradeReport]:
-    """Grade several notebooks concurrently (each in its own kernel)."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        reports = pool.map(grade_notebook, paths.values())
-        return dict(zip(paths, reports))
+    """Grade several notebooks, ``workers`` at a time, through the real (sandboxed) grader."""
+    reports = grade_many(list(paths.values()), workers=workers)
+    for name, report in zip(paths, reports):
+        assert isinstance(report, GradeReport), f"{name} could not be graded: {report}"
+    return dict(zip(paths, reports))

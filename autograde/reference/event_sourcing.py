@@ -1,0 +1,420 @@
+"""Reference answers, seeded hidden-test cases and judges for 09-event-sourcing.
+
+Written independently of the solution notebook (CI checks that the two agree: the solution must
+score full marks). Case generators take ``(seed, n)`` and draw only from
+``numpy.random.default_rng(seed)``; they return plain data. Judges receive plain data (what a
+``course.eventsourcing`` driver returned) and return None when it is acceptable, else a sentence.
+
+Conventions stated in the notebook:
+
+- a stored record is ``{"position", "stream_id", "version", "type", "data"}``; versions count from 1
+  within a stream, positions from 1 across the whole store; a new stream is at version 0;
+- an order's state is ``None`` before ``OrderPlaced``, then ``{"order_id", "customer", "status",
+  "items", "paid_cents"}``; an item whose quantity reaches 0 leaves ``items``;
+- ``rebuild`` returns ``{"version", "state"}``, the shape of a snapshot;
+- the customer view counts orders ``placed`` or ``paid`` as open, and leaves cancelled orders out of
+  items and money;
+- the saga's end state is all-or-nothing: every effect done and "completed", or none and "compensated".
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+SAGA_ACTIONS = ("reserve_stock", "charge_payment", "create_shipment")
+SAGA_COMPENSATIONS = ("release_stock", "refund_payment", "cancel_shipment")
+SKUS = ("book", "lamp", "mug", "pen", "sock")
+
+
+# =========================================================================== event store
+
+def run_store(store_class, ops):
+    """What ``course.eventsourcing.run_store`` must return for ``ops`` (``store_class`` is ignored)."""
+    streams: dict[str, list[dict]] = {}
+    log: list[dict] = []
+    results = []
+    for op in ops:
+        if op[0] == "append":
+            _, stream_id, events, expected = op
+            current = len(streams.get(stream_id, []))
+            if not events:
+                results.append("ValueError")
+            elif expected != current:
+                results.append("ConcurrencyError")
+            else:
+                for k, e in enumerate(events):
+                    record = {"position": len(log) + 1, "stream_id": stream_id, "version": current + k + 1,
+                              "type": e["type"], "data": copy.deepcopy(e["data"])}
+                    log.append(record)
+                    streams.setdefault(stream_id, []).append(record)
+                results.append(current + len(events))
+        elif op[0] == "read":
+            results.append([copy.deepcopy(r) for r in streams.get(op[1], []) if r["version"] > op[2]])
+        else:
+            results.append([copy.deepcopy(r) for r in log if r["position"] > op[1]])
+    return results
+
+
+def store_scripts(seed, n=30):
+    """``n`` random scripts of appends (some stale, some empty) and reads over three streams."""
+    rng = np.random.default_rng(seed)
+    scripts = []
+    for _ in range(n):
+        versions: dict[str, int] = {}
+        total = 0
+        ops = []
+        for _ in range(int(rng.integers(5, 25))):
+            stream = f"order-{int(rng.integers(1, 4))}"
+            kind = rng.random()
+            if kind < 0.6:
+                current = versions.get(stream, 0)
+                roll = rng.random()
+                if roll < 0.7:
+                    expected = current
+                elif roll < 0.9:
+                    expected = max(0, current - int(rng.integers(1, 3))) if current else current + 1
+                else:
+                    expected = current + int(rng.integers(1, 3))
+                k = 0 if rng.random() < 0.05 else int(rng.integers(1, 4))
+                events = [{"type": str(rng.choice(["ItemAdded", "ItemRemoved", "Noted"])),
+                           "data": {"sku": str(rng.choice(SKUS)), "qty": int(rng.integers(1, 4))}}
+                          for _ in range(k)]
+                ops.append(["append", stream, events, expected])
+                if k and expected == current:
+                    versions[stream] = current + k
+                    total += k
+            elif kind < 0.8:
+                ops.append(["read", stream, int(rng.integers(0, versions.get(stream, 0) + 2))])
+            else:
+                ops.append(["read_all", int(rng.integers(0, total + 2))])
+        scripts.append(ops)
+    return scripts
+
+
+def judge_increments(n_threads, increments_per_thread):
+    """A judge for ``concurrent_increments``: no lost update, no duplicate, versions 1..N, no errors."""
+    total = n_threads * increments_per_thread
+
+    def judge(result):
+        if result["errors"]:
+            return f"a writer thread failed: {result['errors'][0]}"
+        if result["appended"] != total:
+            return f"{result['appended']} appends succeeded; {total} increments were made"
+        if result["values"] != list(range(1, total + 1)):
+            dupes = sorted({v for v in result["values"] if result["values"].count(v) > 1})
+            return (f"the counter stream should read 1, 2, ..., {total}; "
+                    + (f"values {dupes[:5]} were written more than once (a lost update: a stale writer "
+                       "was not refused)" if dupes else f"it reads {result['values'][:12]}..."))
+        if result["versions"] != list(range(1, total + 1)):
+            return f"versions should be 1..{total}, got {result['versions'][:12]}..."
+        return None
+    return judge
+
+
+# =========================================================================== order aggregate
+
+def apply_event(state, event):
+    kind, data = event["type"], event["data"]
+    if state is None:
+        if kind != "OrderPlaced":
+            raise ValueError(f"{kind} before OrderPlaced")
+        return {"order_id": data["order_id"], "customer": data["customer"], "status": "placed",
+                "items": dict(data["items"]), "paid_cents": 0}
+    if kind == "OrderPlaced":
+        raise ValueError("order placed twice")
+    new = copy.deepcopy(state)
+    if kind == "ItemAdded":
+        new["items"][data["sku"]] = new["items"].get(data["sku"], 0) + data["qty"]
+    elif kind == "ItemRemoved":
+        left = new["items"].get(data["sku"], 0) - data["qty"]
+        new["items"].pop(data["sku"], None)
+        if left > 0:
+            new["items"][data["sku"]] = left
+    elif kind == "OrderPaid":
+        new["paid_cents"] += data["amount_cents"]
+        new["status"] = "paid"
+    elif kind == "OrderShipped":
+        new["status"] = "shipped"
+    elif kind == "OrderCancelled":
+        new["status"] = "cancelled"
+    else:
+        raise ValueError(f"unknown event type {kind!r}")
+    return new
+
+
+def random_history(rng, order_id, customer, length=None):
+    """A valid list of events (``{"type", "data"}``) for one order, following the order's rules."""
+    length = int(rng.integers(1, 12)) if length is None else length
+    items = {str(s): int(rng.integers(1, 4)) for s in rng.choice(SKUS, size=int(rng.integers(1, 3)), replace=False)}
+    events = [{"type": "OrderPlaced", "data": {"order_id": order_id, "customer": customer, "items": dict(items)}}]
+    status = "placed"
+    while len(events) < length and status in ("placed", "paid"):
+        roll = rng.random()
+        if status == "placed" and roll < 0.35:
+            sku, qty = str(rng.choice(SKUS)), int(rng.integers(1, 4))
+            items[sku] = items.get(sku, 0) + qty
+            events.append({"type": "ItemAdded", "data": {"sku": sku, "qty": qty}})
+        elif status == "placed" and roll < 0.55 and items:
+            sku = str(rng.choice(sorted(items)))
+            qty = int(rng.integers(1, items[sku] + 1))
+            items[sku] -= qty
+            if not items[sku]:
+                del items[sku]
+            events.append({"type": "ItemRemoved", "data": {"sku": sku, "qty": qty}})
+        elif roll < 0.75:
+            events.append({"type": "OrderPaid", "data": {"amount_cents": int(rng.integers(100, 20_000))}})
+            status = "paid"
+        elif roll < 0.88 and status == "paid":
+            events.append({"type": "OrderShipped", "data": {}})
+            status = "shipped"
+        else:
+            events.append({"type": "OrderCancelled", "data": {}})
+            status = "cancelled"
+    return events
+
+
+def apply_event_cases(seed, n=150):
+    """(state, event) pairs along random histories, plus events the contract refuses."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < n:
+        history = random_history(rng, f"order-{len(cases)}", f"cust-{int(rng.integers(1, 9))}")
+        state = None
+        for event in history:
+            cases.append({"state": copy.deepcopy(state), "event": event})
+            state = apply_event(state, event)
+        cases.append({"state": state, "event": {"type": "OrderRefunded", "data": {}}})
+    cases.append({"state": None, "event": {"type": "OrderPaid", "data": {"amount_cents": 5}}})
+    cases.append({"state": apply_event(None, cases[0]["event"]), "event": cases[0]["event"]})
+    return cases
+
+
+def rebuild(events, snapshot=None):
+    version, state = (0, None) if snapshot is None else (snapshot["version"], copy.deepcopy(snapshot["state"]))
+    for e in events:
+        if e["version"] <= version:
+            continue
+        if e["version"] != version + 1:
+            raise ValueError(f"gap: version {e['version']} after {version}")
+        state, version = apply_event(state, e), e["version"]
+    return {"version": version, "state": state}
+
+
+def _records(history, stream_id, first_position=1):
+    return [{"position": first_position + i, "stream_id": stream_id, "version": i + 1,
+             "type": e["type"], "data": e["data"]} for i, e in enumerate(history)]
+
+
+def rebuild_cases(seed, n=80):
+    """Whole streams, with and without a snapshot at a random version; tails only; and gaps."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(n):
+        records = _records(random_history(rng, f"order-{i}", "cust-1", int(rng.integers(1, 15))), f"order-{i}")
+        roll = rng.random()
+        if roll < 0.25:
+            cases.append({"events": records, "snapshot": None})
+            continue
+        k = int(rng.integers(0, len(records) + 1))
+        snap = rebuild(records[:k])
+        if roll < 0.6:
+            cases.append({"events": records, "snapshot": snap})
+        elif roll < 0.9 or len(records) - k < 2:
+            cases.append({"events": records[k:], "snapshot": snap})
+        else:
+            cases.append({"events": records[k:k + 1] + records[k + 2:], "snapshot": snap})  # a gap
+    cases.append({"events": [], "snapshot": None})
+    return cases
+
+
+# =========================================================================== projection
+
+def customer_view(deliveries):
+    """The read model, computed as a fold of each order's events (duplicates removed by version)."""
+    by_stream: dict[str, dict[int, dict]] = {}
+    for r in deliveries:
+        by_stream.setdefault(r["stream_id"], {})[r["version"]] = r
+    view: dict[str, dict] = {}
+    for records in by_stream.values():
+        state = rebuild([records[v] for v in sorted(records)])["state"]
+        row = view.setdefault(state["customer"], {"open_orders": 0, "items_ordered": 0, "spent_cents": 0})
+        if state["status"] in ("placed", "paid"):
+            row["open_orders"] += 1
+        if state["status"] != "cancelled":
+            row["items_ordered"] += sum(state["items"].values())
+            row["spent_cents"] += state["paid_cents"]
+    return view
+
+
+def deliveries(rng, n_orders, n_customers, duplicate_rate=0.25):
+    """Records of ``n_orders`` streams, interleaved at random (each stream in order) with redeliveries
+    of earlier records of the same stream (at-least-once), sometimes a whole replayed prefix."""
+    streams = []
+    position = 1
+    for i in range(n_orders):
+        history = random_history(rng, f"order-{i}", f"cust-{int(rng.integers(1, n_customers + 1))}")
+        streams.append(_records(history, f"order-{i}", position))
+        position += len(history)
+    # positions: give each stream's records global positions in one plausible append order
+    pending = [list(s) for s in streams]
+    out, sent = [], {i: 0 for i in range(n_orders)}
+    while any(pending):
+        i = int(rng.choice([k for k, p in enumerate(pending) if p]))
+        out.append(pending[i].pop(0))
+        sent[i] += 1
+        if rng.random() < duplicate_rate:
+            j = int(rng.choice([k for k in sent if sent[k]]))
+            start = int(rng.integers(0, sent[j]))
+            stop = start + 1 if rng.random() < 0.7 else sent[j]
+            out.extend(copy.deepcopy(streams[j][start:stop]))
+    return out
+
+
+def projection_cases(seed, n=40):
+    rng = np.random.default_rng(seed)
+    return [{"deliveries": deliveries(rng, int(rng.integers(1, 8)), int(rng.integers(1, 4)))} for _ in range(n)]
+
+
+def run_projection(projection_class, deliveries):
+    """What ``course.eventsourcing.run_projection`` must return (``projection_class`` is ignored)."""
+    return customer_view(deliveries)
+
+
+# =========================================================================== outbox
+
+def place_expected(script):
+    """What ``course.eventsourcing.place_scenario`` must return for ``script``."""
+    orders, outbox, results = {}, [], []
+    for order_id, customer, total, fail in script:
+        if type(total) is not int or total <= 0:
+            results.append("ValueError")
+        elif order_id in orders or fail in ("orders", "outbox"):
+            results.append("IntegrityError")
+        else:
+            orders[order_id] = [order_id, customer, total, "placed"]
+            outbox.append([order_id, "OrderPlaced", {"order_id": order_id, "customer": customer,
+                                                     "total_cents": total}, 0])
+            results.append("ok")
+    return {"results": results, "orders": [orders[k] for k in sorted(orders)], "outbox": outbox}
+
+
+def place_scripts(seed, n=25):
+    rng = np.random.default_rng(seed)
+    scripts = []
+    for _ in range(n):
+        script, used = [], []
+        for _ in range(int(rng.integers(1, 8))):
+            roll = rng.random()
+            order_id = str(rng.choice(used)) if used and roll < 0.15 else f"o-{int(rng.integers(100, 999))}"
+            total = int(rng.integers(1, 50_000)) if rng.random() > 0.08 else int(rng.integers(-100, 1))
+            fail = str(rng.choice(["orders", "outbox"])) if rng.random() < 0.3 else None
+            script.append([order_id, f"cust-{int(rng.integers(1, 5))}", total, fail])
+            used.append(order_id)
+        scripts.append(script)
+    return scripts
+
+
+def relay_cases(seed, n=30):
+    """Outbox contents and relay rounds with a broker that is down or loses acknowledgements."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        events = [{"aggregate_id": f"o-{int(rng.integers(1, 6))}", "type": str(rng.choice(["OrderPlaced", "OrderPaid"])),
+                   "payload": {"n": i}} for i in range(int(rng.integers(0, 9)))]
+        rounds = []
+        for _ in range(int(rng.integers(1, 5))):
+            if rng.random() < 0.2:
+                rounds.append(["restart"])
+            else:
+                outcomes = [str(o) for o in rng.choice(["ok", "ok", "down", "ack_lost"], size=int(rng.integers(0, 5)))]
+                rounds.append(["relay", outcomes])
+        cases.append({"events": events, "rounds": rounds})
+    return cases
+
+
+def judge_relay(events):
+    """A judge for ``course.eventsourcing.relay_scenario`` run on the outbox ``events``."""
+
+    def judge(result):
+        ids = result["outbox_ids"]
+        if result["returns"][-1] == "ConnectionError":
+            return "the last relay call, with a healthy broker, raised ConnectionError"
+        for k, m in enumerate(result["delivered"]):
+            if not isinstance(m, dict) or set(m) != {"id", "aggregate_id", "type", "payload"}:
+                return f"delivered message {k} should be a dict with keys id, aggregate_id, type, payload; got {m!r}"
+            if m["id"] not in ids:
+                return f"delivered message {k} has id {m['id']!r}, which is not an outbox row"
+            e = events[ids.index(m["id"])]
+            if [m["aggregate_id"], m["type"], m["payload"]] != [e["aggregate_id"], e["type"], e["payload"]]:
+                return f"delivered message {k} does not match outbox row {m['id']}: {m!r}"
+        delivered_ids = [m["id"] for m in result["delivered"]]
+        missing = [i for i in ids if i not in delivered_ids]
+        if missing:
+            return f"outbox rows {missing} were never delivered (a message was lost)"
+        first = sorted(set(delivered_ids), key=delivered_ids.index)
+        if first != ids:
+            return f"messages were first delivered in the order {first}, not in outbox order {ids}"
+        if any(p != 1 for p in result["published"]):
+            return (f"after the last relay with a healthy broker, outbox published flags are {result['published']}: "
+                    "every row should be marked 1 (and committed)")
+        for k, (ret, n) in enumerate(zip(result["returns"], result["calls"])):
+            if ret != "ConnectionError" and ret != n:
+                return f"relay call {k} returned {ret!r} but published {n} messages in that call"
+        return None
+    return judge
+
+
+# =========================================================================== saga
+
+def _all_or_nothing(run):
+    state, result = run["state"], run["result"]
+    values = set(state.values())
+    if values == {True}:
+        return None if result == "completed" else f"every step is done but the saga returned {result!r}"
+    if values == {False}:
+        return None if result == "compensated" else f"every step is undone but the saga returned {result!r}"
+    return f"the order is left half done: {state} (the saga returned {result!r})"
+
+
+def saga_outcome(run_saga, fail=None, order_id="order-1"):
+    """What ``course.eventsourcing.saga_outcome`` must return (``run_saga`` is ignored): the steps in
+    order up to the failed one, then the compensations of the completed steps in reverse order."""
+    done = len(SAGA_ACTIONS) if fail is None else SAGA_ACTIONS.index(fail)
+    calls = [f"{a}:ok" for a in SAGA_ACTIONS[:done]]
+    if fail is None:
+        return {"result": "completed", "state": {"stock": True, "payment": True, "shipment": True}, "calls": calls}
+    calls.append(f"{fail}:failed")
+    calls += [f"{c}:ok" for c in reversed(SAGA_COMPENSATIONS[:done])]
+    return {"result": "compensated", "state": {"stock": False, "payment": False, "shipment": False}, "calls": calls}
+
+
+def saga_cases(seed, n=12):
+    """Scenarios (``fail``, ``order_id``): every step failing, and success, for several orders."""
+    rng = np.random.default_rng(seed)
+    fails = [None, *SAGA_ACTIONS]
+    return [{"fail": fails[i % 4], "order_id": f"order-{int(rng.integers(1, 10_000))}"} for i in range(n)]
+
+
+def judge_crash_runs(fail):
+    """A judge for ``saga_crash_runs(run_saga, recover_saga, fail)``: every crash point ends all or nothing."""
+
+    def judge(runs):
+        if not runs:
+            return "no crash points: the saga performed no operations"
+        for run in runs:
+            where = f"crash point {run['crash_at']}"
+            if not run["crashed"]:
+                return f"{where}: the run did not crash (it must let Crash propagate)"
+            problem = _all_or_nothing(run)
+            if problem:
+                return f"{where}: after recovery {problem}"
+            if fail is not None and run["result"] != "compensated":
+                return f"{where}: {fail} always fails, so the saga can only end compensated"
+            recovery = [c["action"] for c in run["calls"] if c["phase"] == "recovery"]
+            steps = [SAGA_COMPENSATIONS.index(c) for c in recovery if c in SAGA_COMPENSATIONS]
+            if any(b >= a for a, b in zip(steps, steps[1:])):
+                return f"{where}: the recovery compensated out of reverse order: {recovery}"
+        return None
+    return judge

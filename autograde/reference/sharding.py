@@ -1,0 +1,384 @@
+"""Reference answers, seeded hidden-test cases and judges for 03-sharding.
+
+The grader's truth, written independently of the solution notebook (CI checks that the two
+agree: the solution scores full marks). Each ``*_cases(seed, n)`` returns plain keyword-argument
+dicts drawn from ``numpy.random.default_rng(seed)``; a case for which the reference raises
+ValueError or TypeError expects the learner's function to raise the same type.
+
+Conventions stated in the notebook:
+
+- ``stable_hash(key)``: the first 8 bytes of SHA-256 of the key's UTF-8 bytes, big-endian, as an
+  int in [0, 2**64); a key that is not a str raises TypeError.
+- ring: node ``n`` owns the points ``stable_hash(f"{n}#{i}")`` for i < vnodes; a key belongs to the
+  first point at or after ``stable_hash(key)``, wrapping round to the smallest point.
+- rendezvous: the weight of node ``n`` for key ``k`` is ``stable_hash(f"{n}:{k}")``; highest wins.
+- jump: Lamping and Veach (2014), figure 1, with 64-bit wrap-around and a double division.
+- scatter-gather: newest first by (ts, item_id) descending; a cursor is ``[ts, item_id]`` of the
+  last item of a full page; the next page holds the items strictly after it.
+- hot keys: the j-th access (j = 0, 1, ...) to a hot key goes to sub-key ``f"{key}#{j % fanout}"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections import Counter
+
+import numpy as np
+
+MASK64 = (1 << 64) - 1
+JUMP_MULTIPLIER = 2862933555777941757
+
+# Published values of jump consistent hash (key, buckets, bucket): ClickHouse's test
+# tests/queries/0_stateless/00580_consistent_hashing_functions, and the README of the PyPI
+# package jump-consistent-hash (256, 1024 -> 520).
+JUMP_PUBLISHED = [(1, 1, 0), (42, 57, 43), (256, 1024, 520), (3735883980, 1, 0), (3735883980, 666, 361),
+                  (16045690984833335023, 255, 237)]
+
+
+# --------------------------------------------------------------------------- references
+
+def stable_hash(key):
+    if type(key) is not str:
+        raise TypeError(f"key must be a str, got {type(key).__name__}")
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
+
+
+def mod_n_shard(key, num_shards):
+    if type(num_shards) is not int or num_shards < 1:
+        raise ValueError("num_shards must be an int >= 1")
+    return stable_hash(key) % num_shards
+
+
+def fraction_moved(before, after):
+    if len(before) != len(after) or not before:
+        raise ValueError("before and after must be non-empty and of equal length")
+    return float(np.mean(np.asarray(before, dtype=object) != np.asarray(after, dtype=object)))
+
+
+def run_ring(cls, vnodes, ops):
+    """The ring as a sorted numpy array of points searched with searchsorted (``cls`` is ignored)."""
+    if vnodes < 1:
+        return ["ValueError"]
+    nodes: dict[str, list[int]] = {}
+    results = []
+    for op, arg in ops:
+        if op == "add":
+            if arg in nodes:
+                results.append("ValueError")
+                continue
+            nodes[arg] = [stable_hash(f"{arg}#{i}") for i in range(vnodes)]
+            results.append(None)
+        elif op == "remove":
+            if arg not in nodes:
+                results.append("ValueError")
+                continue
+            del nodes[arg]
+            results.append(None)
+        else:
+            pairs = sorted((p, n) for n, pts in nodes.items() for p in pts)
+            if not pairs:
+                results.append("ValueError")
+                continue
+            points = np.array([p for p, _ in pairs], dtype=np.uint64)
+            i = int(np.searchsorted(points, np.uint64(stable_hash(arg)), side="left"))
+            results.append(pairs[i % len(pairs)][1])
+    return results
+
+
+def rendezvous_owners(key, nodes, replicas=1):
+    if not nodes or not 1 <= replicas <= len(nodes):
+        raise ValueError("need 1 <= replicas <= len(nodes)")
+    ranked = sorted(nodes, key=lambda n: stable_hash(f"{n}:{key}"), reverse=True)
+    return ranked[:replicas]
+
+
+def jump_hash(key, num_buckets):
+    if type(num_buckets) is not int or num_buckets < 1:
+        raise ValueError("num_buckets must be an int >= 1")
+    if type(key) is not int or not 0 <= key <= MASK64:
+        raise ValueError("key must be an int in [0, 2**64)")
+    bucket, nxt = -1, 0
+    while nxt < num_buckets:
+        bucket = nxt
+        key = (key * JUMP_MULTIPLIER + 1) & MASK64
+        nxt = int((bucket + 1) * (float(1 << 31) / float((key >> 33) + 1)))
+    return bucket
+
+
+def _jump_exact(key, num_buckets):
+    """Jump hash with exact rational arithmetic instead of the double division (used to skip
+    the rare keys where an integer implementation could legitimately differ)."""
+    bucket, nxt = -1, 0
+    while nxt < num_buckets:
+        bucket = nxt
+        key = (key * JUMP_MULTIPLIER + 1) & MASK64
+        nxt = ((bucket + 1) << 31) // ((key >> 33) + 1)
+    return bucket
+
+
+def latest_items(shards, user_id, limit, cursor=None):
+    """A single-table reference: all shards in one SQLite table, one ORDER BY ... LIMIT query."""
+    if type(limit) is not int or limit < 1:
+        raise ValueError("limit must be an int >= 1")
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE items (user_id TEXT, ts INTEGER, item_id TEXT)")
+    db.executemany("INSERT INTO items VALUES (?, ?, ?)",
+                   [(r["user_id"], r["ts"], r["item_id"]) for shard in shards for r in shard])
+    if cursor is None:
+        rows = db.execute("SELECT user_id, ts, item_id FROM items WHERE user_id = ? "
+                          "ORDER BY ts DESC, item_id DESC LIMIT ?", (user_id, limit)).fetchall()
+    else:
+        ts, item = cursor
+        rows = db.execute("SELECT user_id, ts, item_id FROM items WHERE user_id = ? "
+                          "AND (ts < ? OR (ts = ? AND item_id < ?)) "
+                          "ORDER BY ts DESC, item_id DESC LIMIT ?", (user_id, ts, ts, item, limit)).fetchall()
+    db.close()
+    items = [{"user_id": u, "ts": t, "item_id": i} for u, t, i in rows]
+    return {"items": items, "next_cursor": [items[-1]["ts"], items[-1]["item_id"]] if len(items) == limit else None}
+
+
+def all_pages(fn, shards, user_id, limit):
+    """Reference for course.sharding.all_pages: every item id of the user, newest first."""
+    rows = [r for shard in shards for r in shard if r["user_id"] == user_id]
+    return [r["item_id"] for r in sorted(rows, key=lambda r: (r["ts"], r["item_id"]), reverse=True)]
+
+
+def hot_keys(accesses, threshold):
+    if not 0 < threshold <= 1:
+        raise ValueError("threshold must be in (0, 1]")
+    counts = Counter(accesses)
+    total = len(accesses)
+    hot = [(c, k) for k, c in counts.items() if c >= threshold * total]
+    return [k for c, k in sorted(hot, key=lambda ck: (-ck[0], ck[1]))]
+
+
+def shard_loads(accesses, num_shards, hot=(), fanout=1):
+    if type(num_shards) is not int or num_shards < 1 or type(fanout) is not int or fanout < 1:
+        raise ValueError("num_shards and fanout must be ints >= 1")
+    hot = set(hot)
+    seen: Counter = Counter()
+    loads = [0] * num_shards
+    for key in accesses:
+        if key in hot:
+            sub = f"{key}#{seen[key] % fanout}"
+            seen[key] += 1
+        else:
+            sub = key
+        loads[stable_hash(sub) % num_shards] += 1
+    return loads
+
+
+# --------------------------------------------------------------------------- seeded cases
+
+_ALPHABET = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-/.#")
+_UNICODE = ["é", "ü", "ß", "用户", "Ωμέγα", "😀", "ключ", "\u00a0", "日本"]
+
+
+def random_keys(seed, n, prefix="user:"):
+    """``n`` distinct ASCII keys such as ``user:7f3a...``."""
+    rng = np.random.default_rng(seed)
+    return [f"{prefix}{v:016x}" for v in rng.integers(0, 2**63, size=n, dtype=np.int64)]
+
+
+def _ascii_key(rng, max_len=24):
+    return "".join(rng.choice(_ALPHABET, size=int(rng.integers(0, max_len + 1))))
+
+
+def stable_hash_cases(seed, n=200):
+    rng = np.random.default_rng(seed)
+    cases = [{"key": _ascii_key(rng)} for _ in range(n)]
+    cases += [{"key": _ascii_key(rng, 8) + str(rng.choice(_UNICODE)) + _ascii_key(rng, 8)} for _ in range(n // 4)]
+    return cases + [{"key": ""}, {"key": 42}, {"key": b"user:1"}]
+
+
+def mod_n_cases(seed, n=200):
+    rng = np.random.default_rng(seed)
+    cases = [{"key": _ascii_key(rng), "num_shards": int(rng.integers(1, 100))} for _ in range(n)]
+    return cases + [{"key": "user:1", "num_shards": 0}, {"key": "user:1", "num_shards": -3}]
+
+
+def fraction_moved_cases(seed, n=100):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        size = int(rng.integers(1, 60))
+        before = [int(x) for x in rng.integers(0, 5, size=size)]
+        after = [int(x) for x in rng.integers(0, 5, size=size)]
+        if rng.random() < 0.5:
+            after = [b if rng.random() < 0.8 else a for a, b in zip(after, before)]
+        cases.append({"before": before, "after": after})
+    return cases + [{"before": [1, 2], "after": [1]}, {"before": [], "after": []}]
+
+
+def ring_cases(seed, n=60):
+    """Scenarios of add / remove / get operations, with the contract's errors."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        vnodes = int(rng.choice([1, 2, 3, 5, 10, 40]))
+        pool = [f"db-{i}" for i in range(int(rng.integers(2, 9)))]
+        present: list[str] = []
+        ops = []
+        if rng.random() < 0.2:
+            ops.append(["get", "user:early"])  # empty ring
+        for _ in range(int(rng.integers(5, 40))):
+            r = rng.random()
+            if r < 0.3 or not present:
+                node = str(rng.choice(pool))
+                ops.append(["add", node])   # sometimes a node already present: ValueError
+                if node not in present:
+                    present.append(node)
+            elif r < 0.4:
+                node = str(rng.choice(pool))
+                ops.append(["remove", node])  # sometimes absent: ValueError
+                if node in present:
+                    present.remove(node)
+            else:
+                ops.append(["get", _ascii_key(rng, 16)])
+        cases.append({"vnodes": vnodes, "ops": ops})
+    return cases
+
+
+def rendezvous_cases(seed, n=200):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        nodes = [f"node-{i}" for i in rng.permutation(20)[: int(rng.integers(1, 12))]]
+        cases.append({"key": _ascii_key(rng), "nodes": nodes, "replicas": int(rng.integers(1, len(nodes) + 1))})
+    return cases + [{"key": "k", "nodes": [], "replicas": 1}, {"key": "k", "nodes": ["a", "b"], "replicas": 3},
+                    {"key": "k", "nodes": ["a", "b"], "replicas": 0}]
+
+
+def jump_cases(seed, n=300):
+    """Random 64-bit keys and bucket counts, skipping the rare keys where an exact integer
+    division and the paper's double division choose different buckets (both are fine)."""
+    rng = np.random.default_rng(seed)
+    cases = [{"key": k, "num_buckets": b} for k, b, _ in JUMP_PUBLISHED]
+    while len(cases) < n:
+        key = int(rng.integers(0, 2**63, dtype=np.int64)) * 2 + int(rng.integers(0, 2))
+        buckets = int(rng.choice([int(rng.integers(1, 20)), int(rng.integers(1, 100_000))]))
+        if jump_hash(key, buckets) == _jump_exact(key, buckets):
+            cases.append({"key": key, "num_buckets": buckets})
+    return cases + [{"key": 5, "num_buckets": 0}, {"key": -1, "num_buckets": 10}, {"key": 2**64, "num_buckets": 10}]
+
+
+def jump_keys(seed, n):
+    rng = np.random.default_rng(seed)
+    return [int(k) for k in rng.integers(0, 2**63, size=n, dtype=np.int64)]
+
+
+def scatter_gather_cases(seed, n=150):
+    """Random shards with ties in ts, empty shards, several users; cursors taken from real pages
+    and made up; the contract's invalid limit."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n):
+        n_shards = int(rng.integers(1, 7))
+        users = [f"u{i}" for i in range(int(rng.integers(1, 4)))]
+        shards = [[] for _ in range(n_shards)]
+        n_items = int(rng.integers(0, 60))
+        ts_span = int(rng.choice([3, 10, 1000]))  # a short span forces many ties
+        for item in rng.permutation(10_000)[:n_items]:
+            shard = int(rng.integers(0, n_shards)) if rng.random() < 0.85 else 0
+            shards[shard].append({"user_id": str(rng.choice(users)), "ts": int(rng.integers(0, ts_span)),
+                                  "item_id": f"i{int(item):05d}"})
+        for shard in shards:  # shards store rows in insertion order, not sorted
+            rng.shuffle(shard)
+        user = str(rng.choice(users + ["nobody"]))
+        limit = int(rng.integers(1, 12))
+        cursor = None
+        if rng.random() < 0.5:
+            page = latest_items(shards, user, int(rng.integers(1, 12)))
+            cursor = page["next_cursor"]
+            if cursor is None and rng.random() < 0.5:
+                cursor = [int(rng.integers(0, ts_span + 1)), f"i{int(rng.integers(0, 10_000)):05d}"]
+        cases.append({"shards": shards, "user_id": user, "limit": limit, "cursor": cursor})
+    return cases + [{"shards": [[]], "user_id": "u0", "limit": 0, "cursor": None}]
+
+
+def access_log(seed, n_accesses, n_keys=5000, exponent=1.1, prefix="item:"):
+    """A Zipf-like access log: key of rank r is drawn with probability proportional to r**-exponent."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, n_keys + 1) ** exponent
+    ranks = rng.choice(n_keys, size=n_accesses, p=weights / weights.sum())
+    names = [f"{prefix}{v:08x}" for v in rng.permutation(n_keys * 7)[:n_keys]]
+    return [names[r] for r in ranks]
+
+
+def hot_keys_cases(seed, n=80):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(n):
+        log = access_log(seed * 1000 + i, int(rng.integers(0, 400)), n_keys=int(rng.integers(1, 60)))
+        threshold = float(rng.choice([0.01, 0.05, 0.1, 0.25, 0.5, 1.0]))
+        near = [c for c in Counter(log).values() if abs(c - threshold * len(log)) < 1e-6]
+        if not near:  # skip logs with a count on the threshold (count/total vs threshold*total)
+            cases.append({"accesses": log, "threshold": threshold})
+    cases.append({"accesses": ["a", "a", "b", "c"], "threshold": 0.25})   # exactly at the threshold
+    cases.append({"accesses": [], "threshold": 0.5})
+    return cases + [{"accesses": ["a"], "threshold": 0.0}, {"accesses": ["a"], "threshold": 1.5}]
+
+
+def shard_loads_cases(seed, n=80):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(n):
+        log = access_log(seed * 1000 + i, int(rng.integers(0, 400)), n_keys=int(rng.integers(1, 40)))
+        hot = hot_keys(log, 0.1) if log else []
+        cases.append({"accesses": log, "num_shards": int(rng.integers(1, 17)), "hot": hot,
+                      "fanout": int(rng.integers(1, 9))})
+    return cases + [{"accesses": ["a"], "num_shards": 0, "hot": [], "fanout": 1},
+                    {"accesses": ["a"], "num_shards": 4, "hot": ["a"], "fanout": 0}]
+
+
+# --------------------------------------------------------------------------- judges (plain data only)
+
+def movement_judge(new_owner, low, high, max_imbalance=None):
+    """Judge for {"before": owners, "after": owners}: the fraction of keys whose owner changed is
+    in [low, high]; if ``new_owner`` is given every moved key moved to it; if ``max_imbalance`` is
+    given, max/mean keys per owner before is at most that."""
+
+    def judge(result):
+        before, after = result["before"], result["after"]
+        if len(before) != len(after):
+            return "before and after have different lengths"
+        first = [b[0] if type(b) is list else b for b in before]
+        second = [a[0] if type(a) is list else a for a in after]
+        moved = [(b, a) for b, a in zip(first, second) if b != a]
+        fraction = len(moved) / len(first)
+        if not low <= fraction <= high:
+            return f"{fraction:.2%} of the keys changed owner; expected between {low:.2%} and {high:.2%}"
+        if new_owner is not None:
+            wrong = [m for m in moved if m[1] != new_owner]
+            if wrong:
+                return (f"{len(wrong)} keys moved between old owners (for example {wrong[0][0]!r} -> "
+                        f"{wrong[0][1]!r}); consistent hashing moves keys only to the new owner")
+        if "after_remove" in result and result["after_remove"] != result["before"]:
+            changed = sum(x != y for x, y in zip(result["after_remove"], result["before"]))
+            return f"after removing the new owner again, {changed} keys did not return to their old owner"
+        if max_imbalance is not None:
+            counts = Counter(first)
+            ratio = max(counts.values()) / (len(first) / len(counts))
+            if ratio > max_imbalance:
+                return f"the busiest owner has {ratio:.2f} x the mean load; expected at most {max_imbalance}"
+        return None
+
+    return judge
+
+
+def loads_judge(max_after, total):
+    """Judge for {"before": loads, "after": loads}: no request lost, splitting lowers max/mean."""
+
+    def judge(result):
+        before, after = result["before"], result["after"]
+        if sum(before) != total or sum(after) != total:
+            return f"the loads add up to {sum(before)} and {sum(after)}, not to the {total} requests"
+        mean = total / len(after)
+        if max(after) / mean > max_after:
+            return f"after splitting the busiest shard has {max(after) / mean:.2f} x the mean; expected <= {max_after}"
+        if max(after) >= max(before):
+            return "splitting the hot keys did not lower the busiest shard's load"
+        return None
+
+    return judge

@@ -1,0 +1,281 @@
+"""The grader's side of a sandboxed learner process: start it, talk to it, stop it.
+
+``Zygote`` starts the pre-warmed forking process of one worker; ``Zygote.spawn()`` returns a
+``LearnerProcess`` in a fresh sandbox. Test cells run in the grader's own process; inside them,
+the learner's names are ``RemoteCallable`` / ``RemoteObject`` proxies whose calls travel to the
+learner process and come back as plain data (or as another proxy). So every verdict is decided
+here, on data, whatever the learner's code patched, redefined or rewrote in its own process.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from autograde.isolation import SANDBOX_UID_BASE, Limits, SandboxPlan, default_plan, full_isolation_possible
+from autograde.layout import REPO_ROOT
+
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+INTERRUPT_GRACE_S = 3.0
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be started (a problem of the machine, not of the submission)."""
+
+
+class CellTimeout(BaseException):
+    """The learner's code ran out of time. A BaseException, so that no ``except Exception`` in
+    test code (or in the verdict helper) can swallow it."""
+
+
+class LearnerProcessDied(BaseException):
+    """The learner's process ended (it exited, crashed, or hit a resource limit)."""
+
+
+class Zygote:
+    """One worker's pre-warmed forking process."""
+
+    def __init__(self, slot: int = 0, limits: Limits | None = None, plan: SandboxPlan | None = None,
+                 start_timeout: float = 120.0):
+        self.slot = slot
+        self.limits = limits or Limits()
+        self.plan = plan or default_plan(REPO_ROOT)
+        self.isolation = "full" if full_isolation_possible() else "limited"
+        self._lock = threading.Lock()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+        env.pop("NBGRADER_EXECUTION", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograde.zygote", str(theirs.fileno()), self.isolation],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, cwd=str(REPO_ROOT))
+        theirs.close()
+        self.control = ours
+        self.control.settimeout(start_timeout)
+        try:
+            ready = json.loads(self.control.recv(65536) or b"{}")
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise SandboxError(f"the grading sandbox did not start: {exc}") from exc
+        if not ready.get("ready"):
+            self.close()
+            raise SandboxError("the grading sandbox did not start (the zygote exited)")
+        self.control.settimeout(60.0)
+
+    def spawn(self) -> "LearnerProcess":
+        ours, theirs = socket.socketpair()
+        request = {"uid": SANDBOX_UID_BASE + self.slot, "limits": self.limits.to_dict(),
+                   "plan": {"readonly": self.plan.readonly, "hidden": self.plan.hidden}}
+        with self._lock:
+            try:
+                socket.send_fds(self.control, [json.dumps(request).encode()], [theirs.fileno()])
+                reply = json.loads(self.control.recv(65536) or b"{}")
+            except (OSError, ValueError) as exc:
+                raise SandboxError(f"the grading sandbox stopped answering: {exc}") from exc
+            finally:
+                theirs.close()
+        if "pid" not in reply:
+            ours.close()
+            raise SandboxError(f"could not start a sandboxed process: {reply.get('error', 'no reason given')}")
+        return LearnerProcess(ours, int(reply["pid"]), self.isolation, self.limits)
+
+    def close(self) -> None:
+        try:
+            self.control.close()
+        finally:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> "Zygote":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class LearnerProcess:
+    """One sandboxed process running a learner's cells, and the requests made to it."""
+
+    def __init__(self, sock: socket.socket, pid: int, isolation: str, limits: Limits):
+        self.sock, self.pid, self.isolation, self.limits = sock, pid, isolation, limits
+        self.buffer = bytearray()
+        self.next_id = 0
+        self.alive = True
+        self.deadline = time.monotonic() + limits.cell_seconds
+
+    # ------------------------------------------------------------------ requests
+    def request(self, message: dict, deadline: float | None = None) -> dict:
+        """Send ``message`` and return its reply; raise CellTimeout or LearnerProcessDied."""
+        if not self.alive:
+            raise LearnerProcessDied("the learner's process had already ended")
+        deadline = self.deadline if deadline is None else deadline
+        self.next_id += 1
+        request_id = self.next_id
+        try:
+            self.sock.sendall((json.dumps({**message, "id": request_id}) + "\n").encode())
+        except OSError as exc:
+            self.kill()
+            raise LearnerProcessDied(f"the learner's process ended ({exc.strerror})") from None
+        reply = self._reply(request_id, deadline)
+        if reply is None:  # out of time: interrupt, and kill if that does not work
+            try:
+                self.sock.sendall(b'{"op": "interrupt"}\n')
+            except OSError:
+                pass
+            if self._reply(request_id, time.monotonic() + INTERRUPT_GRACE_S) is None:
+                self.kill()
+                raise CellTimeout("it did not stop when interrupted, so its process was killed")
+            raise CellTimeout("it was interrupted")
+        if reply.get("interrupted"):
+            raise CellTimeout("it was interrupted")
+        return reply
+
+    def _reply(self, request_id: int, deadline: float) -> dict | None:
+        while True:
+            line = self._line(deadline)
+            if line is None:
+                return None
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(reply, dict) and reply.get("id") == request_id:
+                return reply
+
+    def _line(self, deadline: float) -> bytes | None:
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self.sock], [], [], remaining)
+            if not ready:
+                return None
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                self.kill()
+                raise LearnerProcessDied("the learner's process ended")
+            self.buffer += chunk
+            if len(self.buffer) > MAX_REPLY_BYTES:
+                self.kill()
+                raise LearnerProcessDied(f"a result was larger than {MAX_REPLY_BYTES // 2**20} MB")
+        line, _, rest = bytes(self.buffer).partition(b"\n")
+        self.buffer = bytearray(rest)
+        return line
+
+    def execute(self, source: str, deadline: float) -> dict:
+        """Run one cell of learner-side code; returns {"output", "error"?}."""
+        return self.request({"op": "exec", "source": source}, deadline)
+
+    def decode(self, reply: dict, name: str | None = None):
+        if "error" in reply:
+            raise rebuild_exception(reply["error"])
+        if "value" in reply:
+            return reply["value"]
+        if "handle" in reply:
+            cls = RemoteCallable if reply.get("callable") else RemoteObject
+            return cls(self, {"handle": reply["handle"]}, name or reply.get("type", "object"), reply.get("type", ""))
+        raise LearnerProcessDied("the learner's process sent a malformed reply")
+
+    def kill(self) -> None:
+        """SIGKILL the sandbox: with full isolation, PID 1 of its namespace, so every process in it."""
+        if not self.alive:
+            return
+        self.alive = False
+        for kill in ((lambda: os.killpg(self.pid, signal.SIGKILL)), (lambda: os.kill(self.pid, signal.SIGKILL))):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def rebuild_exception(error: dict) -> Exception:
+    """An exception of the same name, subclassing the learner's nearest built-in exception class."""
+    name = str(error.get("type", "Exception"))[:100]
+    message = str(error.get("message", ""))
+    base = Exception
+    for candidate in error.get("builtin_bases", []):
+        cls = getattr(builtins, str(candidate), None)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            base = cls
+            break
+    if getattr(builtins, name, None) is base:
+        return base(message) if base is not KeyError else KeyError(message)
+    return type(name if name.isidentifier() else "LearnerError", (base,), {"__str__": lambda self: message})(message)
+
+
+def _encode_argument(value):
+    if isinstance(value, RemoteObject):
+        return {"__handle__": value._target["handle"]} if "handle" in value._target else value._target
+    if isinstance(value, (list, tuple)):
+        return [_encode_argument(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _encode_argument(v) for k, v in value.items()}
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    raise TypeError(f"cannot pass a {type(value).__name__} to the learner's code (plain data only)")
+
+
+class RemoteObject:
+    """A learner's object that is not plain data, living in the learner's process."""
+
+    def __init__(self, process: LearnerProcess, target: dict, name: str, type_name: str = ""):
+        object.__setattr__(self, "_process", process)
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "__name__", name)
+        object.__setattr__(self, "_type_name", type_name)
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        reply = self._process.request({"op": "getattr", "target": self._target, "name": attribute})
+        if "error" in reply and reply["error"].get("type") == "AttributeError":
+            raise AttributeError(reply["error"].get("message", attribute))
+        return self._process.decode(reply, attribute)
+
+    def __setattr__(self, attribute, value):
+        raise TypeError("test code may not change the learner's objects directly")
+
+    def __repr__(self) -> str:
+        return f"<{self._type_name or 'object'} in the learner's process>"
+
+
+class RemoteCallable(RemoteObject):
+    """A learner's function, class or method: calling it runs it in the learner's process."""
+
+    def __call__(self, *args, **kwargs):
+        reply = self._process.request({"op": "call", "target": self._target,
+                                       "args": [_encode_argument(a) for a in args],
+                                       "kwargs": {k: _encode_argument(v) for k, v in kwargs.items()}})
+        return self._process.decode(reply)
+
+
+class LearnerNames(dict):
+    """Globals of a test cell: names the cell does not define are looked up in the learner's process."""
+
+    def __init__(self, process: LearnerProcess):
+        super().__init__(__name__="__main__", __builtins__=builtins)
+        self._process = process
+
+    def __missing__(self, name: str):
+        if name.startswith("__") or hasattr(builtins, name):
+            raise KeyError(name)
+        reply = self._process.request({"op": "lookup", "name": name})
+        if not reply.get("exists"):
+            raise KeyError(name)
+        value = self._process.decode(reply, name)
+        self[name] = value
+        return value
