@@ -47,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"autograde: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a fault of the grader or the machine, never of the notebook
+        from autograde.sandbox import SandboxError
+
+        if not isinstance(exc, SandboxError):
+            raise
+        print(f"autograde: grading could not run: {exc}", file=sys.stderr)
+        return 1
 
 
 def _release(args) -> int:

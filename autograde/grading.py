@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -261,11 +262,15 @@ def grade_notebook(path: str | Path, assignment: str | None = None, limits: Limi
         return grade_prepared(path, assignment, nb, missing, own)
 
 
+class GraderFault(Exception):
+    """Grading failed for a reason that is not the submission's (the sandbox, the machine)."""
+
+
 def grade_many(paths: list[str | Path], workers: int = 2, limits: Limits | None = None,
-               assignment: str | None = None) -> list[GradeReport | UsageError]:
+               assignment: str | None = None) -> list[GradeReport | UsageError | GraderFault]:
     """Grade several notebooks, ``workers`` at a time, each worker with its own warm zygote.
 
-    Returns, in order, a report or the UsageError that made a notebook ungradable.
+    Returns, in order, a report, the UsageError that made a notebook ungradable, or a GraderFault.
     """
     paths = list(paths)
     results: list[GradeReport | UsageError | None] = [None] * len(paths)
@@ -283,6 +288,9 @@ def grade_many(paths: list[str | Path], workers: int = 2, limits: Limits | None 
                     results[index] = grade_notebook(paths[index], assignment, zygote=zygote)
                 except UsageError as exc:
                     results[index] = exc
+                except Exception as exc:  # a fault of the grader or the machine: report it, go on
+                    results[index] = GraderFault(f"{type(exc).__name__}: {exc}")
+                    traceback.print_exc()
 
     threads = [threading.Thread(target=work, args=(slot,)) for slot in range(max(1, min(workers, len(paths))))]
     for thread in threads:

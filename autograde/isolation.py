@@ -27,7 +27,16 @@ from pathlib import Path
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-SANDBOX_UID_BASE = 1_900_000_000  # a range no real account uses; one uid per worker slot
+SANDBOX_UID_BASE = 1_900_000_000  # a range no real account uses
+MAX_WORKERS = 8
+
+
+def sandbox_uid(slot: int, grader_pid: int | None = None) -> int:
+    """The unprivileged uid of one worker slot of one grader process: never shared with another
+    grader running at the same time, so RLIMIT_NPROC and clean-up concern only its own processes."""
+    if not 0 <= slot < MAX_WORKERS:
+        raise ValueError(f"worker slot must be in [0, {MAX_WORKERS})")
+    return SANDBOX_UID_BASE + (os.getpid() if grader_pid is None else grader_pid) % 1_000_000 * MAX_WORKERS + slot
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from autograde.isolation import SANDBOX_UID_BASE, Limits, SandboxPlan, default_plan, full_isolation_possible
+from autograde.isolation import Limits, SandboxPlan, default_plan, full_isolation_possible, sandbox_uid
 from autograde.layout import REPO_ROOT
 
 MAX_REPLY_BYTES = 16 * 1024 * 1024
@@ -71,7 +71,7 @@ class Zygote:
 
     def spawn(self) -> "LearnerProcess":
         ours, theirs = socket.socketpair()
-        request = {"uid": SANDBOX_UID_BASE + self.slot, "limits": self.limits.to_dict(),
+        request = {"uid": sandbox_uid(self.slot), "limits": self.limits.to_dict(),
                    "plan": {"readonly": self.plan.readonly, "hidden": self.plan.hidden}}
         with self._lock:
             try:
@@ -160,7 +160,10 @@ class LearnerProcess:
             ready, _, _ = select.select([self.sock], [], [], remaining)
             if not ready:
                 return None
-            chunk = self.sock.recv(1 << 20)
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except OSError:
+                chunk = b""
             if not chunk:
                 self.kill()
                 raise LearnerProcessDied("the learner's process ended")

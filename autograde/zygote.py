@@ -63,6 +63,7 @@ def _spawn_full(request: dict, runner_fd: int, new_root: str) -> int:
     # intermediate process
     try:
         os.close(read_end)
+        os.close(_lifeline_write)
         os.setsid()
         isolation.unshare_namespaces()
         init = os.fork()
@@ -77,8 +78,24 @@ def _spawn_full(request: dict, runner_fd: int, new_root: str) -> int:
             os._exit(1)
 
 
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+_lifeline = -1  # read end of a pipe whose write end only the zygote holds: EOF means the zygote died
+_lifeline_write = -1
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+
+
 def _sandbox_init(request: dict, runner_fd: int, new_root: str, report_fd: int) -> None:
-    """PID 1 of the sandbox: build the file system, start the learner's process, reap, exit."""
+    """PID 1 of the sandbox: build the file system, start the learner's process, reap, exit.
+
+    It exits (and the kernel then kills everything in the namespace) when the learner's process
+    ends, or when the zygote dies, so a grader killed with -9 leaves nothing behind."""
+    import select
+
     from autograde import isolation
 
     try:
@@ -95,9 +112,11 @@ def _sandbox_init(request: dict, runner_fd: int, new_root: str, report_fd: int) 
         if learner == 0:
             _become_learner(runner_fd, limits, uid)
         os.close(runner_fd)
-        while True:  # reap every orphan until the learner's process ends
-            pid, status = os.wait()
+        while True:  # reap every orphan until the learner's process ends or the zygote dies
+            pid, _ = os.waitpid(-1, os.WNOHANG)
             if pid == learner:
+                os._exit(0)
+            if pid == 0 and select.select([_lifeline], [], [], 0.2)[0]:
                 os._exit(0)
     except ChildProcessError:
         os._exit(0)
@@ -110,6 +129,8 @@ def _become_learner(runner_fd: int, limits, uid: int | None) -> None:
     from autograde import isolation, runner
 
     try:
+        if _lifeline >= 0:
+            os.close(_lifeline)
         _keep_only_fds(runner_fd)
         os.chdir("/tmp/work" if os.path.isdir("/tmp/work") else tempfile.gettempdir())
         if uid is not None:
@@ -142,6 +163,7 @@ def _spawn_limited(request: dict, runner_fd: int) -> int:
     if child:
         return child
     os.setsid()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     limits = isolation.Limits(**request["limits"])
     limits = isolation.Limits(**{**limits.to_dict(), "processes": 100_000})  # RLIMIT_NPROC counts all the user's processes
@@ -150,8 +172,13 @@ def _spawn_limited(request: dict, runner_fd: int) -> int:
 
 
 def main() -> None:
+    global _lifeline, _lifeline_write
     control = socket.socket(fileno=int(sys.argv[1]))
     full = sys.argv[2] == "full"
+    if sys.platform.startswith("linux"):
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # the grader died: so do we
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)           # orphaned sandbox inits are reaped here
+    _lifeline, _lifeline_write = os.pipe()
     preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # learner processes are reaped automatically
     new_root = tempfile.mkdtemp(prefix="autograde-root-") if full else ""

@@ -222,7 +222,7 @@ def coalescing_scenarios(seed, n=4):
         keys = [str(k) for k in rng.choice(names, size=int(rng.integers(max(2, n_keys), 17)))]
         fail = [k for k in names if rng.random() < 0.3 and k in keys]
         scenarios.append({"keys": keys, "fail_first": fail})
-    return scenarios
+    return scenarios + [{"keys": ["url:7"] * 6 + ["url:8"] * 2, "fail_first": ["url:7"]}]
 
 
 # --------------------------------------------------------------------------- hit ratios

@@ -404,3 +404,20 @@ def zscore_cases(seed, n=80):
     return cases + [{"values": flat, "window": 10, "threshold": 3.0},
                     {"values": [1.0, 2.0, 3.0], "window": 1, "threshold": 3.0},
                     {"values": [1.0, 2.0, 3.0], "window": 5, "threshold": 0.0}]
+
+
+def same_episodes(expected):
+    """A judge: the result holds exactly these (rule, start, end) episodes, in any order."""
+    want = sorted(tuple(e) for e in expected)
+
+    def judge(result):
+        if type(result) is not list or any(type(a) is not dict or set(a) != {"rule", "start", "end"} for a in result):
+            return 'should be a list of {"rule": name, "start": minute, "end": minute} dicts'
+        got = sorted((a["rule"], a["start"], a["end"]) for a in result)
+        if got != want:
+            missing = [e for e in want if e not in got]
+            extra = [e for e in got if e not in want]
+            return f"episodes differ: missing {missing}, unexpected {extra}"
+        return None
+
+    return judge

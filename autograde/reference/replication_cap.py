@@ -257,7 +257,7 @@ class ORSet:
         self.removed |= other.removed
 
     def value(self):
-        return {tag[0] for tag in self.added - self.removed}
+        return sorted({tag[0] for tag in self.added - self.removed})
 
 
 REFERENCE_CLASSES = {"gcounter": GCounter, "pncounter": PNCounter, "orset": ORSet}
@@ -313,13 +313,13 @@ def crdt_law_cases(kind, seed, n=40):
 
 
 def reference_run(kind):
-    def run(cls, replicas, ops):
+    def run(cls, replicas, ops, copy_state=None):
         return run_replicas(REFERENCE_CLASSES[kind], replicas, ops)
     return run
 
 
 def reference_laws(kind):
-    def laws(cls, local_ops):
+    def laws(cls, local_ops, copy_state=None):
         return merge_law_values(REFERENCE_CLASSES[kind], local_ops)
     return laws
 
@@ -424,10 +424,14 @@ def _inject_stale_read(rng, history):
     raise AssertionError("no place to inject a stale read")
 
 
+DIAMOND_ROUNDS = 18
+
+
 def large_history_cases(seed):
-    """Histories of 300 to 400 operations from 4 clients with known verdicts (by construction)."""
+    """A diamond history that only a memoised (or otherwise polynomial) search decides in time, then
+    histories of 300 to 400 operations from 4 clients with known verdicts (by construction)."""
     rng = np.random.default_rng(seed)
-    cases = []
+    cases = [({"history": diamond_history(DIAMOND_ROUNDS), "initial": 0}, False)]
     for ops_per_client, linearizable in ((75, True), (100, True), (75, False), (100, False)):
         while True:
             history = linearizable_history(rng, 4, ops_per_client)
@@ -437,3 +441,17 @@ def large_history_cases(seed):
             history = _inject_stale_read(rng, history)
         cases.append(({"history": history, "initial": 0}, linearizable))
     return cases
+
+
+def diamond_history(rounds):
+    """``rounds`` rounds of two overlapping writes, then a read of the first value: not linearizable.
+
+    Each round's writes may go in either order, so a search without memoisation tries 2**rounds
+    orders before it can say no; with memoisation it sees about 2 states per round.
+    """
+    history = []
+    for i in range(rounds):
+        history.append({"client": "A", "kind": "write", "value": 2 * i + 1, "start": 10.0 * i, "end": 10.0 * i + 5})
+        history.append({"client": "B", "kind": "write", "value": 2 * i + 2, "start": 10.0 * i + 1, "end": 10.0 * i + 4})
+    history.append({"client": "C", "kind": "read", "value": 1, "start": 10.0 * rounds + 1, "end": 10.0 * rounds + 2})
+    return history

@@ -189,7 +189,7 @@ def stable_hash_cases(seed, n=200):
     rng = np.random.default_rng(seed)
     cases = [{"key": _ascii_key(rng)} for _ in range(n)]
     cases += [{"key": _ascii_key(rng, 8) + str(rng.choice(_UNICODE)) + _ascii_key(rng, 8)} for _ in range(n // 4)]
-    return cases + [{"key": ""}, {"key": 42}, {"key": b"user:1"}]
+    return cases + [{"key": ""}, {"key": 42}, {"key": None}, {"key": ["user:1"]}]
 
 
 def mod_n_cases(seed, n=200):
