@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from autograde.layout import UsageError
+from autograde.layout import UsageError, put_environment_on_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +24,17 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per cell (default 60)")
 
+    batch = sub.add_parser("batch", help="grade a folder or zip of submissions into the gradebook and a CSV")
+    batch.add_argument("submissions", help="nbgrader's submitted/ layout, a flat folder of notebooks, or a .zip")
+    batch.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default 2, at most 8)")
+    batch.add_argument("--csv", help="grades CSV (default grading/grades.csv)")
+    batch.add_argument("--feedback", help="folder for one HTML feedback page per student and assignment")
+    batch.add_argument("--assignment", help="assignment of a flat folder (default: recognised per notebook)")
+    batch.add_argument("--workspace", help="where the gradebook, state and autograded notebooks go (default grading/)")
+
+    bundle = sub.add_parser("student-bundle", help="zip what to hand a class: no solutions, hidden tests or answers")
+    bundle.add_argument("out", help="the .zip to write")
+
     check = sub.add_parser("check", help="every solution full marks, every release 0, release in sync")
     check.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
@@ -33,16 +43,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    # nbgrader runs the `alembic` and `jupyter` executables of this environment by name: make sure
-    # they are found even when this interpreter was started by its full path without activating it.
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    put_environment_on_path()
     try:
         if args.command == "release":
             return _release(args)
         if args.command == "grade":
             return _grade(args)
+        if args.command == "batch":
+            return _batch(args)
+        if args.command == "student-bundle":
+            return _bundle(args)
         return _check(args)
     except UsageError as exc:
         print(f"autograde: {exc}", file=sys.stderr)
@@ -71,6 +81,28 @@ def _grade(args) -> int:
     limits = Limits(cell_seconds=args.timeout) if args.timeout else Limits()
     report = grade_notebook(args.notebook, assignment=args.assignment, limits=limits)
     print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    return 0
+
+
+def _batch(args) -> int:
+    from autograde.batch import print_summary, run_batch
+    from autograde.isolation import MAX_WORKERS
+
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}")
+    summary = run_batch(Path(args.submissions), workers=args.workers,
+                        csv_path=Path(args.csv) if args.csv else None,
+                        feedback_dir=Path(args.feedback) if args.feedback else None,
+                        assignment=args.assignment, workspace=Path(args.workspace) if args.workspace else None)
+    print_summary(summary)
+    return 0 if not summary.faults else 1
+
+
+def _bundle(args) -> int:
+    from autograde.bundle import write_bundle
+
+    names = write_bundle(Path(args.out))
+    print(f"wrote {args.out}: {len(names)} files (release notebooks, course/, data/, set-up files)")
     return 0
 
 

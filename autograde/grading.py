@@ -122,12 +122,18 @@ def build_graded_notebook(source, submission, release):
             continue
         grade_id = str(nbgrader_meta(cell)["grade_id"])
         theirs = submitted.get(grade_id)
+        if grade_id in blanks:  # the release's metadata (its checksum is the blank answer's, as nbgrader expects)
+            cell.metadata = copy.deepcopy(blanks[grade_id].metadata)
         if theirs is not None and theirs.cell_type == cell.cell_type:
             cell.source = theirs.source
         else:
             missing.append(grade_id)
             cell.source = blanks[grade_id].source if grade_id in blanks else ""
     return nb, missing
+
+
+class GraderFault(Exception):
+    """Grading failed for a reason that is not the submission's (the sandbox, the machine)."""
 
 
 @dataclass
@@ -262,39 +268,62 @@ def grade_notebook(path: str | Path, assignment: str | None = None, limits: Limi
         return grade_prepared(path, assignment, nb, missing, own)
 
 
-class GraderFault(Exception):
-    """Grading failed for a reason that is not the submission's (the sandbox, the machine)."""
+def iter_graded(jobs: list[tuple[str | Path, str | None]], workers: int = 2, limits: Limits | None = None):
+    """Grade ``(path, assignment or None)`` jobs, ``workers`` at a time, each worker with its own
+    warm zygote; yield ``(index, result)`` as each finishes. A result is a GradeReport, the
+    UsageError that made the notebook ungradable, or a GraderFault. One bad notebook never stops
+    the others."""
+    import queue
+
+    todo: queue.Queue = queue.Queue()
+    for item in enumerate(jobs):
+        todo.put(item)
+    done: queue.Queue = queue.Queue()
+
+    def work(slot: int) -> None:
+        try:
+            with Zygote(slot=slot, limits=limits) as zygote:
+                while True:
+                    try:
+                        index, (path, assignment) = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        result = grade_notebook(path, assignment, zygote=zygote)
+                    except UsageError as exc:
+                        result = exc
+                    except Exception as exc:  # a fault of the grader or the machine: report it, go on
+                        traceback.print_exc()
+                        result = GraderFault(f"{type(exc).__name__}: {exc}")
+                    done.put((index, result))
+        except Exception as exc:  # the sandbox itself could not start
+            while True:
+                try:
+                    index, _ = todo.get_nowait()
+                except queue.Empty:
+                    break
+                done.put((index, GraderFault(f"the grading sandbox failed: {exc}")))
+        finally:
+            done.put(None)
+
+    threads = [threading.Thread(target=work, args=(slot,), daemon=True)
+               for slot in range(max(1, min(workers, len(jobs))))]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    while running:
+        item = done.get()
+        if item is None:
+            running -= 1
+        else:
+            yield item
 
 
 def grade_many(paths: list[str | Path], workers: int = 2, limits: Limits | None = None,
                assignment: str | None = None) -> list[GradeReport | UsageError | GraderFault]:
-    """Grade several notebooks, ``workers`` at a time, each worker with its own warm zygote.
-
-    Returns, in order, a report, the UsageError that made a notebook ungradable, or a GraderFault.
-    """
+    """Grade several notebooks; results in the order of ``paths``."""
     paths = list(paths)
-    results: list[GradeReport | UsageError | None] = [None] * len(paths)
-    next_index = iter(range(len(paths)))
-    lock = threading.Lock()
-
-    def work(slot: int) -> None:
-        with Zygote(slot=slot, limits=limits) as zygote:
-            while True:
-                with lock:
-                    index = next(next_index, None)
-                if index is None:
-                    return
-                try:
-                    results[index] = grade_notebook(paths[index], assignment, zygote=zygote)
-                except UsageError as exc:
-                    results[index] = exc
-                except Exception as exc:  # a fault of the grader or the machine: report it, go on
-                    results[index] = GraderFault(f"{type(exc).__name__}: {exc}")
-                    traceback.print_exc()
-
-    threads = [threading.Thread(target=work, args=(slot,)) for slot in range(max(1, min(workers, len(paths))))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results  # type: ignore[return-value]
+    results: list = [None] * len(paths)
+    for index, result in iter_graded([(p, assignment) for p in paths], workers, limits):
+        results[index] = result
+    return results

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,3 +36,11 @@ def source_notebook(assignment: str) -> Path:
 def release_notebook(assignment: str) -> Path:
     """The committed student release of an assignment."""
     return RELEASE_DIR / assignment / f"{assignment}.ipynb"
+
+
+def put_environment_on_path() -> None:
+    """nbgrader runs the ``alembic`` and ``jupyter`` executables of this environment by name: make
+    sure they are found even when Python was started by its full path without activating it."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")

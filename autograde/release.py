@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograde.layout import RELEASE_DIR, SOLUTIONS_DIR, UsageError, assignments
+from autograde.layout import RELEASE_DIR, SOLUTIONS_DIR, UsageError, assignments, put_environment_on_path
 
 _IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 
@@ -22,6 +22,8 @@ _IGNORED = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc")
 def generate(assignment: str, out_dir: Path) -> Path:
     """Write the release of ``assignment`` to ``out_dir/assignment`` and return that folder."""
     from nbgrader.apps import NbGraderAPI
+
+    put_environment_on_path()
     from traitlets.config import Config
 
     if assignment not in assignments():

@@ -1,0 +1,136 @@
+"""`python -m autograde batch`: layouts, gradebook and CSV, feedback, and resuming after kill -9."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from submissions import answer_sources, write_submission
+
+from autograde.batch import run_batch
+from autograde.isolation import Limits
+from autograde.layout import release_notebook, source_notebook
+
+ASSIGNMENT = "01-requirements-estimation"
+NB = f"{ASSIGNMENT}.ipynb"
+LIMITS = Limits(cell_seconds=20, notebook_seconds=120)
+
+
+def nbgrader_layout(root: Path, students: dict[str, bytes | Path]) -> Path:
+    for student, content in students.items():
+        folder = root / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        if isinstance(content, Path):
+            (folder / NB).write_bytes(content.read_bytes())
+        else:
+            (folder / NB).write_bytes(content)
+    return root
+
+
+def read_csv(path: Path) -> dict[str, dict]:
+    with open(path) as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def gradebook_scores(workspace: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{workspace / 'gradebook.db'}") as gb:
+        return {s.student.id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
+
+
+@pytest.fixture(scope="module")
+def class_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batch")
+    answers = answer_sources(source_notebook(ASSIGNMENT))
+    answers["servers_needed"] = ("import math\ndef servers_needed(*args, **kwargs):\n"
+                                 "    raise ValueError('<script>alert(1)</script>')\n")
+    mallory = write_submission(ASSIGNMENT, root / "mallory.ipynb", answers)
+    subs = nbgrader_layout(root / "submitted", {
+        "alice": source_notebook(ASSIGNMENT), "bob": release_notebook(ASSIGNMENT),
+        "carol": b"not a notebook", "mallory": mallory})
+    (subs / "dave" / ASSIGNMENT).mkdir(parents=True)
+    (subs / "dave" / ASSIGNMENT / NB).symlink_to(source_notebook(ASSIGNMENT))
+    workspace, feedback = root / "workspace", root / "feedback"
+    first = run_batch(subs, workers=2, feedback_dir=feedback, workspace=workspace, limits=LIMITS)
+    second = run_batch(subs, workers=2, feedback_dir=feedback, workspace=workspace, limits=LIMITS)
+    return dict(root=root, subs=subs, workspace=workspace, feedback=feedback, first=first, second=second)
+
+
+def test_grades_land_in_the_csv_and_the_gradebook(class_run):
+    rows = read_csv(class_run["workspace"] / "grades.csv")
+    assert {k: (r["outcome"], r["score"]) for k, r in rows.items()} == {
+        "alice": ("graded", "14.0"), "bob": ("graded", "0.0"), "mallory": ("graded", "12.0"),
+        "carol": ("unusable", ""), "dave": ("unusable", "")}
+    assert "symbolic link refused" in rows["dave"]["message"]
+    assert "not a notebook" in rows["carol"]["message"]
+    assert gradebook_scores(class_run["workspace"]) == {"alice": 14.0, "bob": 0.0, "mallory": 12.0}
+    assert (class_run["workspace"] / "autograded" / "alice" / ASSIGNMENT / NB).is_file()
+
+
+def test_a_rerun_grades_nothing_that_is_unchanged(class_run):
+    assert class_run["first"].graded == 3
+    assert class_run["second"].graded == 0 and class_run["second"].unchanged == 4
+
+
+def test_feedback_is_escaped_and_has_no_test_source(class_run):
+    page = (class_run["feedback"] / "mallory" / f"{ASSIGNMENT}.html").read_text()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "BEGIN HIDDEN" not in page and "check_cases(" not in page
+    assert "12 / 14" in page
+
+
+def test_written_answers_wait_for_manual_grading(class_run):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{class_run['workspace'] / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("chat_requirements", ASSIGNMENT, ASSIGNMENT, "alice")
+        assert grade.auto_score is None and grade.needs_manual_grade
+        blank = gb.find_grade("chat_requirements", ASSIGNMENT, ASSIGNMENT, "bob")
+        assert blank.auto_score == 0  # an untouched answer scores 0, as in nbgrader
+
+
+def test_flat_zip_reads_student_ids_from_file_names_and_refuses_escapes(tmp_path):
+    archive = tmp_path / "downloads.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(source_notebook(ASSIGNMENT), "downloads/erin_01-requirements-estimation.ipynb")
+        zf.writestr("../escaped.ipynb", "{}")
+    summary = run_batch(archive, workers=1, workspace=tmp_path / "ws", limits=LIMITS)
+    rows = read_csv(tmp_path / "ws" / "grades.csv")
+    assert summary.graded == 1 and rows["erin"]["score"] == "14.0"
+    assert not (tmp_path.parent / "escaped.ipynb").exists()
+
+
+def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path):
+    students = {f"s{i}": (source_notebook(ASSIGNMENT) if i % 2 else release_notebook(ASSIGNMENT)) for i in range(6)}
+    subs = nbgrader_layout(tmp_path / "submitted", students)
+    workspace = tmp_path / "ws"
+    command = [sys.executable, "-m", "autograde", "batch", str(subs), "--workers", "2", "--workspace", str(workspace)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = workspace / "batch-state.db"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # kill it once some, but not all, are recorded
+        if state.exists():
+            with sqlite3.connect(state) as db:
+                if db.execute("SELECT COUNT(*) FROM results WHERE outcome='graded'").fetchone()[0] >= 1:
+                    break
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    rows = read_csv(workspace / "grades.csv")
+    expected = {s: "14.0" if int(s[1:]) % 2 else "0.0" for s in students}
+    assert {s: r["score"] for s, r in rows.items()} == expected
+    assert gradebook_scores(workspace) == {s: float(v) for s, v in expected.items()}
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert "graded 0, unchanged since last run 6" in again.stdout
