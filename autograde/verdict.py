@@ -30,13 +30,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-__all__ = ["VerdictFailure", "NotPlainData", "check", "check_raises", "check_cases", "check_property", "to_plain"]
+__all__ = ["VerdictFailure", "NotPlainData", "Passed", "check", "check_raises", "check_cases", "check_property",
+           "to_plain"]
 
 # Factors a unit mistake typically produces (ms vs s, KB vs bytes, bits vs bytes, minutes, hours, days).
 _UNIT_FACTORS = {
-    1000.0: "a factor of 1,000 (milli/kilo: check your units)",
-    1_000_000.0: "a factor of 1,000,000 (micro/mega: check your units)",
-    1_000_000_000.0: "a factor of 10^9 (nano/giga: check your units)",
+    1000.0: "a factor of 1,000 (a milli/kilo unit slip?)",
+    1_000_000.0: "a factor of 1,000,000 (a micro/mega unit slip?)",
+    1_000_000_000.0: "a factor of 10^9 (a nano/giga unit slip?)",
     1024.0: "a factor of 1,024 (binary KiB vs decimal KB?)",
     8.0: "a factor of 8 (bits vs bytes?)",
     60.0: "a factor of 60 (minutes vs seconds?)",
@@ -48,6 +49,17 @@ _UNIT_FACTORS = {
 
 class VerdictFailure(AssertionError):
     """A test found a wrong answer. The message is written for the learner."""
+
+
+class Passed:
+    """What a passing check returns. Jupyter shows the last one under the test cell, so a learner
+    sees that the visible tests ran and passed, not just silence."""
+
+    def __init__(self, what: str, cases: int = 1):
+        self.what, self.cases = what, cases
+
+    def __repr__(self) -> str:
+        return f"passed: {self.what}" if self.cases == 1 else f"passed: {self.what} ({self.cases} cases)"
 
 
 class NotPlainData(TypeError):
@@ -210,6 +222,10 @@ def _call(fn: Callable, args: Any) -> tuple[Any, BaseException | None]:
         return fn(*args), None
     except Exception as exc:  # the learner's code failed; report it as a verdict
         return None, exc
+    except BaseException as exc:  # the grader stopped it (a timeout): say which call, then let it go
+        if type(exc).__name__ == "CellTimeout":
+            exc.args = (f"{exc.args[0] if exc.args else 'it was stopped'}, while running {_call_text(fn, args)}",)
+        raise
 
 
 def _exception_text(exc: BaseException) -> str:
@@ -224,7 +240,7 @@ def _exception_text(exc: BaseException) -> str:
 
 def check(fn: Callable, args: Mapping[str, Any] | tuple, expected: Any, *, rel_tol: float = 0.0,
           abs_tol: float = 0.0, integer: bool = False, seed: int | None = None,
-          case: int | None = None, cases_total: int | None = None, passed: int | None = None) -> None:
+          case: int | None = None, cases_total: int | None = None, passed: int | None = None) -> Passed:
     """Call ``fn(**args)`` (or ``fn(*args)`` for a tuple) and fail unless it returns ``expected``.
 
     Numbers match within ``max(rel_tol * |expected|, abs_tol)``; ``integer=True`` also requires a
@@ -247,24 +263,25 @@ def check(fn: Callable, args: Mapping[str, Any] | tuple, expected: Any, *, rel_t
     if reason:
         _fail(fn, args, expected=_short(expected_plain) + tol.describe(), got=_short(got),
               reason=reason, **context)
+    return Passed(_call_text(fn, args))
 
 
 def check_raises(fn: Callable, args: Mapping[str, Any] | tuple, exception: type[BaseException], *,
                  seed: int | None = None, case: int | None = None, cases_total: int | None = None,
-                 passed: int | None = None) -> None:
+                 passed: int | None = None) -> Passed:
     """Call ``fn`` and fail unless it raises ``exception`` (or a subclass of it)."""
     __tracebackhide__ = True
     context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed)
     value, error = _call(fn, args)
     if isinstance(error, exception):
-        return
+        return Passed(f"{_call_text(fn, args)} raises {exception.__name__}")
     got = _exception_text(error) if error is not None else f"returned {_short(value)}"
     _fail(fn, args, expected=f"raises {exception.__name__}", got=got,
           reason=f"should raise {exception.__name__} for this input", **context)
 
 
 def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Callable, *, seed: int,
-                rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False) -> int:
+                rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False) -> Passed:
     """Compare ``fn`` with ``reference`` on every case (a dict of keyword arguments).
 
     When the reference raises ``ValueError`` or ``TypeError`` for a case, ``fn`` must raise the
@@ -281,12 +298,12 @@ def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Cal
             check_raises(fn, args, type(exc), **context)
             continue
         check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)
-    return len(cases)
+    return Passed(f"{getattr(fn, '__name__', 'function')} on seeded cases (seed {seed})", len(cases))
 
 
 def check_property(fn: Callable, args: Mapping[str, Any] | tuple, judge: Callable[[Any], str | None], *,
                    expected: str, seed: int | None = None, case: int | None = None,
-                   cases_total: int | None = None, passed: int | None = None) -> None:
+                   cases_total: int | None = None, passed: int | None = None) -> Passed:
     """Call ``fn`` and fail unless ``judge(result)`` accepts it.
 
     For answers that are right in more than one way (a schedule, a simulation history, a set of
@@ -308,3 +325,4 @@ def check_property(fn: Callable, args: Mapping[str, Any] | tuple, judge: Callabl
     problem = judge(got)
     if problem:
         _fail(fn, args, expected=expected, got=_short(got), reason=problem, **context)
+    return Passed(_call_text(fn, args))

@@ -54,9 +54,10 @@ def plot_profile(profile: np.ndarray, title: str, ax=None):
         fig = ax.figure
         ax.set_title(title)
     hours = np.arange(len(profile)) / 60
-    ax.plot(hours, profile, color=PALETTE[0], linewidth=1, label="requests/s (per minute)")
+    ax.plot(hours, profile, color=PALETTE[0], linewidth=1, label="requests/s, each minute")
     ax.axhline(profile.mean(), color=PALETTE[1], linestyle="--", label=f"average {profile.mean():,.0f}/s")
     ax.axhline(profile.max(), color=PALETTE[2], linestyle=":", label=f"peak {profile.max():,.0f}/s")
     ax.set_xlim(0, len(profile) / 60)
-    ax.legend(loc="upper left")
+    ax.set_ylim(0, profile.max() * 1.3)  # room above the peak for the legend
+    ax.legend(loc="upper left", ncol=3, fontsize="small")
     return fig, ax

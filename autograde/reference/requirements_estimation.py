@@ -136,6 +136,8 @@ def storage_bytes_cases(seed, n=200):
                       "replication": int(rng.integers(1, 6)),
                       "monthly_growth": round(float(rng.choice([0.0, rng.uniform(-0.05, 0.2)])), 4)})
     return cases + [{"items_per_month": 10, "bytes_per_item": 5, "months": 3, "replication": 0,
+                     "monthly_growth": 0.0},
+                    {"items_per_month": 10, "bytes_per_item": 5, "months": -1, "replication": 1,
                      "monthly_growth": 0.0}]
 
 
@@ -200,7 +202,8 @@ def short_code_length_cases(seed, n=200):
                    for m in methods}
         if len(lengths) == 1:
             cases.append(case)
-    return cases + [{"n_items": 100, "max_collision_probability": 0.0, "alphabet_size": 62}]
+    return cases + [{"n_items": 100, "max_collision_probability": 0.0, "alphabet_size": 62},
+                    {"n_items": 100, "max_collision_probability": 0.1, "alphabet_size": 1}]
 
 
 def url_shortener_cases(seed, n=100):

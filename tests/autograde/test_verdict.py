@@ -20,6 +20,12 @@ def failure(fn, *args, **kwargs) -> str:
     return str(info.value)
 
 
+def test_passing_checks_say_so_in_one_line():
+    assert repr(check(double, dict(x=2), 4)) == "passed: double(x=2)"
+    assert repr(check_raises(lambda: int("x"), (), ValueError)) == "passed: <lambda>() raises ValueError"
+    assert repr(check_cases(double, [dict(x=1)] * 3, double, seed=9)) == "passed: double on seeded cases (seed 9) (3 cases)"
+
+
 def test_passing_checks_return_quietly():
     check(double, (2,), 4)
     check(double, dict(x=1.5), 3.0)
@@ -116,7 +122,7 @@ def test_nan_and_infinity():
 
 def test_check_cases_compares_with_reference_and_reports_the_failing_case():
     cases = [dict(x=i) for i in range(10)]
-    assert check_cases(double, cases, double, seed=5) == 10
+    assert check_cases(double, cases, double, seed=5).cases == 10
     text = failure(check_cases, lambda x: 2 * x if x != 6 else 0, cases, double, seed=5)
     assert "double" not in text.splitlines()[1] and "x=6" in text
     assert "seed 5, case 6 of 10" in text and "6 earlier cases passed" in text
