@@ -1,0 +1,244 @@
+"""Module 05: typical wrong answers lose exactly the points they should; a differently written
+correct solution scores full marks; failure messages state input, expected, got and replay."""
+
+from __future__ import annotations
+
+import pytest
+from submissions import Mutant, answer_sources, grade_all, mutant_submission, write_submission
+
+from autograde.layout import source_notebook
+
+ASSIGNMENT = "05-replication-cap"
+
+QUORUM, STALE, LWW = "correct_quorum_read", "correct_stale_read_probability", "correct_lww_merge"
+VC_OPS, VC_COMPARE = "correct_vector_clock_ops", "correct_vc_compare"
+GCOUNTER, PNCOUNTER, ORSET = "correct_g_counter", "correct_pn_counter", "correct_or_set"
+LINEARIZABLE = "correct_is_linearizable"
+
+MUTANTS = {
+    "quorum_uses_all_replies": Mutant(
+        "quorum_read", "first = replies[:r]", "first = replies",
+        frozenset({QUORUM}), "waits for every reply instead of answering from the first r"),
+    "quorum_answers_without_quorum": Mutant(
+        "quorum_read", "    if len(replies) < r:\n", "    if not replies:\n",
+        frozenset({QUORUM}), "answers with fewer than r replies (a CP read silently turned AP)"),
+    "stale_probability_with_replacement": Mutant(
+        "stale_read_probability", "probability *= max(n - w - i, 0) / (n - i)", "probability *= (n - w) / n",
+        frozenset({STALE}), "replicas drawn with replacement: (1 - W/N)^R, never 0 when R + W > N"),
+    "lww_tie_keeps_local_state": Mutant(
+        "lww_merge", "    return a if a[1] > b[1] else b\n", "    return a\n",
+        frozenset({LWW}), "equal timestamps keep the local state: replicas never agree (only hidden tests see it)"),
+    "lww_first_writer_wins": Mutant(
+        "lww_merge", "return a if a[0] > b[0] else b", "return a if a[0] < b[0] else b",
+        frozenset({LWW}), "timestamp comparison reversed"),
+    "vc_merge_adds_counts": Mutant(
+        "vector_clock_ops", "merged[node] = max(merged.get(node, 0), count)",
+        "merged[node] = merged.get(node, 0) + count",
+        frozenset({VC_OPS}), "merge adds entries instead of taking the maximum"),
+    "vc_compare_only_left_keys": Mutant(
+        "vc_compare", "nodes = set(a) | set(b)", "nodes = set(a)",
+        frozenset({VC_COMPARE}), "ignores nodes that only the second clock has (only hidden tests see it)"),
+    "vc_compare_concurrent_as_before": Mutant(
+        "vc_compare", '    if a_smaller and b_smaller:\n        return "concurrent"\n', "",
+        frozenset({VC_COMPARE}), "any smaller entry taken as happened-before"),
+    "gcounter_merge_adds": Mutant(
+        "g_counter", "self.counts[replica] = max(self.counts.get(replica, 0), count)",
+        "self.counts[replica] = self.counts.get(replica, 0) + count",
+        frozenset({GCOUNTER, PNCOUNTER}), "merge sums counts: a state delivered twice is counted twice"),
+    "gcounter_accepts_negative": Mutant(
+        "g_counter", "        if amount < 0:\n", "        if False:\n",
+        frozenset({GCOUNTER, PNCOUNTER}), "a grow-only counter that goes down"),
+    "pncounter_adds_decrements": Mutant(
+        "pn_counter", "self.increments.value() - self.decrements.value()",
+        "self.increments.value() + self.decrements.value()",
+        frozenset({PNCOUNTER}), "decrements added to the value"),
+    "orset_remove_deletes_locally": Mutant(
+        "or_set", "        self.removed |= {tag for item, tag in self.entries if item == element}\n",
+        "        self.entries = {(item, tag) for item, tag in self.entries if item != element}\n",
+        frozenset({ORSET}), "remove forgets the element locally: the next merge brings it back"),
+    "orset_tags_not_unique": Mutant(
+        "or_set", "self.adds += 1", "self.adds = 1",
+        frozenset({ORSET}), "every add of a replica gets the same tag, so a removed element cannot come back"),
+    "linearizable_ignores_real_time": Mutant(
+        "is_linearizable", '            if op["start"] > first_end:\n                break\n', "",
+        frozenset({LINEARIZABLE}), "checks sequential consistency: real-time order ignored, stale reads accepted"),
+    "linearizable_without_memo": Mutant(
+        "is_linearizable", "        if (placed, value) in explored:\n", "        if False:\n",
+        frozenset({LINEARIZABLE}), "Wing and Gong without memoisation: exponential (only hidden tests see it)"),
+}
+
+# A correct solution written differently from ours: sorting instead of max, math.comb, tuple keys,
+# comprehensions, counters without the GCounter class, an OR-set keyed by element with random tags,
+# and a recursive checker memoised with lru_cache over frozensets.
+ALTERNATIVE = {
+    "quorum_read": '''
+def quorum_read(replies, r):
+    if not r >= 1:
+        raise ValueError("r")
+    if len(replies) < r:
+        return None
+    _, version, value = sorted(replies[:r], key=lambda reply: -reply[1])[0]
+    return (version, value)
+''',
+    "stale_read_probability": '''
+from math import comb
+
+def stale_read_probability(n, r, w):
+    if not all(type(x) is int for x in (n, r, w)) or not (0 < r <= n and 0 < w <= n):
+        raise ValueError((n, r, w))
+    return comb(n - w, r) / comb(n, r)
+''',
+    "lww_merge": '''
+def lww_merge(a, b):
+    if (a[0], a[1]) == (b[0], b[1]) and a[2] != b[2]:
+        raise ValueError("same clock, different values")
+    return max(a, b, key=lambda state: (state[0], state[1]))
+''',
+    "vector_clock_ops": '''
+def vc_increment(clock, node):
+    return {**clock, node: clock.get(node, 0) + 1}
+
+def vc_merge(a, b):
+    return {k: max(a.get(k, 0), b.get(k, 0)) for k in {*a, *b}}
+''',
+    "vc_compare": '''
+def vc_compare(a, b):
+    keys = a.keys() | b.keys()
+    le = all(a.get(k, 0) <= b.get(k, 0) for k in keys)
+    ge = all(a.get(k, 0) >= b.get(k, 0) for k in keys)
+    return "equal" if le and ge else "before" if le else "after" if ge else "concurrent"
+''',
+    "g_counter": '''
+class GCounter:
+    def __init__(self, replica_id):
+        self.me = replica_id
+        self.slots = {replica_id: 0}
+
+    def increment(self, amount=1):
+        if amount < 0:
+            raise ValueError(amount)
+        self.slots[self.me] += amount
+
+    def merge(self, other):
+        self.slots = {k: max(self.slots.get(k, 0), other.slots.get(k, 0)) for k in self.slots.keys() | other.slots.keys()}
+
+    def value(self):
+        return sum(self.slots.values())
+''',
+    "pn_counter": '''
+class PNCounter:
+    def __init__(self, replica_id):
+        self.me, self.p, self.n = replica_id, {}, {}
+
+    def increment(self, amount=1):
+        if amount < 0:
+            raise ValueError(amount)
+        self.p[self.me] = self.p.get(self.me, 0) + amount
+
+    def decrement(self, amount=1):
+        if amount < 0:
+            raise ValueError(amount)
+        self.n[self.me] = self.n.get(self.me, 0) + amount
+
+    def merge(self, other):
+        for mine, theirs in ((self.p, other.p), (self.n, other.n)):
+            for k, v in theirs.items():
+                mine[k] = max(mine.get(k, 0), v)
+
+    def value(self):
+        return sum(self.p.values()) - sum(self.n.values())
+''',
+    "or_set": '''
+import uuid
+
+class ORSet:
+    def __init__(self, replica_id):
+        self.live = {}          # element -> set of tags not yet removed
+        self.dead = set()       # removed tags
+
+    def add(self, element):
+        self.live.setdefault(element, set()).add(uuid.uuid4().hex)
+
+    def remove(self, element):
+        self.dead |= self.live.pop(element, set())
+
+    def merge(self, other):
+        self.dead |= other.dead
+        for element, tags in other.live.items():
+            self.live[element] = self.live.get(element, set()) | tags
+        for element in list(self.live):
+            self.live[element] = self.live[element] - self.dead
+            if not self.live[element]:
+                del self.live[element]
+
+    def value(self):
+        return sorted(self.live)
+''',
+    "is_linearizable": '''
+from functools import lru_cache
+
+def is_linearizable(history, initial=0):
+    ops = tuple(history)
+    if any(op["kind"] not in {"read", "write"} or op["start"] > op["end"] for op in ops):
+        raise ValueError("bad operation")
+
+    @lru_cache(maxsize=None)
+    def ok(remaining, value):
+        if not remaining:
+            return True
+        deadline = min(ops[i]["end"] for i in remaining)
+        for i in remaining:
+            op = ops[i]
+            if op["start"] > deadline:
+                continue
+            if op["kind"] == "read" and op["value"] != value:
+                continue
+            if ok(remaining - {i}, op["value"]):
+                return True
+        return False
+
+    return ok(frozenset(range(len(ops))), initial)
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions05")
+    paths = {name: mutant_submission(ASSIGNMENT, m, folder / f"{name}.ipynb") for name, m in MUTANTS.items()}
+    solution = answer_sources(source_notebook(ASSIGNMENT))
+    paths["alternative"] = write_submission(ASSIGNMENT, folder / "alternative.ipynb", {**solution, **ALTERNATIVE})
+    return grade_all(paths)
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_exactly_its_points(reports, name):
+    report = reports[name]
+    lost = {t.id for t in report.tests if t.points < t.max_points}
+    assert lost == MUTANTS[name].loses, (
+        f"{name} ({MUTANTS[name].why}): expected to lose {sorted(MUTANTS[name].loses)}, lost {sorted(lost)}\n"
+        + report.table())
+    for t in report.tests:
+        if t.id in lost:
+            assert t.status == "fail", t
+            for part in ("input:", "expected:", "got:", "replay:"):
+                assert part in t.message, f"{t.id} message lacks {part!r}:\n{t.message}"
+
+
+def test_alternative_correct_solution_scores_full_marks(reports):
+    report = reports["alternative"]
+    assert report.score == report.max_score, report.table()
+
+
+@pytest.mark.parametrize("name, seed", [("lww_tie_keeps_local_state", 531), ("vc_compare_only_left_keys", 551),
+                                        ("linearizable_without_memo", 592)])
+def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports, name, seed):
+    """These mutants pass every visible test; only the seeded hidden cases find them."""
+    failing = [t for t in reports[name].tests if t.status == "fail"]
+    assert [t.id for t in failing] == sorted(MUTANTS[name].loses)
+    assert f"seed {seed}" in failing[0].message, failing[0].message
+
+
+def test_slow_checker_is_told_the_time_limit(reports):
+    message = next(t.message for t in reports["linearizable_without_memo"].tests if t.id == LINEARIZABLE)
+    assert "TimeoutError" in message and "limit is 2 s" in message, message
