@@ -57,7 +57,7 @@ class GradeReport:
         """The documented JSON shape of ``python -m autograde grade --json``."""
         return {"assignment": self.assignment, "notebook": self.notebook, "score": self.score,
                 "max_score": self.max_score, "manual_max": self.manual_max,
-                "tests": [asdict(t) for t in self.tests], "notes": self.notes}
+                "tests": [asdict(t) for t in self.tests], "notes": self.notes, "isolation": self.isolation}
 
     def table(self) -> str:
         """The human-readable report: one row per test, then the total."""

@@ -111,11 +111,16 @@ class LearnerProcess:
         self.buffer = bytearray()
         self.next_id = 0
         self.alive = True
+        self._lock = threading.RLock()  # one request at a time, whichever grader thread makes it
         self.deadline = time.monotonic() + limits.cell_seconds
 
     # ------------------------------------------------------------------ requests
     def request(self, message: dict, deadline: float | None = None) -> dict:
         """Send ``message`` and return its reply; raise CellTimeout or LearnerProcessDied."""
+        with self._lock:
+            return self._request(message, deadline)
+
+    def _request(self, message: dict, deadline: float | None) -> dict:
         if not self.alive:
             raise LearnerProcessDied("the learner's process had already ended")
         deadline = self.deadline if deadline is None else deadline
