@@ -347,8 +347,9 @@ def relay_cases(seed, n=30):
     rng = np.random.default_rng(seed)
     cases = []
     for _ in range(n):
-        events = [{"aggregate_id": f"o-{int(rng.integers(1, 6))}", "type": str(rng.choice(["OrderPlaced", "OrderPaid"])),
-                   "payload": {"n": i}} for i in range(int(rng.integers(0, 9)))]
+        events = [{"aggregate_id": f"o-{int(rng.integers(1, 6))}",
+                   "type": str(rng.choice(["OrderPlaced", "OrderPaid"])), "payload": {"n": i}}
+                  for i in range(int(rng.integers(0, 9)))]
         rounds = []
         for _ in range(int(rng.integers(1, 5))):
             outcomes = [str(o) for o in rng.choice(["ok", "ok", "down", "ack_lost"], size=int(rng.integers(0, 5)))]

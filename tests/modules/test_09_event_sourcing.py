@@ -1,0 +1,254 @@
+"""Module 09: typical wrong answers lose exactly the points they should; a differently written
+correct solution scores full marks; failure messages state input, expected, got and replay."""
+
+from __future__ import annotations
+
+import pytest
+from submissions import Mutant, answer_sources, grade_all, mutant_submission, write_submission
+
+from autograde.layout import source_notebook
+
+ASSIGNMENT = "09-event-sourcing"
+
+STORE, APPLY, REBUILD, VIEW = "correct_event_store", "correct_apply_event", "correct_rebuild", "correct_customer_view"
+PLACE, RELAY, NEXT, RECOVER = ("correct_place_order_plan", "correct_relay_actions", "correct_saga_next",
+                               "correct_saga_recover")
+
+MUTANTS = {
+    "no_version_check": Mutant(
+        "event_store", "            if expected_version != len(stream):\n", "            if False:\n",
+        frozenset({STORE}), "a stale writer's append is accepted: the lost update optimistic concurrency prevents"),
+    "empty_append_accepted": Mutant(
+        "event_store", "        if not events:\n", "        if False:\n",
+        frozenset({STORE}), "an empty append is not refused (only hidden tests append nothing)"),
+    "position_per_stream": Mutant(
+        "event_store", '"position": len(self._log) + 1', '"position": len(stream) + 1',
+        frozenset({STORE}), "the global position is numbered per stream, like the version"),
+    "zero_quantity_kept": Mutant(
+        "apply_event", 'if new["items"][data["sku"]] <= 0:', 'if new["items"][data["sku"]] < 0:',
+        frozenset({APPLY, REBUILD}), "an item removed down to 0 stays in the basket (rebuild folds with it too)"),
+    "unknown_event_ignored": Mutant(
+        "apply_event", "        raise ValueError(f\"cannot apply {kind!r} to order {state['order_id']}\")",
+        "        pass", frozenset({APPLY}), "an unknown event type is silently skipped"),
+    "snapshot_ignored": Mutant(
+        "rebuild", 'version, state = snapshot["version"], snapshot["state"]', "version, state = 0, None",
+        frozenset({REBUILD}), "the snapshot is ignored, so a stream tail after it cannot be folded"),
+    "gap_not_detected": Mutant(
+        "rebuild", '        if record["version"] != version + 1:\n', "        if False:\n",
+        frozenset({REBUILD}), "missing events are folded over without a word"),
+    "projection_not_idempotent": Mutant(
+        "customer_view", 'if record["version"] <= self._seen.get(stream, 0):', "if False:",
+        frozenset({VIEW}), "a redelivered event is applied again (at-least-once delivery ignored)"),
+    "projection_global_checkpoint": Mutant(
+        "customer_view",
+        '        if record["version"] <= self._seen.get(stream, 0):\n'
+        "            return  # a redelivery: at-least-once delivery means duplicates\n"
+        '        self._orders[stream] = apply_event(self._orders.get(stream), record)\n'
+        '        self._seen[stream] = record["version"]\n',
+        '        if record["position"] <= self._seen.get("checkpoint", 0):\n'
+        "            return  # a redelivery: at-least-once delivery means duplicates\n"
+        '        self._orders[stream] = apply_event(self._orders.get(stream), record)\n'
+        '        self._seen["checkpoint"] = record["position"]\n',
+        frozenset({VIEW}), "one global checkpoint by position: wrong once streams interleave (only hidden tests "
+                           "interleave them)"),
+    "outbox_in_a_second_transaction": Mutant(
+        "place_order_plan", '        ["insert", "outbox",',
+        '        ["commit"], ["begin"],\n        ["insert", "outbox",', frozenset({PLACE}),
+        "order and event in two transactions: a failure between them leaves an order no one hears of"),
+    "mark_before_publish": Mutant(
+        "relay_actions", '        actions.append(["publish", message])\n        actions.append(["mark", row["id"]])\n',
+        '        actions.append(["mark", row["id"]])\n        actions.append(["publish", message])\n',
+        frozenset({RELAY}), "marking before publishing: at-most-once, a failed publish loses the event"),
+    "relay_unordered": Mutant(
+        "relay_actions", 'sorted(rows, key=lambda r: r["id"])', "rows",
+        frozenset({RELAY}), "rows relayed in the order the query returned them, not in outbox order"),
+    "compensate_in_forward_order": Mutant(
+        "saga_next", "range(failed[0] - 1, -1, -1)", "range(0, failed[0])",
+        frozenset({NEXT}), "compensations run in the order of the steps, not in reverse"),
+    "no_compensation": Mutant(
+        "saga_next", "            return compensation\n", "            pass\n",
+        frozenset({NEXT}), "a failed step ends the saga without undoing the completed steps"),
+    "recovery_trusts_outcomes_only": Mutant(
+        "saga_recover", 'if status.get(action) in ("ok", "started") and', 'if status.get(action) == "ok" and',
+        frozenset({RECOVER}), "a call in flight at the crash is assumed not to have happened, so its effect stays"),
+}
+
+# A correct solution written differently from ours: an RLock and one list of records with JSON copies,
+# a functional fold, reduce with a version check up front, a projection that dedupes by (stream, version)
+# and keeps running totals, the outbox row inserted before the order, a relay that publishes everything
+# before marking anything, and a recovery that rolls forward when it can.
+ALTERNATIVE = {
+    "event_store": '''
+class EventStore:
+    def __init__(self):
+        self._records, self._versions, self._guard = [], {}, threading.RLock()
+
+    def append(self, stream_id, events, expected_version):
+        events = list(events)
+        if len(events) == 0:
+            raise ValueError("nothing to append")
+        with self._guard:
+            current = self._versions.get(stream_id, 0)
+            if current != expected_version:
+                raise ConcurrencyError(f"expected {expected_version}, stream is at {current}")
+            base = len(self._records)
+            self._records.extend(
+                dict(position=base + i + 1, stream_id=stream_id, version=current + i + 1,
+                     type=e["type"], data=json.loads(json.dumps(e["data"]))) for i, e in enumerate(events))
+            self._versions[stream_id] = current + len(events)
+            return self._versions[stream_id]
+
+    def read(self, stream_id, from_version=0):
+        with self._guard:
+            return json.loads(json.dumps([r for r in self._records
+                                          if r["stream_id"] == stream_id and r["version"] > from_version]))
+
+    def read_all(self, from_position=0):
+        with self._guard:
+            return json.loads(json.dumps([r for r in self._records if r["position"] > from_position]))
+''',
+    "apply_event": '''
+def apply_event(state, event):
+    kind, data = event["type"], event["data"]
+    if kind == "OrderPlaced":
+        if state is not None:
+            raise ValueError("already placed")
+        return {"order_id": data["order_id"], "customer": data["customer"], "status": "placed",
+                "items": {**data["items"]}, "paid_cents": 0}
+    if state is None:
+        raise ValueError("no such order")
+    items = dict(state["items"])
+    if kind == "ItemAdded":
+        items[data["sku"]] = items.get(data["sku"], 0) + data["qty"]
+        return {**state, "items": items}
+    if kind == "ItemRemoved":
+        left = items.pop(data["sku"]) - data["qty"]
+        if left:
+            items[data["sku"]] = left
+        return {**state, "items": items}
+    statuses = {"OrderPaid": "paid", "OrderShipped": "shipped", "OrderCancelled": "cancelled"}
+    if kind not in statuses:
+        raise ValueError(kind)
+    paid = state["paid_cents"] + (data["amount_cents"] if kind == "OrderPaid" else 0)
+    return {**state, "items": items, "status": statuses[kind], "paid_cents": paid}
+''',
+    "rebuild": '''
+from functools import reduce
+
+def rebuild(events, snapshot=None):
+    start = snapshot or {"version": 0, "state": None}
+    todo = [e for e in events if e["version"] > start["version"]]
+    if [e["version"] for e in todo] != list(range(start["version"] + 1, start["version"] + 1 + len(todo))):
+        raise ValueError("a gap in the versions")
+    return {"version": start["version"] + len(todo), "state": reduce(apply_event, todo, start["state"])}
+''',
+    "customer_view": '''
+class CustomerView:
+    def __init__(self):
+        self.seen, self.orders, self.rows = set(), {}, {}
+
+    @staticmethod
+    def _share(order):
+        if order is None:
+            return (0, 0, 0)
+        live = order["status"] != "cancelled"
+        return (int(order["status"] in ("placed", "paid")), sum(order["items"].values()) if live else 0,
+                order["paid_cents"] if live else 0)
+
+    def handle(self, record):
+        key = (record["stream_id"], record["version"])
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        old = self.orders.get(record["stream_id"])
+        new = apply_event(old, record)
+        self.orders[record["stream_id"]] = new
+        row = self.rows.setdefault(new["customer"], [0, 0, 0])
+        for i, (a, b) in enumerate(zip(self._share(new), self._share(old))):
+            row[i] += a - b
+
+    def view(self):
+        return {c: {"open_orders": r[0], "items_ordered": r[1], "spent_cents": r[2]} for c, r in self.rows.items()}
+''',
+    "place_order_plan": '''
+def place_order_plan(order_id, customer, items, prices):
+    bad = [s for s, q in items.items() if s not in prices or type(q) is not int or q < 1]
+    if bad or not items:
+        raise ValueError(f"cannot order {bad or 'nothing'}")
+    total = sum(prices[s] * q for s, q in items.items())
+    payload = dict(order_id=order_id, customer=customer, items=dict(items), total_cents=total)
+    return [["begin"],
+            ["insert", "outbox", dict(aggregate_id=order_id, type="OrderPlaced", payload=payload)],
+            ["insert", "orders", dict(order_id=order_id, customer=customer, status="placed", total_cents=total)],
+            ["commit"]]
+''',
+    "relay_actions": '''
+def relay_actions(rows):
+    ordered = sorted(rows, key=lambda r: r["id"])
+    return [["publish", dict(r)] for r in ordered] + [["mark", r["id"]] for r in ordered]
+''',
+    "saga_next": '''
+def saga_next(log):
+    results = dict(log)
+    forward = [a for a, _ in SAGA_STEPS]
+    if "failed" not in [results.get(a) for a in forward]:
+        pending = [a for a in forward if a not in results]
+        return pending[0] if pending else "completed"
+    completed = [c for a, c in SAGA_STEPS if results.get(a) == "ok"]
+    todo = [c for c in reversed(completed) if results.get(c) != "ok"]
+    return todo[0] if todo else "compensated"
+''',
+    "saga_recover": '''
+def saga_recover(log):
+    results = {}
+    for action, result in log:
+        results[action] = result
+    if "failed" not in results.values() and not any(c in results for _, c in SAGA_STEPS):
+        for action, _ in SAGA_STEPS:  # roll forward: retry whatever is not known to be done (idempotent)
+            if results.get(action) != "ok":
+                return action
+        return "completed"
+    for action, compensation in reversed(SAGA_STEPS):
+        if results.get(action) in ("ok", "started") and results.get(compensation) != "ok":
+            return compensation
+    return "compensated"
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions09")
+    paths = {name: mutant_submission(ASSIGNMENT, m, folder / f"{name}.ipynb") for name, m in MUTANTS.items()}
+    solution = answer_sources(source_notebook(ASSIGNMENT))
+    paths["alternative"] = write_submission(ASSIGNMENT, folder / "alternative.ipynb", {**solution, **ALTERNATIVE})
+    return grade_all(paths)
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_exactly_its_points(reports, name):
+    report = reports[name]
+    lost = {t.id for t in report.tests if t.points < t.max_points}
+    assert lost == MUTANTS[name].loses, (
+        f"{name} ({MUTANTS[name].why}): expected to lose {sorted(MUTANTS[name].loses)}, lost {sorted(lost)}\n"
+        + report.table())
+    for t in report.tests:
+        if t.id in lost:
+            assert t.status == "fail", t
+            for part in ("input:", "expected:", "got:", "replay:"):
+                assert part in t.message, f"{t.id} message lacks {part!r}:\n{t.message}"
+
+
+def test_alternative_correct_solution_scores_full_marks(reports):
+    report = reports["alternative"]
+    assert report.score == report.max_score, report.table()
+
+
+def test_hidden_tests_alone_catch_mistakes_the_visible_tests_miss(reports):
+    """An empty append and a global checkpoint pass every visible test; only the hidden cases find them."""
+    failing = [t for t in reports["empty_append_accepted"].tests if t.status == "fail"]
+    assert [t.id for t in failing] == [STORE]
+    assert "seed 911" in failing[0].message and "[]" in failing[0].message
+    failing = [t for t in reports["projection_global_checkpoint"].tests if t.status == "fail"]
+    assert [t.id for t in failing] == [VIEW]
+    assert "seed 941" in failing[0].message
