@@ -61,7 +61,8 @@ def _describe_exception(exc: BaseException) -> dict:
         message = str(exc)
     except Exception:  # a hostile __str__
         message = "<the exception's message could not be read>"
-    return {"type": type(exc).__name__, "builtin_bases": bases, "message": message[:4000]}
+    return {"type": type(exc).__name__, "module": type(exc).__module__, "builtin_bases": bases,
+            "message": message[:4000]}
 
 
 class Runner:

@@ -211,9 +211,24 @@ class LearnerProcess:
 
 
 def rebuild_exception(error: dict) -> Exception:
-    """An exception of the same name, subclassing the learner's nearest built-in exception class."""
+    """The exception the learner's code raised, rebuilt here: the course's own exception class if
+    it came from ``course`` (so ``isinstance`` works in drivers), else one of the same name that
+    subclasses the nearest built-in exception class."""
     name = str(error.get("type", "Exception"))[:100]
     message = str(error.get("message", ""))
+    module = str(error.get("module", ""))
+    if module == "course" or module.startswith("course."):
+        import importlib
+
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            cls = None
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            try:
+                return cls(message)
+            except Exception:
+                pass
     base = Exception
     for candidate in error.get("builtin_bases", []):
         cls = getattr(builtins, str(candidate), None)

@@ -1,0 +1,110 @@
+"""The sandbox and its proxies, directly: what crosses the boundary and what the learner's process sees."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from autograde.isolation import Limits, full_isolation_possible
+from autograde.layout import REPO_ROOT
+from autograde.sandbox import CellTimeout, LearnerNames, RemoteObject, Zygote
+
+LEARNER_CODE = f'''
+import os, socket
+from course.data import DataIntegrityError
+
+class Counter:
+    def __init__(self, start):
+        self.value = start
+    def add(self, n):
+        self.value += n
+        return self.value
+
+class MyError(ValueError):
+    pass
+
+def fails(kind):
+    if kind == "course":
+        raise DataIntegrityError("hash differs")
+    raise MyError("custom")
+
+def environment():
+    return sorted(os.environ)
+
+def visible(path):
+    return os.path.exists(path)
+
+def loopback_works():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    client = socket.create_connection(server.getsockname(), timeout=2)
+    client.close()
+    return True
+
+def outside_network():
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=2)
+        return "connected"
+    except OSError as exc:
+        return type(exc).__name__
+
+def spin():
+    while True:
+        pass
+'''
+
+
+@pytest.fixture(scope="module")
+def learner():
+    with Zygote(slot=7, limits=Limits(cell_seconds=3)) as zygote:
+        process = zygote.spawn()
+        reply = process.execute(LEARNER_CODE, time.monotonic() + 30)
+        assert "error" not in reply, reply
+        process.deadline = time.monotonic() + 60
+        yield LearnerNames(process)
+        process.kill()
+
+
+def test_plain_data_comes_back_and_objects_stay_remote(learner):
+    counter = learner["Counter"](5)
+    assert isinstance(counter, RemoteObject)
+    assert counter.add(2) == 7 and counter.value == 7
+
+
+def test_exceptions_keep_their_meaning(learner):
+    from course.data import DataIntegrityError
+
+    with pytest.raises(DataIntegrityError):
+        learner["fails"]("course")
+    with pytest.raises(ValueError) as info:
+        learner["fails"]("custom")
+    assert type(info.value).__name__ == "MyError"
+
+
+def test_unknown_names_are_name_errors(learner):
+    with pytest.raises(KeyError):
+        learner["no_such_function"]
+
+
+@pytest.mark.skipif(not full_isolation_possible(), reason="needs full isolation (Linux, root)")
+def test_the_learner_sees_no_instructor_files_and_no_grading_markers(learner):
+    assert learner["visible"](str(REPO_ROOT / "course"))
+    for hidden in ("solutions", "autograde/reference/requirements_estimation.py", "tests", ".git", "grading"):
+        assert not learner["visible"](str(REPO_ROOT / hidden)), hidden
+    assert learner["environment"]() == sorted(["PATH", "HOME", "LANG", "MPLBACKEND", "MPLCONFIGDIR",
+                                               "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "TMPDIR"])
+
+
+@pytest.mark.skipif(not full_isolation_possible(), reason="needs full isolation (Linux, root)")
+def test_loopback_only(learner):
+    assert learner["loopback_works"]() is True
+    assert learner["outside_network"]() != "connected"
+
+
+def test_a_runaway_call_times_out(learner):
+    process = learner._process
+    process.deadline = time.monotonic() + 1
+    with pytest.raises(CellTimeout):
+        learner["spin"]()
