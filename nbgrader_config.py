@@ -8,6 +8,8 @@ import os
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 here = os.path.dirname(os.path.abspath(__file__))
+# The gradebook lives in grading/ (git-ignored): make sure the folder exists in a fresh clone.
+os.makedirs(os.path.join(here, "grading", "exchange"), exist_ok=True)
 
 c.CourseDirectory.root = here
 c.CourseDirectory.source_directory = "solutions"

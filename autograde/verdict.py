@@ -53,13 +53,17 @@ class VerdictFailure(AssertionError):
 
 class Passed:
     """What a passing check returns. Jupyter shows the last one under the test cell, so a learner
-    sees that the visible tests ran and passed, not just silence."""
+    sees that the visible tests ran and passed, not just silence. It shows as printed text, not as
+    a cell result, because nbgrader would read a cell result as a partial-credit score."""
 
     def __init__(self, what: str, cases: int = 1):
         self.what, self.cases = what, cases
 
     def __repr__(self) -> str:
         return f"passed: {self.what}" if self.cases == 1 else f"passed: {self.what} ({self.cases} cases)"
+
+    def _ipython_display_(self) -> None:
+        print(repr(self))
 
 
 class NotPlainData(TypeError):
