@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 # Open a browser only where there is a screen to show it; otherwise just print the URL.
 OPEN_BROWSER ?= $(if $(or $(DISPLAY),$(WAYLAND_DISPLAY),$(filter Darwin,$(shell uname -s))),True,False)
 PORT ?= 8888
+# Jupyter refuses to run as root unless told (containers, CI machines).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: course test setup release check grade clean
 
@@ -26,7 +28,7 @@ $(STAMP): pyproject.toml
 course: $(STAMP)
 	@mkdir -p grading/exchange
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.port=$(PORT) \
-	    --ServerApp.open_browser=$(OPEN_BROWSER)
+	    --ServerApp.open_browser=$(OPEN_BROWSER) $(ALLOW_ROOT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
