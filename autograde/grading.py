@@ -25,7 +25,7 @@ from pathlib import Path
 from autograde.layout import UsageError, assignments, release_notebook, source_notebook
 from autograde.isolation import Limits
 from autograde.notebook import cell_role, graded_cells, nbgrader_meta, read_notebook
-from autograde.sandbox import CellTimeout, LearnerNames, LearnerProcess, LearnerProcessDied, Zygote
+from autograde.sandbox import CellTimeout, LearnerNames, LearnerProcess, LearnerProcessDied, TestCodeError, Zygote
 from autograde.verdict import VerdictFailure
 
 MESSAGE_LIMIT = 2000
@@ -157,6 +157,8 @@ def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float) ->
         return CellRun("timeout", f"your code ran for more than {cell_seconds:g} s in this test; {exc}")
     except LearnerProcessDied as exc:
         return CellRun("error", f"your code ended its own process during this test ({exc})")
+    except TestCodeError as exc:
+        return CellRun("error", f"the test itself is broken (tell the instructor): {exc}")
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return CellRun("error", text)

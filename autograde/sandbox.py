@@ -36,6 +36,11 @@ class CellTimeout(BaseException):
     test code (or in the verdict helper) can swallow it."""
 
 
+class TestCodeError(BaseException):
+    """The test code tried to pass something that cannot cross to the learner's process. A
+    BaseException, so that ``check_raises(..., TypeError)`` cannot mistake it for the learner's error."""
+
+
 class LearnerProcessDied(BaseException):
     """The learner's process ended (it exited, crashed, or hit a resource limit)."""
 
@@ -249,7 +254,8 @@ def _encode_argument(value):
         return {str(k): _encode_argument(v) for k, v in value.items()}
     if value is None or type(value) in (bool, int, float, str):
         return value
-    raise TypeError(f"cannot pass a {type(value).__name__} to the learner's code (plain data only)")
+    raise TestCodeError(f"a test passed a {type(value).__name__} to the learner's code; only plain data "
+                        "(and the learner's own objects) can cross to the sandbox")
 
 
 class RemoteObject:

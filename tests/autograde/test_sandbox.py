@@ -108,3 +108,11 @@ def test_a_runaway_call_times_out(learner):
     process.deadline = time.monotonic() + 1
     with pytest.raises(CellTimeout):
         learner["spin"]()
+
+
+def test_a_test_passing_non_plain_data_is_a_broken_test_not_a_learner_error(learner):
+    from autograde.sandbox import TestCodeError
+    from autograde.verdict import check_raises
+
+    with pytest.raises(TestCodeError):
+        check_raises(learner["fails"], (b"bytes are not plain data",), TypeError)
