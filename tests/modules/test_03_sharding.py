@@ -1,0 +1,211 @@
+"""Module 03: typical wrong answers lose exactly the points they should; a differently written
+correct solution scores full marks; failure messages state input, expected, got and replay."""
+
+from __future__ import annotations
+
+import pytest
+from submissions import Mutant, answer_sources, grade_all, mutant_submission, write_submission
+
+from autograde.layout import source_notebook
+
+ASSIGNMENT = "03-sharding"
+
+STABLE, MOD_N, RING = "correct_stable_hash", "correct_mod_n_routing", "correct_hash_ring"
+RENDEZVOUS, JUMP, LATEST, HOT = ("correct_rendezvous_owners", "correct_jump_hash", "correct_latest_items",
+                                 "correct_hot_key_handling")
+
+MUTANTS = {
+    "python_hash": Mutant(
+        "stable_hash", 'return int.from_bytes(digest[:8], "big")', "return hash(key) % 2**64",
+        frozenset({STABLE, MOD_N, RING, RENDEZVOUS, HOT}),
+        "the seed's mistake: Python's per-process hash(); every router built on it fails too"),
+    "latin1_encoding": Mutant(
+        "stable_hash", 'key.encode("utf-8")', 'key.encode("latin-1")',
+        frozenset({STABLE}), "not UTF-8: same bytes for ASCII keys, so only the hidden non-ASCII keys catch it"),
+    "fraction_counts_kept": Mutant(
+        "mod_n_routing", "if b != a", "if b == a",
+        frozenset({MOD_N}), "counts the keys that stayed instead of those that moved"),
+    "ring_no_wraparound": Mutant(
+        "hash_ring", "stable_hash(key)) % len(self._points)", "stable_hash(key))",
+        frozenset({RING}), "no wrap-around: a key past the largest point raises IndexError"),
+    "ring_remove_keeps_points": Mutant(
+        "hash_ring", "        self._points = sorted(self._owner)\n", "",
+        frozenset({RING}), "remove_node forgets the sorted point list, so look-ups hit removed points"),
+    "rendezvous_lowest_weight": Mutant(
+        "rendezvous_owners", "reverse=True", "reverse=False",
+        frozenset({RENDEZVOUS}), "lowest weight wins: still consistent, but not the specified ranking"),
+    "jump_no_64bit_wrap": Mutant(
+        "jump_hash", "key = (key * 2862933555777941757 + 1) & MASK64", "key = key * 2862933555777941757 + 1",
+        frozenset({JUMP}), "C's uint64_t overflow not reproduced with Python's unbounded ints"),
+    "cursor_on_ts_only": Mutant(
+        "latest_items", "order(r) < tuple(cursor)", 'r["ts"] < cursor[0]',
+        frozenset({LATEST}), "the cursor ignores the tie-breaker, so items with the cursor's ts are skipped"),
+    "seed_extend_not_merge": Mutant(
+        "latest_items", "merged = heapq.merge(*per_shard, key=order, reverse=True)",
+        "merged = [row for rows in per_shard for row in rows]",
+        frozenset({LATEST}), "the seed's cross_shard_query: shard results concatenated, not merged"),
+    "cursor_on_short_page": Mutant(
+        "latest_items", "if len(items) == limit else None", "if items else None",
+        frozenset({LATEST}), "a cursor after the last, short page"),
+    "hot_threshold_strict": Mutant(
+        "hot_key_handling", "if count >= threshold * len(accesses)", "if count > threshold * len(accesses)",
+        frozenset({HOT}), "a key exactly at the threshold is missed (only a hidden case sits on it)"),
+    "hot_split_never_advances": Mutant(
+        "hot_key_handling", "            seen[key] += 1\n", "",
+        frozenset({HOT}), "the round-robin counter never advances: every access goes to sub-key #0"),
+}
+
+# A correct solution written differently from ours: struct and hashlib.new, a cached hash, a ring kept as
+# parallel lists rebuilt lazily, bisect_right on h - 1, max/heapq.nlargest for rendezvous, integer
+# arithmetic for jump, one global sort for scatter-gather, Counter.most_common for hot keys.
+ALTERNATIVE = {
+    "stable_hash": '''
+import functools
+import hashlib
+import struct
+
+@functools.lru_cache(maxsize=None)
+def _digest64(text):
+    return struct.unpack(">Q", hashlib.new("sha256", text.encode()).digest()[:8])[0]
+
+def stable_hash(key):
+    if type(key) is not str:
+        raise TypeError("a key is a str")
+    return _digest64(key)
+''',
+    "mod_n_routing": '''
+def mod_n_shard(key, num_shards):
+    if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards <= 0:
+        raise ValueError(num_shards)
+    return divmod(stable_hash(key), num_shards)[1]
+
+def fraction_moved(before, after):
+    if not before or len(before) != len(after):
+        raise ValueError("lengths")
+    return sum(map(lambda pair: pair[0] != pair[1], zip(before, after))) / float(len(after))
+''',
+    "hash_ring": '''
+import bisect
+
+class HashRing:
+    def __init__(self, vnodes=100):
+        if not vnodes >= 1:
+            raise ValueError(vnodes)
+        self.vnodes = vnodes
+        self.points_of = {}
+        self._hashes, self._names = None, None
+
+    def add_node(self, node):
+        if node in self.points_of:
+            raise ValueError(node)
+        self.points_of[node] = [stable_hash(node + "#" + str(i)) for i in range(self.vnodes)]
+        self._hashes = None
+
+    def remove_node(self, node):
+        if self.points_of.pop(node, None) is None:
+            raise ValueError(node)
+        self._hashes = None
+
+    def get_node(self, key):
+        if self._hashes is None:
+            pairs = sorted((h, n) for n, hs in self.points_of.items() for h in hs)
+            self._hashes, self._names = [h for h, _ in pairs], [n for _, n in pairs]
+        if not self._hashes:
+            raise ValueError("empty ring")
+        i = bisect.bisect_right(self._hashes, stable_hash(key) - 1)
+        return self._names[i if i < len(self._names) else 0]
+''',
+    "rendezvous_owners": '''
+import heapq
+
+def rendezvous_owners(key, nodes, replicas=1):
+    if len(nodes) == 0 or replicas < 1 or replicas > len(nodes):
+        raise ValueError("bad replicas")
+    if replicas == 1:
+        return [max(nodes, key=lambda n: stable_hash(n + ":" + key))]
+    return heapq.nlargest(replicas, nodes, key=lambda n: stable_hash("%s:%s" % (n, key)))
+''',
+    "jump_hash": '''
+def jump_hash(key, num_buckets):
+    if num_buckets <= 0 or key < 0 or key >= 1 << 64:
+        raise ValueError("out of range")
+    b, j = -1, 0
+    while j < num_buckets:
+        b = j
+        key = (key * 2862933555777941757 + 1) % (1 << 64)
+        j = ((b + 1) << 31) // ((key >> 33) + 1)      # exact integer arithmetic instead of a double
+    return b
+''',
+    "latest_items": '''
+def latest_items(shards, user_id, limit, cursor=None):
+    if limit <= 0:
+        raise ValueError("limit")
+    rows = [row for shard in shards for row in shard if row["user_id"] == user_id]
+    rows.sort(key=lambda row: (row["ts"], row["item_id"]), reverse=True)
+    if cursor is not None:
+        rows = [row for row in rows if (row["ts"], row["item_id"]) < (cursor[0], cursor[1])]
+    page = rows[:limit]
+    return {"next_cursor": (page[-1]["ts"], page[-1]["item_id"]) if len(page) == limit else None,
+            "items": page}
+''',
+    "hot_key_handling": '''
+from collections import Counter, defaultdict
+
+def hot_keys(accesses, threshold):
+    if threshold <= 0 or threshold > 1:
+        raise ValueError(threshold)
+    ranked = sorted(Counter(accesses).most_common(), key=lambda kc: (-kc[1], kc[0]))
+    return [k for k, c in ranked if c / len(accesses) >= threshold]
+
+def shard_loads(accesses, num_shards, hot=(), fanout=1):
+    if min(num_shards, fanout) < 1:
+        raise ValueError("sizes")
+    counters = defaultdict(int)
+    result = [0 for _ in range(num_shards)]
+    hot = frozenset(hot)
+    for key in accesses:
+        target = key
+        if key in hot:
+            target = "%s#%d" % (key, counters[key] % fanout)
+            counters[key] += 1
+        result[mod_n_shard(target, num_shards)] += 1
+    return result
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions03")
+    paths = {name: mutant_submission(ASSIGNMENT, m, folder / f"{name}.ipynb") for name, m in MUTANTS.items()}
+    solution = answer_sources(source_notebook(ASSIGNMENT))
+    paths["alternative"] = write_submission(ASSIGNMENT, folder / "alternative.ipynb", {**solution, **ALTERNATIVE})
+    return grade_all(paths)
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_exactly_its_points(reports, name):
+    report = reports[name]
+    lost = {t.id for t in report.tests if t.points < t.max_points}
+    assert lost == MUTANTS[name].loses, (
+        f"{name} ({MUTANTS[name].why}): expected to lose {sorted(MUTANTS[name].loses)}, lost {sorted(lost)}\n"
+        + report.table())
+    for t in report.tests:
+        if t.id in lost:
+            assert t.status == "fail", t
+            for part in ("input:", "expected:", "got:", "replay:"):
+                assert part in t.message, f"{t.id} message lacks {part!r}:\n{t.message}"
+
+
+def test_alternative_correct_solution_scores_full_marks(reports):
+    report = reports["alternative"]
+    assert report.score == report.max_score, report.table()
+
+
+def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
+    """latin1_encoding passes every visible test (ASCII keys); only the hidden non-ASCII keys find it."""
+    failing = [t for t in reports["latin1_encoding"].tests if t.status == "fail"]
+    assert [t.id for t in failing] == [STABLE]
+    assert "seed 311" in failing[0].message and "case" in failing[0].message
+    strict = [t for t in reports["hot_threshold_strict"].tests if t.status == "fail"]
+    assert [t.id for t in strict] == [HOT] and "seed 371" in strict[0].message
