@@ -279,7 +279,8 @@ class RemoteObject:
         raise TypeError("test code may not change the learner's objects directly")
 
     def __repr__(self) -> str:
-        return f"<{self._type_name or 'object'} in the learner's process>"
+        label = self.__dict__.get("_label")
+        return label or f"<{self._type_name or 'object'} in the learner's process>"
 
 
 class RemoteCallable(RemoteObject):
@@ -306,5 +307,7 @@ class LearnerNames(dict):
         if not reply.get("exists"):
             raise KeyError(name)
         value = self._process.decode(reply, name)
+        if isinstance(value, RemoteObject):  # shown as its name in failure messages, ready to paste
+            object.__setattr__(value, "_label", name)
         self[name] = value
         return value

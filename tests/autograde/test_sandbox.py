@@ -116,3 +116,8 @@ def test_a_test_passing_non_plain_data_is_a_broken_test_not_a_learner_error(lear
 
     with pytest.raises(TestCodeError):
         check_raises(learner["fails"], (b"bytes are not plain data",), TypeError)
+
+
+def test_learner_names_read_as_their_names_in_messages(learner):
+    assert repr(learner["Counter"]) == "Counter"
+    assert "in the learner's process" in repr(learner["Counter"](1))
