@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.caching import lru_stack_distances, run_cache_ops, run_ttl_ops, run_versioned_ops
+from course.caching import FakeClock, lru_stack_distances, run_cache_ops, run_ttl_ops, run_versioned_ops
 
 HIT_RATIO_TOL = 1e-9
 
@@ -55,7 +55,7 @@ class ModelLRU:
         while len(self.items) > self.capacity:
             self.items.pop(0)
 
-    def __len__(self):
+    def size(self):
         return len(self.items)
 
 
@@ -73,23 +73,23 @@ def _cache_ops(rng, n_ops, n_keys, ttl=False):
         elif u < 0.85:
             ops.append(["put", key, int(rng.integers(1000))])
         elif u < 0.90:
-            ops.append(["len"])
+            ops.append(["size"])
         elif ttl and u < 0.99:
             ops.append(["advance", int(rng.choice([0, 1, 1, 2, 3, 5]))])
         else:
             ops.append(["stats"])
-    return ops + [["stats"], ["len"]]
+    return ops + [["stats"], ["size"]]
 
 
-def lru_cases(seed, n=1500):
+def lru_cases(seed, n=800):
     """Random get/put/len/stats sequences, capacities 0 to 6 (0 and 1 often), a few bad capacities."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(n):
         capacity = int(rng.choice([0, 1, 1, 2, 3, 4, 6]))
-        length = 1 + i * 60 // n
+        length = 1 + i * 20 // n
         cases.append({"capacity": capacity, "ops": _cache_ops(rng, length, capacity + 3)})
-    return cases + [{"capacity": -1, "ops": [["len"]]}]
+    return cases + [{"capacity": -1, "ops": [["size"]]}]
 
 
 # --------------------------------------------------------------------------- TTL
@@ -113,23 +113,23 @@ class ModelTTL:
     def put(self, key, value):
         self.written[key] = (value, self.clock())
 
-    def __len__(self):
+    def size(self):
         return sum(1 for k in self.written if self._fresh(k))
 
 
 def ttl_expected(ttl, ops, start=0):
-    return run_ttl_ops(ModelTTL, ttl, ops, start)
+    return run_ttl_ops(ModelTTL, FakeClock, ttl, ops, start)
 
 
-def ttl_cases(seed, n=1500):
+def ttl_cases(seed, n=800):
     """Random sequences with integer clock advances; ttl 0 to 6 (0 and 1 often); one bad ttl."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(n):
-        length = 1 + i * 60 // n
+        length = 1 + i * 20 // n
         cases.append({"ttl": int(rng.choice([0, 1, 1, 2, 3, 5, 6])), "ops": _cache_ops(rng, length, 4, ttl=True),
                       "start": int(rng.choice([0, 0, 1_000_000]))})
-    return cases + [{"ttl": -1, "ops": [["len"]], "start": 0}]
+    return cases + [{"ttl": -1, "ops": [["size"]], "start": 0}]
 
 
 # --------------------------------------------------------------------------- write policies
@@ -177,7 +177,7 @@ def policy_expected(kind, initial, ops):
             "store_reads": reads, "store_writes": writes}
 
 
-def policy_cases(seed, n=400, kind="cache_aside"):
+def policy_cases(seed, n=300, kind="cache_aside"):
     """Random read/write (and, for write-back, flush/crash) sequences over a few keys."""
     rng = np.random.default_rng(seed)
     names = ["k0", "k1", "k2", "k3", "k4"]
@@ -185,7 +185,7 @@ def policy_cases(seed, n=400, kind="cache_aside"):
     for i in range(n):
         initial = {k: int(rng.integers(100)) for k in names[:3] if rng.random() < 0.7}
         ops = []
-        for _ in range(1 + i * 40 // n):
+        for _ in range(1 + i * 25 // n):
             u = rng.random()
             key = str(rng.choice(names))
             if u < 0.5:
@@ -310,13 +310,13 @@ def versioned_expected(ops):
     return run_versioned_ops(ModelVersioned, ops)
 
 
-def versioned_cases(seed, n=600):
+def versioned_cases(seed, n=300):
     """Fills, invalidations (out of order too) and gets; a value names its version ("k1@v3")."""
     rng = np.random.default_rng(seed)
     cases = []
     for i in range(n):
         ops = []
-        for _ in range(1 + i * 40 // n):
+        for _ in range(1 + i * 30 // n):
             key = f"k{int(rng.integers(3))}"
             version = int(rng.integers(1, 8))
             u = rng.random()
