@@ -64,3 +64,28 @@ def grade_all(paths: dict[str, Path], workers: int = 2) -> dict[str, GradeReport
     for name, report in zip(paths, reports):
         assert isinstance(report, GradeReport), f"{name} could not be graded: {report}"
     return dict(zip(paths, reports))
+
+
+def grade_mutants_and_alternative(assignment: str, mutants: dict[str, Mutant], alternative: dict[str, str],
+                                  folder: Path) -> dict[str, GradeReport]:
+    """Grade every mutant and the alternative solution (named "alternative") of one module."""
+    paths = {name: mutant_submission(assignment, m, folder / f"{name}.ipynb") for name, m in mutants.items()}
+    solution = answer_sources(source_notebook(assignment))
+    paths["alternative"] = write_submission(assignment, folder / "alternative.ipynb", {**solution, **alternative})
+    return grade_all(paths)
+
+
+def assert_loses_exactly(report: GradeReport, name: str, mutant: Mutant) -> None:
+    """The mutant loses the points of exactly the tests it declares, each with a full message."""
+    lost = {t.id for t in report.tests if t.points < t.max_points}
+    assert lost == mutant.loses, (f"{name} ({mutant.why}): expected to lose {sorted(mutant.loses)}, "
+                                  f"lost {sorted(lost)}\n" + report.table())
+    for t in report.tests:
+        if t.id in lost:
+            assert t.status == "fail", t
+            for part in ("input:", "expected:", "got:", "replay:"):
+                assert part in t.message, f"{t.id} message lacks {part!r}:\n{t.message}"
+
+
+def assert_full_marks(report: GradeReport) -> None:
+    assert report.score == report.max_score, report.table()
