@@ -31,7 +31,7 @@ course: $(STAMP)
 	    --ServerApp.open_browser=$(OPEN_BROWSER) $(ALLOW_ROOT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=10
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider solutions
 	$(BIN)/python -m autograde check
 
