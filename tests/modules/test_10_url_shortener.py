@@ -4,9 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, answer_sources, grade_all, mutant_submission, write_submission
-
-from autograde.layout import source_notebook
+from submissions import Mutant, assert_full_marks, assert_loses_exactly, grade_mutants_and_alternative
 
 ASSIGNMENT = "10-url-shortener"
 
@@ -31,9 +29,9 @@ MUTANTS = {
     "pick_code_ignores_own_url": Mutant(
         "hash_codes", "if code not in taken or taken[code] == long_url:", "if code not in taken:",
         frozenset({HASH}), "the same URL shortened twice gets a second code"),
-    "scheme_case_sensitive": Mutant(
-        "validate_url", 'if parts.scheme.lower() not in ("http", "https"):', 'if parts.scheme not in ("http", "https"):',
-        frozenset({VALIDATE}), "HTTP://... refused because the scheme is compared case-sensitively"),
+    "user_info_allowed": Mutant(
+        "validate_url", 'if "@" in parts.netloc:', "if False:",
+        frozenset({VALIDATE}), "https://bank.example@evil.example/ accepted: it goes to evil.example"),
     "port_zero_accepted": Mutant(
         "validate_url", 'if port == 0 or (":" in parts.netloc and port is None):', "if False:",
         frozenset({VALIDATE}), "port 0 accepted (only the hidden cases contain one)"),
@@ -94,7 +92,8 @@ HIDDEN_ONLY = {"port_zero_accepted": (VALIDATE, "seed 1041"), "always_temporary"
                "servers_rounded_not_ceiled": (CAPACITY, "seed 10111")}
 
 # A correct solution written differently from ours: recursion and dict lookups for base 62; a different
-# keyed bijection (keys from random.Random, three rounds, digits rotated instead of reversed); hexdigest;
+# keyed bijection (keys from random.Random, three rounds of affine step, digit rotation and a digit
+# substitution table); hexdigest;
 # a regular expression instead of urlsplit; a rowid table with a UNIQUE column and INSERT OR IGNORE;
 # an LRU kept as a list; 307/308; a Counter; plain Python instead of pandas; a 365/12-day month.
 ALTERNATIVE = {
@@ -128,35 +127,43 @@ class CounterCodes:
             a = rnd.randrange(1, self.n)
             while a % 2 == 0 or a % 31 == 0:
                 a = rnd.randrange(1, self.n)
-            self.keys.append((a, rnd.randrange(self.n), pow(a, -1, self.n)))
+            sbox = list(range(62))
+            rnd.shuffle(sbox)
+            self.keys.append((a, rnd.randrange(self.n), pow(a, -1, self.n), sbox, {v: i for i, v in enumerate(sbox)}))
+
+    def _digits(self, x, table):
+        out, place = 0, 1
+        for _ in range(self.length):
+            x, d = divmod(x, 62)
+            out += table[d] * place
+            place *= 62
+        return out
 
     def _rotate(self, x, left):
-        shift = 62 ** (self.length - 1)
         if self.length == 1:
             return x
+        shift = 62 ** (self.length - 1)
         return (x % shift) * 62 + x // shift if left else (x % 62) * shift + x // 62
 
     def _forward(self, x):
-        for a, b, _ in self.keys:
-            x = self._rotate((a * x + b) % self.n, True)
+        for a, b, _, sbox, _ in self.keys:
+            x = self._digits(self._rotate((a * x + b) % self.n, True), sbox)
         return x
 
     def _backward(self, x):
-        for a, b, inv in self.keys[::-1]:
-            x = (self._rotate(x, False) - b) * inv % self.n
+        for a, b, inv, _, unsbox in self.keys[::-1]:
+            x = (self._rotate(self._digits(x, unsbox), False) - b) * inv % self.n
         return x
 
     def next_codes(self, k):
         if not 0 <= k <= self.n - self.issued:
             raise ValueError(k)
-        out = []
-        for i in range(self.issued, self.issued + k):
-            out.append(base62_encode(self._forward(i)).zfill(self.length))
+        out = [base62_encode(self._forward(i)).rjust(self.length, ALPHABET[0]) for i in range(self.issued, self.issued + k)]
         self.issued += k
         return out
 
     def decode(self, code):
-        if len(code) != self.length:
+        if len(code) != self.length or any(ch not in ALPHABET for ch in code):
             raise ValueError(code)
         return self._backward(base62_decode(code))
 ''',
@@ -344,30 +351,16 @@ def capacity_plan(urls_per_month, read_write_ratio, peak_factor, cache_hit_ratio
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submissions10")
-    paths = {name: mutant_submission(ASSIGNMENT, m, folder / f"{name}.ipynb") for name, m in MUTANTS.items()}
-    solution = answer_sources(source_notebook(ASSIGNMENT))
-    paths["alternative"] = write_submission(ASSIGNMENT, folder / "alternative.ipynb", {**solution, **ALTERNATIVE})
-    return grade_all(paths)
+    return grade_mutants_and_alternative(ASSIGNMENT, MUTANTS, ALTERNATIVE, tmp_path_factory.mktemp("submissions10"))
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_loses_exactly_its_points(reports, name):
-    report = reports[name]
-    lost = {t.id for t in report.tests if t.points < t.max_points}
-    assert lost == MUTANTS[name].loses, (
-        f"{name} ({MUTANTS[name].why}): expected to lose {sorted(MUTANTS[name].loses)}, lost {sorted(lost)}\n"
-        + report.table())
-    for t in report.tests:
-        if t.id in lost:
-            assert t.status == "fail", t
-            for part in ("input:", "expected:", "got:", "replay:"):
-                assert part in t.message, f"{t.id} message lacks {part!r}:\n{t.message}"
+    assert_loses_exactly(reports[name], name, MUTANTS[name])
 
 
 def test_alternative_correct_solution_scores_full_marks(reports):
-    report = reports["alternative"]
-    assert report.score == report.max_score, report.table()
+    assert_full_marks(reports["alternative"])
 
 
 @pytest.mark.parametrize("name", sorted(HIDDEN_ONLY))
