@@ -285,11 +285,12 @@ def check_raises(fn: Callable, args: Mapping[str, Any] | tuple, exception: type[
 
 
 def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Callable, *, seed: int,
-                rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False) -> Passed:
+                rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False,
+                errors: tuple[type[Exception], ...] = (ValueError, TypeError)) -> Passed:
     """Compare ``fn`` with ``reference`` on every case (a dict of keyword arguments).
 
-    When the reference raises ``ValueError`` or ``TypeError`` for a case, ``fn`` must raise the
-    same type. Stops at the first failing case, whose message names ``seed`` and the case number.
+    When the reference raises one of ``errors`` (the contract's exceptions) for a case, ``fn``
+    must raise the same type. Stops at the first failing case, whose message names ``seed`` and the case number.
     Returns the number of cases checked.
     """
     __tracebackhide__ = True
@@ -298,7 +299,7 @@ def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Cal
         context = dict(seed=seed, case=index, cases_total=len(cases), passed=index)
         try:
             expected = reference(**args)
-        except (ValueError, TypeError) as exc:
+        except errors as exc:
             check_raises(fn, args, type(exc), **context)
             continue
         check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)

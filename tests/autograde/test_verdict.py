@@ -152,3 +152,14 @@ def test_check_property_accepts_any_result_the_judge_accepts():
 def test_check_property_never_passes_lying_objects_to_the_judge():
     text = failure(check_property, lambda: AlwaysEqual(), (), lambda r: None, expected="anything plain")
     assert "not plain data" in text
+
+
+def test_check_cases_takes_the_contracts_exception_types():
+    def reference(x):
+        if x == 0:
+            raise RuntimeError("exhausted")
+        return x
+
+    check_cases(lambda x: reference(x), [dict(x=0), dict(x=1)], reference, seed=1, errors=(RuntimeError,))
+    with pytest.raises(RuntimeError):  # not in the contract: a broken reference surfaces, it is not a verdict
+        check_cases(lambda x: x, [dict(x=0)], reference, seed=1)
