@@ -1,0 +1,203 @@
+"""course.raft: the simulated network and cluster, the invariant checks (each shown to fire), the
+contract views, the scenarios (a correct node passes them all; each of the seed's rules breaks one),
+the judge's message, and the figures."""
+
+import time
+
+import matplotlib.pyplot as plt
+import pytest
+
+from autograde.reference import raft as ref
+from course.raft import (SCENARIOS, Cluster, ContractError, build_scenario, election_handlers, initial_state,
+                         judge, plot_cluster, plot_logs, plot_timeline, project_message, project_result,
+                         project_state, replay, restarted, run_scenario, seed_commit_by_count, seed_no_log_check,
+                         seed_votes, time_to_first_leader, viewed)
+
+NODE = dict(ref.HANDLERS)
+ELECTION = election_handlers(ref.start_election, ref.handle_request_vote, ref.handle_vote_reply, ref.heartbeat)
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    a = run_scenario(NODE, "unreliable", seed=3)
+    assert a == run_scenario(NODE, "unreliable", seed=3)
+    assert a["leaders"] != run_scenario(NODE, "unreliable", seed=4)["leaders"]
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_a_correct_node_passes_every_scenario(scenario):
+    handlers = ELECTION if scenario in ("initial_election", "reelection", "no_majority") else NODE
+    for seed in (0, 1, 2):
+        if scenario == "duplicates":
+            continue   # the seed's vote counting needs it; a correct node may or may not elect in 4 s there
+        result = run_scenario(handlers, scenario, seed)
+        assert ref.judge(result) is None, ref.judge(result)
+
+
+def test_each_of_the_seeds_rules_breaks_safety_in_a_seeded_run():
+    votes = run_scenario(dict(NODE, handle_vote_reply=seed_votes(ref.handle_vote_reply)), "duplicates", seed=0)
+    assert votes["violations"] and "election safety" in votes["violations"][0]
+    no_check = run_scenario(dict(NODE, handle_request_vote=seed_no_log_check(ref.handle_request_vote)), "churn", seed=0)
+    assert no_check["violations"] and "leader completeness" in no_check["violations"][0]
+    count = run_scenario(dict(NODE, handle_append_reply=seed_commit_by_count(ref.handle_append_reply)), "figure8",
+                         seed=1)
+    assert count["violations"] and "leader completeness" in count["violations"][0]
+    assert ref.judge(run_scenario(NODE, "figure8", seed=1)) is None      # the same script with the real rule
+
+
+def test_log_matching_and_state_machine_checks_fire():
+    diverged = Cluster(NODE, n=3, seed=1)
+    diverged.states[0]["log"] = [{"term": 1, "command": 1}, {"term": 2, "command": 5}]
+    diverged.states[1]["log"] = [{"term": 2, "command": 9}, {"term": 2, "command": 5}]
+    assert not diverged._log_matching(0)
+    assert "log matching: nodes 0 and 1 both have term 2 at index 2" in diverged.violations[0]
+    consistent = Cluster(NODE, n=3, seed=1)
+    consistent.states[0]["log"] = [{"term": 1, "command": 1}, {"term": 2, "command": 5}]
+    consistent.states[1]["log"] = [{"term": 1, "command": 1}, {"term": 3, "command": 7}]
+    assert consistent._log_matching(0)
+
+    cluster = Cluster(NODE, n=3, seed=1)
+    cluster.run(1.0)
+    leader = cluster.current_leader()
+    cluster.submit_to(leader, 5)
+    cluster.run(1.5)
+    assert cluster.holders(5) == [0, 1, 2] and not cluster.violations
+    follower = (leader + 1) % 3
+    cluster.applied[follower].append([])                 # as after a restart: it applies from index 1 again
+    forged = dict(cluster.states[follower], log=[{"term": 99, "command": 6}], commit_index=1)
+    assert not cluster._check(follower, dict(forged, commit_index=0), forged)
+    assert "state-machine safety: node" in cluster.violations[0] and "[99, 6] at index 1" in cluster.violations[0]
+
+
+def test_partitions_drop_messages_and_no_minority_elects():
+    cluster = Cluster(ELECTION, n=5, seed=2)
+    cluster.partition([0, 1], [2, 3, 4])
+    cluster.run(2.0)
+    assert cluster.current_leader([0, 1]) is None
+    assert cluster.current_leader([2, 3, 4]) is not None
+    lossy = Cluster(ELECTION, n=3, seed=2, drop=1.0)
+    lossy.run(2.0)
+    assert lossy.leaders == [] and lossy.messages_since(0) > 0
+
+
+def test_duplicates_deliver_twice_and_the_call_budget_stops_a_storm():
+    plain = Cluster(ELECTION, n=3, seed=5).run(1.0)
+    doubled = Cluster(ELECTION, n=3, seed=5, duplicate=1.0).run(1.0)
+    assert doubled.calls > plain.calls
+    storm = Cluster(ELECTION, n=3, seed=5, max_calls=20).run(2.0)
+    assert storm.failures and "message storm" in storm.failures[0]
+
+
+def test_crash_keeps_only_what_was_saved():
+    cluster = Cluster(NODE, n=3, seed=6).run(1.0)
+    leader = cluster.current_leader()
+    cluster.submit_to(leader, 42)
+    cluster.run(1.5)
+    term = cluster.states[leader]["term"]
+    cluster.crash(leader)
+    assert not cluster.alive[leader] and cluster.saved[leader]["term"] == term
+    cluster.run(2.5)
+    cluster.restart(leader)
+    restarted_state = cluster.states[leader]
+    assert restarted_state["role"] == "follower" and restarted_state["log"][-1]["command"] == 42
+    cluster.run(4.0)
+    assert not cluster.violations
+
+
+def test_handlers_outside_the_contract_are_reported_not_raised():
+    def junk(state):
+        return {"state": state}                       # no "send"
+    result = run_scenario(dict(ELECTION, start_election=junk), "initial_election", seed=0)
+    assert "start_election on node" in result["violations"][0] and "'send'" in result["violations"][0]
+
+    def boom(state, msg):
+        raise RuntimeError("oops")
+    result = run_scenario(dict(ELECTION, handle_request_vote=boom), "initial_election", seed=0)
+    assert "raised RuntimeError: oops" in result["violations"][0]
+
+    def wrong_sender(state):
+        out = ref.start_election(state)
+        out["send"][0]["from"] = 99
+        return out
+    result = run_scenario(dict(ELECTION, start_election=wrong_sender), "initial_election", seed=0)
+    assert "from=99" in result["violations"][0]
+
+
+def test_views_ignore_extra_keys_and_message_order_and_reject_bad_shapes():
+    state = dict(initial_state(0, 3), term=2, role="candidate", votes=[2, 0, 0], extra="mine")
+    view = project_state(state)
+    assert view["votes"] == [0, 2] and "extra" not in view and "next_index" not in view
+    leader = dict(initial_state(1, 3), role="leader", match_index=[4, 9, 2])
+    assert project_state(leader)["match_index"] == [4, None, 2]
+    assert "commit_index" not in project_state(leader, restarted=True)
+    reply = {"type": "append_reply", "term": 1, "from": 0, "to": 1, "success": False, "match_index": 7,
+             "conflict_index": 3, "note": "x"}
+    assert project_message(reply) == {"type": "append_reply", "term": 1, "from": 0, "to": 1, "success": False,
+                                      "conflict_index": 3}
+    a = project_result(ref.start_election(initial_state(0, 5)))
+    flipped = ref.start_election(initial_state(0, 5))
+    flipped["send"].reverse()
+    assert project_result(flipped) == a
+    with pytest.raises(ContractError):
+        project_state({"id": 0})
+    with pytest.raises(ContractError):
+        project_message({"type": "gossip"})
+    with pytest.raises(ContractError):
+        project_result([1, 2])
+    assert viewed(ref.start_election).__name__ == "start_election"
+    crash = restarted(ref.persistent_state, ref.restart)
+    assert crash(dict(leader, term=3, voted_for=1)) == dict(id=1, n=3, term=3, voted_for=1, role="follower", log=[])
+
+
+def test_message_counts_stay_within_the_scenario_bounds():
+    cluster = Cluster(NODE, n=5, seed=11).run(2.0)
+    start = cluster.now_ms
+    cluster.run(3.0)
+    assert 70 <= cluster.messages_since(start) <= 90      # 20 x (n - 1) = 80 a second while idle
+
+
+def test_judge_names_scenario_seed_trace_and_replay_and_the_independent_check_works():
+    result = run_scenario(dict(NODE, handle_append_reply=seed_commit_by_count(ref.handle_append_reply)), "figure8",
+                          seed=1, label="SEEDY")
+    message = judge(result)
+    assert "scenario 'figure8' (n=5, seed 1)" in message and "replay(SEEDY, 'figure8', seed=1)" in message
+    assert message.count(" ms  ") >= 5
+    good = run_scenario(NODE, "basic_agreement", seed=2)
+    assert ref.judge(good) is None
+    forged = dict(good, leaders=good["leaders"] + [[9999.0, (good["leaders"][0][1] + 1) % 3,
+                                                    good["leaders"][0][2]]])
+    assert "two leaders in term" in ref.judge(forged)
+    forged = dict(good, applied=[[[[1, 1, 101]]], [[[1, 1, 999]]], [[]]])
+    assert "applied" in ref.judge(forged)
+
+
+def test_fixed_timeouts_split_votes_and_random_ones_elect_quickly():
+    assert max(time_to_first_leader(ELECTION, n=5, seeds=range(5), jitter=True)) < 1.5
+    assert time_to_first_leader(ELECTION, n=5, seeds=range(3), jitter=False, limit_s=3.0) == [3.0, 3.0, 3.0]
+
+
+def test_unknown_scenario_and_missing_handler_raise():
+    with pytest.raises(ValueError):
+        build_scenario(NODE, "nope", 1)
+    with pytest.raises(KeyError):
+        Cluster({}, n=3, seed=1).run(1.0)
+
+
+def test_figures_have_titles_and_axis_labels():
+    run = replay(NODE, "rejoin", seed=4, picture=False)
+    for fig, ax in (plot_timeline(run), plot_cluster(run), plot_logs(run)):
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        plt.close(fig)
+    broken = replay(dict(NODE, handle_append_reply=seed_commit_by_count(ref.handle_append_reply)), "figure8", 1,
+                    picture=False)
+    fig, ax = plot_timeline(broken)
+    assert "broken: leader completeness" in ax.get_xlabel()
+    plt.close("all")
+
+
+def test_simulator_speed_is_reported(capsys):
+    started, events = time.perf_counter(), 0
+    for seed in range(5):
+        events += Cluster(NODE, n=5, seed=seed).run(3.0).events
+    rate = events / (time.perf_counter() - started)
+    print(f"simulator: {rate:,.0f} node events per second with the reference node")
+    assert rate > 2000

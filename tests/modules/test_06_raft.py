@@ -1,0 +1,259 @@
+"""Module 06: typical wrong answers lose exactly the points they should; a differently written
+correct solution scores full marks; failure messages state input, expected, got and replay, and a
+failing cluster run names its scenario and seed, shows a trace and the line that replays it."""
+
+from __future__ import annotations
+
+import pytest
+from submissions import Mutant, answer_sources, grade_all, mutant_submission, write_submission
+
+from autograde.layout import source_notebook
+
+ASSIGNMENT = "06-raft"
+
+UP_TO_DATE, VOTE, ELECTION = "correct_log_is_up_to_date", "correct_handle_request_vote", "correct_election"
+APPEND, COMMIT, REPLY, PERSIST = ("correct_handle_append_entries", "correct_advance_commit_index",
+                                  "correct_handle_append_reply", "correct_persistence")
+
+MUTANTS = {
+    "up_to_date_by_length_only": Mutant(
+        "log_is_up_to_date", "    if last_log_term != my_last_term:\n        return last_log_term > my_last_term\n", "",
+        frozenset({UP_TO_DATE, VOTE, REPLY}),
+        "compares log lengths only: a long log of old terms wins elections and overwrites committed entries"),
+    "two_votes_per_term": Mutant(
+        "handle_request_vote", 'and state["voted_for"] in (None, msg["from"])\n', "and True\n",
+        frozenset({VOTE, ELECTION, REPLY, PERSIST}), "votes for every candidate that asks: two leaders in one term"),
+    "answers_counted_not_voters": Mutant(
+        "election", 'voters = set(state["votes"]) | {msg["from"]}', 'voters = state["votes"] + [msg["from"]]',
+        frozenset({ELECTION}),
+        "the seed's votes_received += 1: a duplicated reply counts twice (only hidden tests see it)"),
+    "old_answers_count": Mutant(
+        "election", 'and msg["term"] == state["term"] and msg["granted"]', 'and msg["granted"]',
+        frozenset({ELECTION}), "a yes from an election the candidate already gave up on is counted"),
+    "no_heartbeat_on_winning": Mutant(
+        "election", "            return heartbeat(state)\n", "",
+        frozenset({ELECTION}), "a new leader stays silent until its first heartbeat timer"),
+    "heartbeat_skips_an_entry": Mutant(
+        "election", '"entries": state["log"][prev:]', '"entries": state["log"][prev + 1:]',
+        frozenset({ELECTION, REPLY, PERSIST}), "off by one between 1-based indexes and list positions"),
+    "truncate_on_every_append": Mutant(
+        "handle_append_entries", 'elif log[index - 1]["term"] != entry["term"]:', "else:",
+        frozenset({APPEND, REPLY}), "a late, shorter AppendEntries erases entries a newer one added"),
+    "no_fast_backoff": Mutant(
+        "handle_append_entries",
+        'reply["conflict_index"] = next(i + 1 for i, e in enumerate(log) if e["term"] == conflict_term)',
+        'reply["conflict_index"] = prev', frozenset({APPEND, REPLY}),
+        "the conflict hint steps back one entry, not one term: long divergent logs repair slowly"),
+    "commit_index_goes_down": Mutant(
+        "handle_append_entries",
+        'state["commit_index"] = max(state["commit_index"], min(msg["leader_commit"], last_new))',
+        'state["commit_index"] = min(msg["leader_commit"], last_new)',
+        frozenset({APPEND}), "a late message with few entries lowers the commit index"),
+    "seed_commit_rule": Mutant(
+        "advance_commit_index", ' and state["log"][index - 1]["term"] == state["term"]', "",
+        frozenset({COMMIT, REPLY}), "the seed's rule: an old-term entry on a majority counted as committed (Figure 8)"),
+    "back_off_one_entry": Mutant(
+        "handle_append_reply", 'back_to = min(msg["conflict_index"], len(state["log"]) + 1)',
+        'back_to = state["next_index"][peer] - 1',
+        frozenset({REPLY}), "ignores the conflict hint: a log 30 entries behind takes 30 heartbeats to repair"),
+    "match_index_moves_back": Mutant(
+        "handle_append_reply", 'max(state["match_index"][peer], msg["match_index"])', 'msg["match_index"]',
+        frozenset({REPLY}), "a reordered, older reply moves match_index back"),
+    "vote_not_persisted": Mutant(
+        "persistence", '"voted_for": state["voted_for"]', '"voted_for": None',
+        frozenset({PERSIST}), "a node that crashes after voting votes again in the same term"),
+    "log_not_persisted": Mutant(
+        "persistence", '"log": list(state["log"])}', '"log": []}',
+        frozenset({PERSIST}), "the log lives in memory only: a cluster-wide restart loses committed entries"),
+}
+
+# A correct node written differently from ours: tuple comparison, deep copies and an extra state key,
+# voters kept in a list, the commit index from the sorted match indexes, truncation at the first
+# mismatch, an immediate retry after a refusal, and the commit index persisted too.
+ALTERNATIVE = {
+    "log_is_up_to_date": '''
+def log_is_up_to_date(last_log_term, last_log_index, my_last_term, my_last_index):
+    return (last_log_term, last_log_index) >= (my_last_term, my_last_index)
+''',
+    "handle_request_vote": '''
+import copy
+
+def handle_request_vote(state, msg):
+    s = copy.deepcopy(state)
+    s.setdefault("leader_hint", None)
+    if msg["term"] > s["term"]:
+        s["term"], s["voted_for"], s["role"] = msg["term"], None, "follower"
+    ok_term = msg["term"] == s["term"]
+    free = s["voted_for"] is None or s["voted_for"] == msg["from"]
+    mine = (s["log"][-1]["term"] if s["log"] else 0, len(s["log"]))
+    fresh = log_is_up_to_date(msg["last_log_term"], msg["last_log_index"], *mine)
+    granted = bool(ok_term and free and fresh)
+    if granted:
+        s["voted_for"] = msg["from"]
+    return {"reset_timer": granted, "state": s,
+            "send": [dict(type="vote_reply", term=s["term"], to=msg["from"], granted=granted, **{"from": s["id"]})]}
+''',
+    "election": '''
+import copy
+
+def _ae(s, p):
+    prev = s["next_index"][p] - 1
+    return {"type": "append_entries", "term": s["term"], "from": s["id"], "to": p, "prev_log_index": prev,
+            "prev_log_term": 0 if prev == 0 else s["log"][prev - 1]["term"],
+            "entries": [dict(e) for e in s["log"][prev:]], "leader_commit": s["commit_index"]}
+
+def start_election(state):
+    s = copy.deepcopy(state)
+    s["term"] += 1
+    s["role"] = "candidate"
+    s["voted_for"] = s["id"]
+    s["votes"] = [s["id"]]
+    out = []
+    for p in reversed(range(s["n"])):
+        if p != s["id"]:
+            out.append({"type": "request_vote", "term": s["term"], "from": s["id"], "to": p,
+                        "last_log_index": len(s["log"]), "last_log_term": s["log"][-1]["term"] if s["log"] else 0})
+    return {"state": s, "send": out, "reset_timer": True}
+
+def heartbeat(state):
+    if state["role"] != "leader":
+        return {"state": state, "send": [], "reset_timer": False}
+    return {"state": state, "send": [_ae(state, p) for p in range(state["n"]) if p != state["id"]],
+            "reset_timer": False}
+
+def handle_vote_reply(state, msg):
+    s = copy.deepcopy(state)
+    if msg["term"] > s["term"]:
+        s.update(term=msg["term"], voted_for=None, role="follower", votes=[])
+        return {"state": s, "send": [], "reset_timer": False}
+    if s["role"] == "candidate" and msg["term"] == s["term"] and msg["granted"]:
+        if msg["from"] not in s["votes"]:
+            s["votes"].append(msg["from"])
+        if len(s["votes"]) > s["n"] // 2:
+            s["role"] = "leader"
+            s["next_index"] = [len(s["log"]) + 1 for _ in range(s["n"])]
+            s["match_index"] = [0 for _ in range(s["n"])]
+            return {"state": s, "send": heartbeat(s)["send"], "reset_timer": False}
+    return {"state": s, "send": [], "reset_timer": False}
+''',
+    "handle_append_entries": '''
+import copy
+
+def handle_append_entries(state, msg):
+    s = copy.deepcopy(state)
+    def reply(**kw):
+        base = {"type": "append_reply", "term": s["term"], "from": s["id"], "to": msg["from"], "success": False,
+                "match_index": 0, "conflict_index": 0}
+        base.update(kw)
+        return base
+    if msg["term"] < s["term"]:
+        return {"state": s, "send": [reply()], "reset_timer": False}
+    if msg["term"] > s["term"]:
+        s["voted_for"] = None
+    s["term"], s["role"] = msg["term"], "follower"
+    s["leader_hint"] = msg["from"]
+    log, prev = s["log"], msg["prev_log_index"]
+    if len(log) < prev:
+        return {"state": s, "send": [reply(conflict_index=len(log) + 1)], "reset_timer": True}
+    if prev and log[prev - 1]["term"] != msg["prev_log_term"]:
+        k = prev
+        while k > 1 and log[k - 2]["term"] == log[prev - 1]["term"]:
+            k -= 1
+        return {"state": s, "send": [reply(conflict_index=k)], "reset_timer": True}
+    entries = msg["entries"]
+    mismatch = next((k for k, e in enumerate(entries)
+                     if prev + k >= len(log) or log[prev + k]["term"] != e["term"]), None)
+    if mismatch is not None:
+        s["log"] = log[:prev + mismatch] + [dict(e) for e in entries[mismatch:]]
+    last = prev + len(entries)
+    s["commit_index"] = max(s["commit_index"], min(msg["leader_commit"], last))
+    return {"state": s, "send": [reply(success=True, match_index=last)], "reset_timer": True}
+''',
+    "advance_commit_index": '''
+def advance_commit_index(state):
+    if state["role"] != "leader":
+        return state["commit_index"]
+    held = sorted(len(state["log"]) if p == state["id"] else m for p, m in enumerate(state["match_index"]))
+    majority_index = held[(state["n"] - 1) // 2]        # held by more than half of the nodes
+    if majority_index > state["commit_index"] and state["log"][majority_index - 1]["term"] == state["term"]:
+        return majority_index
+    return state["commit_index"]
+''',
+    "handle_append_reply": '''
+import copy
+
+def handle_append_reply(state, msg):
+    s = copy.deepcopy(state)
+    if msg["term"] > s["term"]:
+        s.update(term=msg["term"], voted_for=None, role="follower", votes=[])
+        return {"state": s, "send": [], "reset_timer": False}
+    if s["role"] != "leader" or msg["term"] < s["term"]:
+        return {"state": s, "send": [], "reset_timer": False}
+    p = msg["from"]
+    if msg["success"]:
+        if msg["match_index"] > s["match_index"][p]:
+            s["match_index"][p] = msg["match_index"]
+        s["next_index"][p] = s["match_index"][p] + 1
+        s["commit_index"] = advance_commit_index(s)
+        return {"state": s, "send": [], "reset_timer": False}
+    s["next_index"][p] = min(max(msg["conflict_index"], s["match_index"][p] + 1, 1), len(s["log"]) + 1)
+    return {"state": s, "send": [_ae(s, p)], "reset_timer": False}    # retry at once
+''',
+    "persistence": '''
+import json
+
+def persistent_state(state):
+    return json.loads(json.dumps({k: state[k] for k in ("term", "voted_for", "log", "commit_index")}))
+
+def restart(saved, node_id, n):
+    return {"id": node_id, "n": n, "role": "follower", "votes": [], "next_index": [1] * n, "match_index": [0] * n,
+            "term": saved["term"], "voted_for": saved["voted_for"], "log": saved["log"],
+            "commit_index": saved["commit_index"]}
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions06")
+    paths = {name: mutant_submission(ASSIGNMENT, m, folder / f"{name}.ipynb") for name, m in MUTANTS.items()}
+    solution = answer_sources(source_notebook(ASSIGNMENT))
+    paths["alternative"] = write_submission(ASSIGNMENT, folder / "alternative.ipynb", {**solution, **ALTERNATIVE})
+    return grade_all(paths)
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_exactly_its_points(reports, name):
+    report = reports[name]
+    lost = {t.id for t in report.tests if t.points < t.max_points}
+    assert lost == MUTANTS[name].loses, (
+        f"{name} ({MUTANTS[name].why}): expected to lose {sorted(MUTANTS[name].loses)}, lost {sorted(lost)}\n"
+        + report.table())
+    for t in report.tests:
+        if t.id in lost:
+            assert t.status == "fail", t
+            for part in ("input:", "expected:", "got:", "replay:"):
+                assert part in t.message, f"{t.id} message lacks {part!r}:\n{t.message}"
+
+
+def test_alternative_correct_solution_scores_full_marks(reports):
+    report = reports["alternative"]
+    assert report.score == report.max_score, report.table() + "\n" + "\n".join(
+        t.message for t in report.tests if t.status != "pass")
+
+
+def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
+    """answers_counted_not_voters passes every visible test; only the hidden seeded cases find it."""
+    failing = [t for t in reports["answers_counted_not_voters"].tests if t.status == "fail"]
+    assert [t.id for t in failing] == [ELECTION]
+    assert "seed 631" in failing[0].message and "handle_vote_reply" in failing[0].message
+
+
+def test_a_failing_cluster_run_names_scenario_seed_trace_and_replay(reports):
+    """Backing off one entry at a time fails the backup run: the message says which run and seed, shows the last
+    events, and gives the line that replays it in the notebook, within the grader's message limit."""
+    reply = next(t for t in reports["back_off_one_entry"].tests if t.id == REPLY)
+    for part in ("scenario 'backup'", "seed 662", "trace (last events before it)", "<- append_reply from n",
+                 "replay with a picture in the notebook: replay(NODE, 'backup', seed=662", "replay:   seed 662"):
+        assert part in reply.message, f"message lacks {part!r}:\n{reply.message}"
+    assert "message cut" not in reply.message
