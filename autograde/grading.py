@@ -16,7 +16,8 @@ when :class:`autograde.verdict.VerdictFailure` was raised (the message is the ve
 from __future__ import annotations
 
 import copy
-import threading
+import os
+import sys
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -270,55 +271,69 @@ def grade_notebook(path: str | Path, assignment: str | None = None, limits: Limi
         return grade_prepared(path, assignment, nb, missing, own)
 
 
+def _worker(slot: int, grader_pid: int, limits: Limits | None, todo, done) -> None:
+    """One grading worker process: its own warm zygote, jobs from ``todo``, results to ``done``.
+
+    Workers are processes, not threads, because the grader's half of grading (test cells, reference
+    answers, comparisons) is Python code that threads would run one at a time."""
+    import signal
+
+    if sys.platform.startswith("linux"):  # the grader died: so does this worker (and its zygote)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)
+    try:
+        with Zygote(slot=slot, limits=limits, grader_pid=grader_pid) as zygote:
+            while (job := todo.get()) is not None:
+                index, (path, assignment) = job
+                try:
+                    result = grade_notebook(path, assignment, zygote=zygote)
+                except UsageError as exc:
+                    result = exc
+                except Exception as exc:  # a fault of the grader or the machine: report it, go on
+                    traceback.print_exc()
+                    result = GraderFault(f"{type(exc).__name__}: {exc}")
+                done.put((index, result))
+    except Exception as exc:  # the sandbox itself could not start: every remaining job fails
+        while (job := todo.get()) is not None:
+            done.put((job[0], GraderFault(f"the grading sandbox failed: {exc}")))
+    finally:
+        done.put(None)
+
+
 def iter_graded(jobs: list[tuple[str | Path, str | None]], workers: int = 2, limits: Limits | None = None):
-    """Grade ``(path, assignment or None)`` jobs, ``workers`` at a time, each worker with its own
-    warm zygote; yield ``(index, result)`` as each finishes. A result is a GradeReport, the
+    """Grade ``(path, assignment or None)`` jobs, ``workers`` at a time, each worker a process with
+    its own warm zygote; yield ``(index, result)`` as each finishes. A result is a GradeReport, the
     UsageError that made the notebook ungradable, or a GraderFault. One bad notebook never stops
     the others."""
-    import queue
+    import multiprocessing
 
-    todo: queue.Queue = queue.Queue()
+    if not jobs:
+        return
+    context = multiprocessing.get_context("spawn")
+    todo, done = context.Queue(), context.Queue()
+    count = max(1, min(workers, len(jobs)))
     for item in enumerate(jobs):
         todo.put(item)
-    done: queue.Queue = queue.Queue()
-
-    def work(slot: int) -> None:
-        try:
-            with Zygote(slot=slot, limits=limits) as zygote:
-                while True:
-                    try:
-                        index, (path, assignment) = todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    try:
-                        result = grade_notebook(path, assignment, zygote=zygote)
-                    except UsageError as exc:
-                        result = exc
-                    except Exception as exc:  # a fault of the grader or the machine: report it, go on
-                        traceback.print_exc()
-                        result = GraderFault(f"{type(exc).__name__}: {exc}")
-                    done.put((index, result))
-        except Exception as exc:  # the sandbox itself could not start
-            while True:
-                try:
-                    index, _ = todo.get_nowait()
-                except queue.Empty:
-                    break
-                done.put((index, GraderFault(f"the grading sandbox failed: {exc}")))
-        finally:
-            done.put(None)
-
-    threads = [threading.Thread(target=work, args=(slot,), daemon=True)
-               for slot in range(max(1, min(workers, len(jobs))))]
-    for thread in threads:
-        thread.start()
-    running = len(threads)
-    while running:
-        item = done.get()
-        if item is None:
-            running -= 1
-        else:
-            yield item
+    for _ in range(count):
+        todo.put(None)
+    processes = [context.Process(target=_worker, args=(slot, os.getpid(), limits, todo, done), daemon=True)
+                 for slot in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        running = count
+        while running:
+            item = done.get()
+            if item is None:
+                running -= 1
+            else:
+                yield item
+    finally:
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
 
 
 def grade_many(paths: list[str | Path], workers: int = 2, limits: Limits | None = None,

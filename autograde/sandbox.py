@@ -49,8 +49,9 @@ class Zygote:
     """One worker's pre-warmed forking process."""
 
     def __init__(self, slot: int = 0, limits: Limits | None = None, plan: SandboxPlan | None = None,
-                 start_timeout: float = 120.0):
+                 start_timeout: float = 120.0, grader_pid: int | None = None):
         self.slot = slot
+        self.uid = sandbox_uid(slot, grader_pid)
         self.limits = limits or Limits()
         self.plan = plan or default_plan(REPO_ROOT)
         self.isolation = "full" if full_isolation_possible() else "limited"
@@ -76,7 +77,7 @@ class Zygote:
 
     def spawn(self) -> "LearnerProcess":
         ours, theirs = socket.socketpair()
-        request = {"uid": sandbox_uid(self.slot), "limits": self.limits.to_dict(),
+        request = {"uid": self.uid, "limits": self.limits.to_dict(),
                    "plan": {"readonly": self.plan.readonly, "hidden": self.plan.hidden}}
         with self._lock:
             try:
