@@ -29,7 +29,7 @@ from autograde.notebook import cell_role, graded_cells, nbgrader_meta, read_note
 from autograde.sandbox import CellTimeout, LearnerNames, LearnerProcess, LearnerProcessDied, TestCodeError, Zygote
 from autograde.verdict import VerdictFailure
 
-MESSAGE_LIMIT = 2000
+MESSAGE_LIMIT = 3000
 
 
 @dataclass
@@ -225,7 +225,9 @@ def _test_result(cell_id: str, max_points: float, run: CellRun | None, missing_a
         return TestResult(cell_id, 0.0, max_points, "error", "the test did not run")
     if run.status == "ok":
         return TestResult(cell_id, max_points, max_points, "pass")
-    message = run.message if len(run.message) <= MESSAGE_LIMIT else run.message[:MESSAGE_LIMIT] + " ... (message cut)"
+    message = run.message
+    if len(message) > MESSAGE_LIMIT:  # cut the middle: the end holds the replay line
+        message = message[:MESSAGE_LIMIT - 600] + "\n  ... (message cut) ...\n" + message[-500:]
     return TestResult(cell_id, 0.0, max_points, run.status, message)
 
 
