@@ -87,6 +87,23 @@ class _ListRing:
         h = ref.stable_hash(key)
         return next((n for p, n in points if p >= h), points[0][1])
 
+    def owners(self, keys):
+        return [self.get_node(k) for k in keys]
+
+
+class _CountingRing(_ListRing):
+    """Counts the calls of each look-up method."""
+
+    calls: dict = {}
+
+    def get_node(self, key):
+        _CountingRing.calls["get_node"] = _CountingRing.calls.get("get_node", 0) + 1
+        return super().get_node(key)
+
+    def owners(self, keys):
+        _CountingRing.calls["owners"] = _CountingRing.calls.get("owners", 0) + 1
+        return [super(_CountingRing, self).get_node(k) for k in keys]
+
 
 def test_run_ring_matches_the_reference_and_records_errors_by_name():
     for case in ref.ring_cases(seed=5, n=15):
@@ -94,21 +111,67 @@ def test_run_ring_matches_the_reference_and_records_errors_by_name():
     assert run_ring(_ListRing, 0, []) == ["ValueError"]
     assert run_ring(_ListRing, 2, [["get", "k"], ["add", "a"], ["add", "a"], ["get", "k"]]) == [
         "ValueError", None, "ValueError", "a"]
+    assert run_ring(_ListRing, 2, [["owners", ["k"]], ["add", "a"], ["owners", ["k", "j"]], ["owners", []]]) == [
+        "ValueError", None, ["a", "a"], []]
+    assert any(op == "owners" for case in ref.ring_cases(seed=5, n=15) for op, _ in case["ops"])
 
 
 def test_ring_movement_moves_keys_only_to_the_new_node():
     keys = make_keys(3000, seed=2)
     result = ring_movement(_ListRing, 20, ["a", "b", "c"], "d", keys[:300])
     assert set(result) == {"before", "after", "after_remove"} and result["after_remove"] == result["before"]
+    assert result == ref.ring_movement(20, ["a", "b", "c"], "d", keys[:300])
     assert ref.movement_judge("d", 0.05, 0.6)(result) is None
     assert ref.movement_judge("a", 0.05, 0.6)(result) is not None
 
 
+def test_ring_movement_makes_one_batch_call_per_layout_and_uses_the_default_vnodes():
+    _CountingRing.calls = {}
+    keys = make_keys(200, seed=8)
+    result = ring_movement(_CountingRing, None, ["a", "b"], "c", keys)
+    assert _CountingRing.calls == {"owners": 3}
+    assert result == ref.ring_movement(None, ["a", "b"], "c", keys) == ref.ring_movement(100, ["a", "b"], "c", keys)
+
+
 def test_owners_before_after_and_movement_judge_on_mod_n():
     keys = make_keys(5000, seed=3)
-    result = owners_before_after(ref.mod_n_shard, keys, 4, 5)
+    result = owners_before_after(ref.mod_n_shard_many, keys, 4, 5)
+    assert result == ref.mod_n_before_after(keys, 4, 5)
     assert ref.movement_judge(None, 0.75, 0.85)(result) is None
     assert "changed owner" in ref.movement_judge(None, 0.1, 0.2)(result)
+
+
+def test_movement_judge_compares_every_owner_with_the_reference_after_the_statistics():
+    keys = make_keys(2000, seed=4)
+    truth = ref.mod_n_before_after(keys, 4, 5)
+    judge = ref.movement_judge(None, 0.75, 0.85, max_imbalance=1.2, reference=truth, keys=keys)
+    assert judge(truth) is None
+    swapped = {"before": list(truth["before"]), "after": list(truth["after"])}
+    swapped["after"][7] = (swapped["after"][7] + 1) % 5
+    problem = judge(swapped)
+    assert "1 of 2000 owners in 'after' differ" in problem and repr(keys[7]) in problem
+    assert "not a list of 2000 owners" in judge({"before": truth["before"] + [0], "after": truth["after"] + [0]})
+    before = [0 if i < 800 else i % 4 for i in range(2000)]  # shard 0 holds 1,100 of 2,000 keys: 2.2 x the mean
+    lopsided = {"before": before, "after": [(b + 1) % 5 if i < 1600 else b for i, b in enumerate(before)]}
+    assert "mean load" in judge(lopsided)  # the statistics speak first
+
+
+def test_batch_references_agree_with_the_per_key_references():
+    keys = make_keys(3000, seed=9)
+    nodes = ["node-0", "node-1", "node-2"]
+    assert ref.rendezvous_before_after(keys, nodes[:2], nodes) == {
+        "before": [ref.rendezvous_owners(k, nodes[:2])[0] for k in keys],
+        "after": [ref.rendezvous_owners(k, nodes)[0] for k in keys]}
+    assert owners_before_after(ref.rendezvous_owner_many, keys, nodes[:2], nodes) == ref.rendezvous_before_after(
+        keys, nodes[:2], nodes)
+    jump_keys = ref.jump_keys(seed=10, n=3000) + [k for k, _, _ in ref.JUMP_PUBLISHED]
+    for buckets in (1, 10, 11, 57, 255, 1024, 99_999):
+        assert ref.jump_hash_array(jump_keys, buckets) == [ref.jump_hash(k, buckets) for k in jump_keys]
+        assert ref.jump_hash_array(jump_keys, buckets, exact=True) == [ref._jump_exact(k, buckets) for k in jump_keys]
+    assert owners_before_after(ref.jump_hash_many, jump_keys, 10, 11) == ref.jump_before_after(jump_keys, 10, 11)
+    assert max(ref.jump_keys(seed=10, n=3000)) > 2**63  # both halves of the 64-bit range
+    assert ref.ring_owners(["a", "b"], 5, keys[:100]) == ref.run_ring(None, 5, [["add", "a"], ["add", "b"],
+                                                                                 ["owners", keys[:100]]])[-1]
 
 
 def test_all_pages_walks_until_the_cursor_is_none_and_stops_a_stuck_cursor():

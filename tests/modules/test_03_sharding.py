@@ -30,6 +30,13 @@ MUTANTS = {
     "ring_remove_keeps_points": Mutant(
         "hash_ring", "        self._points = sorted(self._owner)\n", "",
         frozenset({RING}), "remove_node forgets the sorted point list, so look-ups hit removed points"),
+    "ring_default_10_vnodes": Mutant(
+        "hash_ring", "def __init__(self, vnodes=100):", "def __init__(self, vnodes=10):",
+        frozenset({RING}), "too few virtual nodes by default: every test that passes vnodes still passes; only the "
+                           "100,000-key statistics on HashRing() find the busiest node at ~1.4 x the mean"),
+    "ring_owners_as_dict": Mutant(
+        "hash_ring", "return [get_node(key) for key in keys]", "return {key: get_node(key) for key in keys}",
+        frozenset({RING}), "the batch look-up returns {key: owner}, not a list in the order of the keys"),
     "rendezvous_lowest_weight": Mutant(
         "rendezvous_owners", "reverse=True", "reverse=False",
         frozenset({RENDEZVOUS}), "lowest weight wins: still consistent, but not the specified ranking"),
@@ -56,7 +63,8 @@ MUTANTS = {
 
 # A correct solution written differently from ours: struct and hashlib.new, a cached hash, a ring kept as
 # parallel lists rebuilt lazily, bisect_right on h - 1, max/heapq.nlargest for rendezvous, integer
-# arithmetic for jump, one global sort for scatter-gather, Counter.most_common for hot keys.
+# arithmetic for jump, one global sort for scatter-gather, Counter.most_common for hot keys. The batch forms
+# are written on their own (divmod, a ring look-up over its own tables, max per key, a loop with append).
 ALTERNATIVE = {
     "stable_hash": '''
 import functools
@@ -77,6 +85,11 @@ def mod_n_shard(key, num_shards):
     if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards <= 0:
         raise ValueError(num_shards)
     return divmod(stable_hash(key), num_shards)[1]
+
+def mod_n_shard_many(keys, num_shards):
+    if isinstance(num_shards, bool) or not isinstance(num_shards, int) or num_shards <= 0:
+        raise ValueError(num_shards)
+    return [divmod(stable_hash(k), num_shards)[1] for k in keys]
 
 def fraction_moved(before, after):
     if not before or len(before) != len(after):
@@ -105,14 +118,26 @@ class HashRing:
             raise ValueError(node)
         self._hashes = None
 
-    def get_node(self, key):
+    def _tables(self):
         if self._hashes is None:
             pairs = sorted((h, n) for n, hs in self.points_of.items() for h in hs)
             self._hashes, self._names = [h for h, _ in pairs], [n for _, n in pairs]
         if not self._hashes:
             raise ValueError("empty ring")
-        i = bisect.bisect_right(self._hashes, stable_hash(key) - 1)
-        return self._names[i if i < len(self._names) else 0]
+        return self._hashes, self._names
+
+    def get_node(self, key):
+        hashes, names = self._tables()
+        i = bisect.bisect_right(hashes, stable_hash(key) - 1)
+        return names[i if i < len(names) else 0]
+
+    def owners(self, keys):
+        hashes, names = self._tables()
+        found = []
+        for key in keys:
+            i = bisect.bisect_right(hashes, stable_hash(key) - 1)
+            found.append(names[i % len(names)])
+        return found
 ''',
     "rendezvous_owners": '''
 import heapq
@@ -123,6 +148,11 @@ def rendezvous_owners(key, nodes, replicas=1):
     if replicas == 1:
         return [max(nodes, key=lambda n: stable_hash(n + ":" + key))]
     return heapq.nlargest(replicas, nodes, key=lambda n: stable_hash("%s:%s" % (n, key)))
+
+def rendezvous_owner_many(keys, nodes):
+    if len(nodes) == 0:
+        raise ValueError("no nodes")
+    return [max(nodes, key=lambda n: stable_hash(n + ":" + k)) for k in keys]
 ''',
     "jump_hash": '''
 def jump_hash(key, num_buckets):
@@ -134,6 +164,14 @@ def jump_hash(key, num_buckets):
         key = (key * 2862933555777941757 + 1) % (1 << 64)
         j = ((b + 1) << 31) // ((key >> 33) + 1)      # exact integer arithmetic instead of a double
     return b
+
+def jump_hash_many(keys, num_buckets):
+    if num_buckets <= 0:
+        raise ValueError("num_buckets")
+    buckets = []
+    for key in keys:
+        buckets.append(jump_hash(key, num_buckets))
+    return buckets
 ''',
     "latest_items": '''
 def latest_items(shards, user_id, limit, cursor=None):
@@ -188,9 +226,13 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
-    """latin1_encoding passes every visible test (ASCII keys); only the hidden non-ASCII keys find it."""
+    """latin1_encoding passes every visible test (ASCII keys); only the hidden non-ASCII keys find it.
+    ring_default_10_vnodes passes every test that names vnodes; only the 100,000-key balance statistic finds it."""
     failing = [t for t in reports["latin1_encoding"].tests if t.status == "fail"]
     assert [t.id for t in failing] == [STABLE]
     assert "seed 311" in failing[0].message and "case" in failing[0].message
     strict = [t for t in reports["hot_threshold_strict"].tests if t.status == "fail"]
     assert [t.id for t in strict] == [HOT] and "seed 371" in strict[0].message
+    few = [t for t in reports["ring_default_10_vnodes"].tests if t.status == "fail"]
+    assert [t.id for t in few] == [RING] and "seed 332" in few[0].message
+    assert "x the mean load; expected at most 1.25" in few[0].message, few[0].message
