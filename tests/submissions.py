@@ -88,4 +88,4 @@ def assert_loses_exactly(report: GradeReport, name: str, mutant: Mutant) -> None
 
 
 def assert_full_marks(report: GradeReport) -> None:
-    assert report.score == report.max_score, report.table()
+    assert report.score == report.max_score, report.table()  # the table includes every failure message

@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly, grade_mutants_and_alternative
+from submissions import Mutant, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "01-requirements-estimation"
@@ -146,11 +146,6 @@ def url_shortener_estimate(urls_per_month, read_write_ratio, bytes_per_url, year
             "storage_bytes_total": month * 12 * years, "out_bytes_per_s": w * read_write_ratio * bytes_per_url}
 ''',
 }
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    return grade_mutants_and_alternative(ASSIGNMENT, MUTANTS, ALTERNATIVE, tmp_path_factory.mktemp("submissions01"))
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))

@@ -5,9 +5,7 @@ failing cluster run names its scenario and seed, shows a trace and the line that
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, answer_sources, grade_all, mutant_submission, write_submission
-
-from autograde.layout import source_notebook
+from submissions import Mutant, assert_full_marks, assert_loses_exactly
 
 ASSIGNMENT = "06-raft"
 
@@ -213,33 +211,13 @@ def restart(saved, node_id, n):
 }
 
 
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submissions06")
-    paths = {name: mutant_submission(ASSIGNMENT, m, folder / f"{name}.ipynb") for name, m in MUTANTS.items()}
-    solution = answer_sources(source_notebook(ASSIGNMENT))
-    paths["alternative"] = write_submission(ASSIGNMENT, folder / "alternative.ipynb", {**solution, **ALTERNATIVE})
-    return grade_all(paths)
-
-
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_mutant_loses_exactly_its_points(reports, name):
-    report = reports[name]
-    lost = {t.id for t in report.tests if t.points < t.max_points}
-    assert lost == MUTANTS[name].loses, (
-        f"{name} ({MUTANTS[name].why}): expected to lose {sorted(MUTANTS[name].loses)}, lost {sorted(lost)}\n"
-        + report.table())
-    for t in report.tests:
-        if t.id in lost:
-            assert t.status == "fail", t
-            for part in ("input:", "expected:", "got:", "replay:"):
-                assert part in t.message, f"{t.id} message lacks {part!r}:\n{t.message}"
+    assert_loses_exactly(reports[name], name, MUTANTS[name])
 
 
 def test_alternative_correct_solution_scores_full_marks(reports):
-    report = reports["alternative"]
-    assert report.score == report.max_score, report.table() + "\n" + "\n".join(
-        t.message for t in report.tests if t.status != "pass")
+    assert_full_marks(reports["alternative"])
 
 
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):

@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly, grade_mutants_and_alternative
+from submissions import Mutant, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "08-resilience"
@@ -305,11 +305,6 @@ class PriorityShedder:
         return best[2]
 ''',
 }
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    return grade_mutants_and_alternative(ASSIGNMENT, MUTANTS, ALTERNATIVE, tmp_path_factory.mktemp("submissions08"))
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))

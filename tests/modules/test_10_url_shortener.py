@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly, grade_mutants_and_alternative
+from submissions import Mutant, assert_full_marks, assert_loses_exactly
 
 ASSIGNMENT = "10-url-shortener"
 
@@ -347,11 +347,6 @@ def capacity_plan(urls_per_month, read_write_ratio, peak_factor, cache_hit_ratio
             "cache_bytes": urls_per_month * 12 / 365 * hot_days * bytes_per_cache_entry}
 ''',
 }
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    return grade_mutants_and_alternative(ASSIGNMENT, MUTANTS, ALTERNATIVE, tmp_path_factory.mktemp("submissions10"))
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
