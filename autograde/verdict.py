@@ -142,11 +142,11 @@ def _mismatch(got: Any, expected: Any, tol: _Tolerance, where: str) -> str | Non
         allowed = max(tol.rel_tol * abs(expected), tol.abs_tol)
         if abs(got - expected) <= allowed:
             return None
-        return f"{where} differs" + _unit_hint(got, expected)
+        return f"{where} differs: expected {expected!r}, got {got!r}" + _unit_hint(got, expected)
     if type(expected) is bool or expected is None or type(expected) is str:
         if type(got) is type(expected) and got == expected:
             return None
-        return f"{where} differs"
+        return f"{where} differs: expected {_short(expected, 120)}, got {_short(got, 120)}"
     if type(expected) is list:
         if type(got) is not list:
             return f"{where} should be a list or tuple, got a {type(got).__name__}"
@@ -160,14 +160,15 @@ def _mismatch(got: Any, expected: Any, tol: _Tolerance, where: str) -> str | Non
     if type(expected) is dict:
         if type(got) is not dict:
             return f"{where} should be a dict, got a {type(got).__name__}"
+        for key in expected:  # shared keys first: a wrong value explains more than a wrong key set
+            if key in got:
+                reason = _mismatch(got[key], expected[key], tol, f"{where}[{key!r}]")
+                if reason:
+                    return reason
         missing = [k for k in expected if k not in got]
         extra = [k for k in got if k not in expected]
         if missing or extra:
             return f"{where} should have keys {sorted(expected)}; missing {missing}, unexpected {extra}"
-        for key in expected:
-            reason = _mismatch(got[key], expected[key], tol, f"{where}[{key!r}]")
-            if reason:
-                return reason
         return None
     raise TypeError(f"expected value of type {type(expected).__name__} is not plain data")  # a test bug
 
@@ -190,30 +191,36 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 15] + f"... ({len(text)} chars)"
 
 
+ARGUMENT_LIMIT = 600
+
+
 def _call_text(fn: Callable, args: Any) -> str:
     name = getattr(fn, "__name__", "function")
     if isinstance(args, Mapping):
-        inner = ", ".join(f"{k}={_short(v, 120)}" for k, v in args.items())
+        inner = ", ".join(f"{k}={_short(v, ARGUMENT_LIMIT)}" for k, v in args.items())
     else:
-        inner = ", ".join(_short(v, 120) for v in args)
+        inner = ", ".join(_short(v, ARGUMENT_LIMIT) for v in args)
     return f"{name}({inner})"
 
 
-def _replay_text(seed: int | None, case: int | None, cases_total: int | None) -> str:
+def _replay_text(seed: int | None, case: int | None, cases_total: int | None, shortened: bool = False) -> str:
     if seed is None:
         return "a fixed example (no randomness): rerun this cell"
     where = f", case {case}" + (f" of {cases_total}" if cases_total else "") if case is not None else ""
+    if shortened:
+        return f"seed {seed}{where} (the input above is shortened; the seed and case number regenerate it)"
     return f"seed {seed}{where}: the input above reproduces it"
 
 
 def _fail(fn: Callable, args: Any, *, expected: str, got: str, reason: str,
           seed: int | None, case: int | None, cases_total: int | None, passed: int | None) -> None:
     __tracebackhide__ = True
+    call = _call_text(fn, args)
     lines = [f"{getattr(fn, '__name__', 'function')}: {reason}",
-             f"  input:    {_call_text(fn, args)}",
+             f"  input:    {call}",
              f"  expected: {expected}",
              f"  got:      {got}",
-             f"  replay:   {_replay_text(seed, case, cases_total)}"]
+             f"  replay:   {_replay_text(seed, case, cases_total, shortened='chars)' in call)}"]
     if passed:
         lines.append(f"  ({passed} earlier case{'s' if passed != 1 else ''} passed)")
     raise VerdictFailure("\n".join(lines))

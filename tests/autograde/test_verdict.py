@@ -163,3 +163,18 @@ def test_check_cases_takes_the_contracts_exception_types():
     check_cases(lambda x: reference(x), [dict(x=0), dict(x=1)], reference, seed=1, errors=(RuntimeError,))
     with pytest.raises(RuntimeError):  # not in the contract: a broken reference surfaces, it is not a verdict
         check_cases(lambda x: x, [dict(x=0)], reference, seed=1)
+
+
+def test_a_nested_difference_states_both_values():
+    text = failure(check, lambda: {"send": [{"to": 1, "index": 4}]}, (), {"send": [{"to": 1, "index": 3}]})
+    assert "result['send'][0]['index'] differs: expected 3, got 4" in text
+
+
+def test_a_wrong_value_is_reported_before_a_wrong_key_set():
+    text = failure(check, lambda: {"role": "leader", "extra": 1}, (), {"role": "candidate", "votes": 2})
+    assert "result['role'] differs: expected 'candidate', got 'leader'" in text
+
+
+def test_a_shortened_input_says_so():
+    text = failure(check, lambda xs: 0, (list(range(1000)),), 1, seed=3, case=0)
+    assert "shortened" in text and "seed 3, case 0" in text
