@@ -25,7 +25,6 @@ import csv
 import hashlib
 import html
 import io
-import json
 import os
 import re
 import shutil

@@ -18,7 +18,6 @@ Conventions stated in the notebook:
 from __future__ import annotations
 
 import math
-from itertools import permutations
 
 import numpy as np
 

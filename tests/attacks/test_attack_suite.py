@@ -11,7 +11,6 @@ whose full marks are 14; most target `servers_needed` (2 points, nothing depends
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +97,6 @@ def servers_needed(peak_rps, rps_per_server, target_utilisation=0.7, spares=1):
     return reference.servers_needed(peak_rps, rps_per_server, target_utilisation, spares)
 """, score=FULL - 2, status="fail", message="raised ModuleNotFoundError"),
     "writes_gradebook_and_host_files": Attack(f"""
-import os
 for path in ["{GRADEBOOK}", "{REPO_ROOT}/course/pwned.py", "{HOST_MARKER}"]:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -160,7 +158,6 @@ def servers_needed(peak_rps, rps_per_server, target_utilisation=0.7, spares=1):
     raise ValueError("<script>alert(1)</script><img src=x onerror=alert(2)>")
 """, score=FULL - 2, status="fail", message="raised ValueError"),
     "detects_grading_by_environment": Attack(CORRECT_SERVERS.replace("def servers_needed(", "def _honest(") + """
-import os
 _MARKERS = ("GRAD", "NBGRADER", "PYTEST", "CI", "JPY", "JUPYTER")
 def servers_needed(*args, **kwargs):
     if any(marker in name for name in os.environ for marker in _MARKERS):

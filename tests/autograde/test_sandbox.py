@@ -10,7 +10,7 @@ from autograde.isolation import Limits, full_isolation_possible
 from autograde.layout import REPO_ROOT
 from autograde.sandbox import CellTimeout, LearnerNames, RemoteObject, Zygote
 
-LEARNER_CODE = f'''
+LEARNER_CODE = '''
 import os, socket
 from course.data import DataIntegrityError
 
