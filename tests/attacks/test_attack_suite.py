@@ -97,6 +97,7 @@ def servers_needed(peak_rps, rps_per_server, target_utilisation=0.7, spares=1):
     return reference.servers_needed(peak_rps, rps_per_server, target_utilisation, spares)
 """, score=FULL - 2, status="fail", message="raised ModuleNotFoundError"),
     "writes_gradebook_and_host_files": Attack(f"""
+import os
 for path in ["{GRADEBOOK}", "{REPO_ROOT}/course/pwned.py", "{HOST_MARKER}"]:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -158,6 +159,7 @@ def servers_needed(peak_rps, rps_per_server, target_utilisation=0.7, spares=1):
     raise ValueError("<script>alert(1)</script><img src=x onerror=alert(2)>")
 """, score=FULL - 2, status="fail", message="raised ValueError"),
     "detects_grading_by_environment": Attack(CORRECT_SERVERS.replace("def servers_needed(", "def _honest(") + """
+import os
 _MARKERS = ("GRAD", "NBGRADER", "PYTEST", "CI", "JPY", "JUPYTER")
 def servers_needed(*args, **kwargs):
     if any(marker in name for name in os.environ for marker in _MARKERS):
