@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 import pytest
 
 from autograde.reference import raft as ref
-from course.raft import (SCENARIOS, Cluster, ContractError, build_scenario, election_handlers, initial_state,
-                         judge, plot_cluster, plot_logs, plot_timeline, project_message, project_result,
-                         project_state, replay, restarted, run_scenario, seed_commit_by_count, seed_no_log_check,
-                         seed_votes, time_to_first_leader, viewed)
+from course.raft import (MAX_CALLS, SCENARIOS, Cluster, ContractError, build_scenario, election_handlers,
+                         initial_state, judge, plot_cluster, plot_logs, plot_timeline, project_message,
+                         project_result, project_state, replay, restarted, run_scenario, seed_commit_by_count,
+                         seed_no_log_check, seed_votes, time_to_first_leader, viewed)
 
 NODE = dict(ref.HANDLERS)
 ELECTION = election_handlers(ref.start_election, ref.handle_request_vote, ref.handle_vote_reply, ref.heartbeat)
@@ -85,6 +85,7 @@ def test_duplicates_deliver_twice_and_the_call_budget_stops_a_storm():
     assert doubled.calls > plain.calls
     storm = Cluster(ELECTION, n=3, seed=5, max_calls=20).run(2.0)
     assert storm.failures and "message storm" in storm.failures[0]
+    assert MAX_CALLS == 4000 and Cluster(ELECTION).max_calls == MAX_CALLS     # the limit exercise 6 states
 
 
 def test_crash_keeps_only_what_was_saved():
@@ -145,7 +146,57 @@ def test_views_ignore_extra_keys_and_message_order_and_reject_bad_shapes():
         project_result([1, 2])
     assert viewed(ref.start_election).__name__ == "start_election"
     crash = restarted(ref.persistent_state, ref.restart)
-    assert crash(dict(leader, term=3, voted_for=1)) == dict(id=1, n=3, term=3, voted_for=1, role="follower", log=[])
+    assert crash(dict(leader, term=3, voted_for=1)) == dict(id=1, n=3, term=3, voted_for=1, role="follower",
+                                                             commit_index=0, log=[])
+
+
+def test_a_stale_refusal_is_compared_without_its_conflict_index():
+    follower = dict(initial_state(2, 3), term=3, log=[{"term": 1, "command": 1}])
+    stale = {"type": "append_entries", "term": 2, "from": 0, "to": 2, "prev_log_index": 5, "prev_log_term": 2,
+             "entries": [], "leader_commit": 0}
+
+    def hint(value):
+        def handler(state, msg):
+            out = ref.handle_append_entries(state, msg)
+            out["send"][0]["conflict_index"] = value
+            return out
+        return handler
+    views = [viewed(hint(v))(follower, stale) for v in (0, 2, 99)]
+    assert views[0] == views[1] == views[2] == ref.viewed(ref.handle_append_entries)(follower, stale)
+    assert "conflict_index" not in views[0]["send"][0]
+    current = dict(stale, term=3)                  # the same refusal from the current leader: the hint counts
+    assert viewed(hint(99))(follower, current) != ref.viewed(ref.handle_append_entries)(follower, current)
+
+
+def test_a_restart_may_restore_a_commit_index_up_to_the_one_before_the_crash():
+    log = [{"term": 1, "command": 1}, {"term": 2, "command": 2}, {"term": 2, "command": 3}]
+    before = dict(initial_state(0, 3), term=2, log=log, commit_index=1)
+
+    def restart_with(commit):
+        return lambda saved, node_id, n: dict(ref.restart(saved, node_id, n), commit_index=commit(saved))
+    expected = ref.restarted_view(before)
+    assert expected["commit_index"] == 0
+    assert restarted(ref.persistent_state, restart_with(lambda saved: 1))(before) == expected
+    wrong = restarted(ref.persistent_state, restart_with(lambda saved: len(saved["log"])))(before)
+    assert wrong["commit_index"] == 3 and wrong != expected
+
+
+def test_a_restart_that_counts_uncommitted_entries_committed_fails_its_scenario():
+    def from_log_length(saved, node_id, n):
+        return dict(ref.restart(saved, node_id, n), commit_index=len(saved["log"]))
+    for seed in (0, 1, 2):
+        result = run_scenario(dict(NODE, restart=from_log_length), "restart_uncommitted", seed)
+        assert result["violations"] or result["failures"], seed
+
+
+def test_figure8_runs_with_the_papers_terms():
+    cluster = build_scenario(NODE, "figure8", seed=1, max_calls=10 ** 6).run(2.7)
+    terms = [[e["term"] for e in s["log"]] for s in cluster.states]
+    assert terms == [[1, 2], [1, 2], [1, 2], [1], [1, 3]]                      # the paper's (c)
+    assert cluster.states[0]["role"] == "leader" and cluster.states[0]["term"] == 4
+    assert all(s["commit_index"] == 1 for s in cluster.states)
+    cluster.run(6.0)
+    assert [[e["term"] for e in s["log"]] for s in cluster.states] == [[1, 3, 5]] * 5   # the paper's (d)
 
 
 def test_message_counts_stay_within_the_scenario_bounds():

@@ -63,11 +63,16 @@ MUTANTS = {
     "log_not_persisted": Mutant(
         "persistence", '"log": list(state["log"])}', '"log": []}',
         frozenset({PERSIST}), "the log lives in memory only: a cluster-wide restart loses committed entries"),
+    "commit_index_from_log_length": Mutant(
+        "persistence", 'log=list(saved["log"]))', 'log=list(saved["log"]), commit_index=len(saved["log"]))',
+        frozenset({PERSIST}),
+        "a restarted node counts its whole saved log committed, uncommitted tail included (only hidden tests see it)"),
 }
 
 # A correct node written differently from ours: tuple comparison, deep copies and an extra state key,
 # voters kept in a list, the commit index from the sorted match indexes, truncation at the first
-# mismatch, an immediate retry after a refusal, and the commit index persisted too.
+# mismatch, an immediate retry after a refusal, the commit index persisted too, and a refusal of an old
+# leader that carries a conflict_index of len(log) + 1 (the contract does not read it).
 ALTERNATIVE = {
     "log_is_up_to_date": '''
 def log_is_up_to_date(last_log_term, last_log_index, my_last_term, my_last_index):
@@ -145,7 +150,7 @@ def handle_append_entries(state, msg):
         base.update(kw)
         return base
     if msg["term"] < s["term"]:
-        return {"state": s, "send": [reply()], "reset_timer": False}
+        return {"state": s, "send": [reply(conflict_index=len(s["log"]) + 1)], "reset_timer": False}
     if msg["term"] > s["term"]:
         s["voted_for"] = None
     s["term"], s["role"] = msg["term"], "follower"
@@ -225,6 +230,33 @@ def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     failing = [t for t in reports["answers_counted_not_voters"].tests if t.status == "fail"]
     assert [t.id for t in failing] == [ELECTION]
     assert "seed 631" in failing[0].message and "handle_vote_reply" in failing[0].message
+
+
+def test_hidden_tests_alone_catch_a_commit_index_restored_from_the_log_length(reports):
+    """Restoring commit_index as len(log) passes the visible test (its log is all committed); the hidden cases
+    with an uncommitted tail, and the restart_uncommitted runs, catch it."""
+    failing = [t for t in reports["commit_index_from_log_length"].tests if t.status == "fail"]
+    assert [t.id for t in failing] == [PERSIST]
+    assert "seed 671" in failing[0].message and "commit_index" in failing[0].message
+
+
+def test_the_notebook_states_how_many_hidden_cluster_runs_there_are():
+    """The 'How to work' text gives the number of graded cluster runs per exercise: keep it equal to the PARTS."""
+    import json
+    import re
+
+    from autograde.layout import source_notebook
+    from autograde.reference import raft as ref
+    cells = json.loads(source_notebook(ASSIGNMENT).read_text())["cells"]
+    text = " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+    found = re.search(r"(\d+) seeded cluster runs when the notebook is graded \((\d+) in exercise 3, (\d+) in "
+                      r"exercise 6, (\d+) in exercise 7", text)
+    assert found, "the 'How to work' cell no longer states the number of runs in the expected words"
+    total, election, replication, persistence = (int(x) for x in found.groups())
+    counts = {part: sum(k for _, k in runs) for part, runs in ref.PARTS.items()}
+    assert (election, replication, persistence) == (counts["election"], counts["replication"], counts["persistence"])
+    assert total == sum(counts.values())
+    assert f"(these {replication}, exercise 3's and exercise 7's)" in text
 
 
 def test_a_failing_cluster_run_names_scenario_seed_trace_and_replay(reports):
