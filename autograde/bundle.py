@@ -1,8 +1,11 @@
 """``python -m autograde student-bundle OUT.zip``: what to hand a class.
 
-The release notebooks, the ``course`` package, the data, the set-up files and the verdict helper
-that the visible tests import. Not in it: solutions/, the reference answers, tests/, the
-grader's workspaces, git history. ``forbidden_content`` is what a test checks the zip against.
+The release notebooks, the ``course`` package, the data, the set-up files, and what the visible
+tests import from ``autograde``: the verdict helper and the judges (``autograde/judges/``, property
+checks that reveal no solution). Not in it: solutions/, the reference answers
+(``autograde/reference/``), tests/, the grader's workspaces, git history. ``FORBIDDEN_CONTENT`` is
+what a test checks the zip against; ``tests/autograde/test_bundle.py`` also runs every release
+notebook, with the solution's answers put in, from the unzipped bundle alone.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from autograde.layout import REPO_ROOT
 
-INCLUDED = ["notebooks", "course", "data", "autograde/__init__.py", "autograde/verdict.py",
+INCLUDED = ["notebooks", "course", "data", "autograde/__init__.py", "autograde/verdict.py", "autograde/judges",
             "pyproject.toml", "environment.yml", "Makefile", "LICENSE", "README.md"]
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 FORBIDDEN_CONTENT = ["### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME",

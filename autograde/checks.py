@@ -2,6 +2,8 @@
 
 - every graded cell has a readable ``grade_id``; every test cell has points, a first-line
   docstring ("Check that ..."), visible tests and a non-empty hidden-tests block;
+- no code outside a hidden-tests block imports ``autograde.reference``: the student bundle has
+  no reference answers, so visible tests use literal expected values or ``autograde.judges``;
 - notebooks/ is exactly what ``autograde release`` generates from solutions/;
 - the solution scores full marks and the untouched release scores 0 autograded points.
 """
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 
 from autograde.grading import GradeReport, grade_many
 from autograde.layout import UsageError, assignments, release_notebook, source_notebook
-from autograde.notebook import HIDDEN_BEGIN, HIDDEN_END, graded_cells, read_notebook
+from autograde.notebook import HIDDEN_BEGIN, HIDDEN_END, graded_cells, nbgrader_meta, read_notebook
 from autograde.release import out_of_sync
 
 READABLE_ID = re.compile(r"^[a-z][a-z0-9_]{2,60}$")
@@ -51,6 +53,55 @@ def structure_problems(nb) -> list[str]:
             problems.append(f"{where}: no points")
         if cell.role == "test":
             problems += [f"{where}: {p}" for p in _test_cell_problems(nb.cells[cell.index].source)]
+    problems += _reference_import_problems(nb)
+    return problems
+
+
+REFERENCE = "autograde.reference"
+
+
+def _visible_source(source: str) -> str:
+    """The code of a cell without its hidden-tests blocks: what the student release keeps."""
+    parts, rest = [], source
+    while HIDDEN_BEGIN in rest:
+        before, after = rest.split(HIDDEN_BEGIN, 1)
+        parts.append(before)
+        rest = after.split(HIDDEN_END, 1)[1] if HIDDEN_END in after else ""
+    return "".join(parts + [rest])
+
+
+def _imports_reference(code: str) -> bool:
+    """Whether ``code`` imports ``autograde.reference`` (or a module of it) in any form."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return REFERENCE in code or re.search(r"from\s+autograde\s+import\s+[^\n]*\breference\b", code) is not None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")):
+            names = [str(node.args[0].value)]  # importlib.import_module("autograde.reference...")
+        else:
+            continue
+        if any(name == REFERENCE or name.startswith(REFERENCE + ".") for name in names):
+            return True
+    return False
+
+
+def _reference_import_problems(nb) -> list[str]:
+    """Code cells that import the reference answers where a student's copy would run it."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not _imports_reference(_visible_source(cell.source)):
+            continue
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        where = f"cell {index} ({grade_id})" if grade_id else f"cell {index}"
+        problems.append(f"{where}: imports {REFERENCE} outside the hidden-tests block; students get no reference "
+                        "answers (python -m autograde student-bundle), so visible tests must use literal expected "
+                        "values or a judge from autograde.judges")
     return problems
 
 

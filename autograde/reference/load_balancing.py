@@ -4,7 +4,11 @@ Written independently of the solution notebook. Case generators take ``(seed, n)
 ``numpy.random.default_rng(seed)`` only; they return plain keyword-argument dicts. Where several
 answers are right (tie-breaking, random choices), a ``*_judge`` factory returns a judge for
 ``autograde.verdict.check_property``: it receives the learner's results as plain data and returns
-None when they are acceptable, else a sentence that says what is wrong.
+None when they are acceptable, else a sentence that says what is wrong. The judges that contain no
+answer (smooth weighted, least connections, two choices, replay, a table of settings results) are
+in ``autograde.judges.load_balancing``, shipped to students and imported by the test cells
+themselves; ``pool_judge`` and ``settings_judge`` run the reference health checker and autoscaler,
+so they stay here, for the hidden tests only.
 
 Conventions stated in the notebook:
 
@@ -26,6 +30,7 @@ import math
 
 import numpy as np
 
+from autograde.judges.load_balancing import COST_SLACK, SETTINGS_KEYS, is_index
 from course.balancing import SLO_BUDGET_MINUTES, autoscaling_summary, day_of_demand, settings_grid, \
     simulate_autoscaling
 
@@ -55,40 +60,6 @@ def round_robin_cases(seed, n=80):
     return cases
 
 
-def _is_index(value, n):
-    return type(value) is int and 0 <= value < n
-
-
-def smooth_weighted_judge(weights):
-    """Judge a list of picks for ``weights``: exact counts per block of W picks, within 1 of the
-    fair share after every prefix."""
-    weights = list(weights)
-    total = sum(weights)
-
-    def judge(picks):
-        if type(picks) is not list:
-            return "the picks should be a list"
-        counts = [0] * len(weights)
-        for k, server in enumerate(picks, start=1):
-            if not _is_index(server, len(weights)):
-                return f"pick {k} is {server!r}, not a server index from 0 to {len(weights) - 1}"
-            counts[server] += 1
-            for i, w in enumerate(weights):
-                share = k * w / total
-                if abs(counts[i] - share) > 1 + 1e-9:
-                    return (f"after {k} picks server {i} (weight {w}) was picked {counts[i]} times, "
-                            f"more than 1 away from its share {share:.2f}: picks come in bursts")
-            if k % total == 0:
-                block = picks[k - total:k]
-                got = [block.count(i) for i in range(len(weights))]
-                if got != weights:
-                    return (f"picks {k - total + 1}..{k} (one block of sum(weights) = {total}) give the "
-                            f"servers {got} picks; the weights are {weights}")
-        return None
-
-    return judge
-
-
 def smooth_weighted_cases(seed, n=40):
     rng = np.random.default_rng(seed)
     cases = []
@@ -99,23 +70,6 @@ def smooth_weighted_cases(seed, n=40):
         picks = 2 * sum(weights) + int(rng.integers(0, sum(weights)))
         cases.append({"weights": weights, "n_picks": picks})
     return cases
-
-
-def least_connections_judge(loads):
-    """Judge picks made for the load vectors ``loads``: each pick is a least-loaded server."""
-
-    def judge(picks):
-        if type(picks) is not list or len(picks) != len(loads):
-            return f"expected a list of {len(loads)} picks"
-        for k, (server, vector) in enumerate(zip(picks, loads), start=1):
-            if not _is_index(server, len(vector)):
-                return f"pick {k} is {server!r}, not a server index from 0 to {len(vector) - 1}"
-            if vector[server] != min(vector):
-                return (f"pick {k}: loads were {vector} and server {server} has {vector[server]} in flight, "
-                        f"but the least is {min(vector)}")
-        return None
-
-    return judge
 
 
 def least_connections_cases(seed, n=60):
@@ -130,50 +84,6 @@ def least_connections_cases(seed, n=60):
     return cases
 
 
-def two_choices_rank_probabilities(n):
-    """P(the server with the r-th lowest of n distinct loads is picked), r = 1..n: two distinct
-    servers drawn uniformly, the less loaded one wins, so P = 2 (n - r) / (n (n - 1))."""
-    if n == 1:
-        return [1.0]
-    return [2 * (n - r) / (n * (n - 1)) for r in range(1, n + 1)]
-
-
-TWO_CHOICES_Z = 5.5
-"""A rank's share of the picks may differ from its probability p by 5.5 standard deviations
-(sqrt(p (1 - p) / picks)) plus one pick: a correct policy fails this by chance with probability
-below 1e-7 per rank, whatever random numbers it draws."""
-
-
-def two_choices_judge(loads):
-    """Judge picks made for ``loads`` (one fixed vector of distinct loads, repeated): never the
-    most loaded server, and each rank picked about as often as two random choices would."""
-    vector = loads[0]
-    n = len(vector)
-    order = sorted(range(n), key=lambda i: vector[i])  # rank 1 first
-    expected = two_choices_rank_probabilities(n)
-
-    def judge(picks):
-        if type(picks) is not list or len(picks) != len(loads):
-            return f"expected a list of {len(loads)} picks"
-        for k, server in enumerate(picks, start=1):
-            if not _is_index(server, n):
-                return f"pick {k} is {server!r}, not a server index from 0 to {n - 1}"
-            if n > 1 and server == order[-1]:
-                return (f"pick {k} went to server {server}, the most loaded ({vector[server]} in flight): "
-                        "of two different servers, the less loaded one must win")
-        total = len(picks)
-        for rank, server in enumerate(order, start=1):
-            share, p = picks.count(server) / total, expected[rank - 1]
-            tolerance = TWO_CHOICES_Z * math.sqrt(p * (1 - p) / total) + 1 / total
-            if abs(share - p) > tolerance:
-                return (f"server {server} (load {vector[server]}, rank {rank} of {n}) got {share:.3f} of the picks; "
-                        f"two random choices give it {p:.3f} (tolerance {tolerance:.3f}): are both candidates "
-                        "drawn uniformly and distinct, and does the less loaded one win?")
-        return None
-
-    return judge
-
-
 def two_choices_cases(seed, n=5, picks=1200):
     rng = np.random.default_rng(seed)
     cases = []
@@ -182,12 +92,6 @@ def two_choices_cases(seed, n=5, picks=1200):
         vector = [int(x) for x in rng.permutation(servers) * int(rng.integers(1, 4))]
         cases.append({"weights": [1] * servers, "loads": [vector] * picks, "seed": int(rng.integers(0, 2**31))})
     return cases
-
-
-def replay_judge(picks):
-    if type(picks) is not dict or picks.get("first") != picks.get("second"):
-        return "two policies built with the same seed made different picks: draw from default_rng(seed)"
-    return None
 
 
 # --------------------------------------------------------------------------- health checks
@@ -258,7 +162,7 @@ def pool_judge(n_servers, ops, fall=3, rise=2):
                     if got != "LookupError":
                         return f"{where}: no server is up and not draining, so assign must raise LookupError; got {got!r}"
                     continue
-                if not _is_index(got, n_servers):
+                if not is_index(got, n_servers):
                     return f"{where}: got {got!r}, expected a server index (eligible: {eligible})"
                 if got not in eligible:
                     state = "draining" if draining[got] else "down"
@@ -405,10 +309,6 @@ def autoscaling_day_cases(seed, n=2):
 
 
 # --------------------------------------------------------------------------- choosing settings
-
-COST_SLACK = 0.01
-SETTINGS_KEYS = ("min_capacity", "max_capacity", "target", "scale_out_cooldown_s", "scale_in_cooldown_s")
-
 
 def cheapest_feasible(demand_rps):
     """The grid's settings with the fewest server-hours among those within the SLO budget."""

@@ -47,3 +47,33 @@ def test_a_notebook_without_tests_is_a_problem():
     nb = notebook(GOOD_TEST)
     nb.cells = nb.cells[:1]
     assert structure_problems(nb) == ["no autograded test cell"]
+
+
+def test_visible_code_that_imports_the_reference_is_a_problem():
+    """The student bundle has no autograde/reference/: a visible test that imports it breaks for a class."""
+    imports = ["from autograde.reference import requirements_estimation as ref",
+               "from autograde.reference.requirements_estimation import average_rps",
+               "import autograde.reference.requirements_estimation",
+               "from autograde import verdict, reference",
+               'import importlib; ref = importlib.import_module("autograde.reference.requirements_estimation")']
+    for line in imports:
+        visible = GOOD_TEST.replace("check(f, (1,), 2)\n", f"{line}\ncheck(f, (1,), 2)\n")
+        problems = structure_problems(notebook(visible))
+        assert any("correct_f" in p and "imports autograde.reference" in p for p in problems), (line, problems)
+    after_hidden = GOOD_TEST + "from autograde.reference import requirements_estimation as ref\n"
+    assert any("imports autograde.reference" in p for p in structure_problems(notebook(after_hidden)))
+    provided = notebook(GOOD_TEST)
+    provided.cells.insert(0, new_code_cell("from autograde.reference.caching import lru_results"))
+    assert structure_problems(provided) == [
+        "cell 0: imports autograde.reference outside the hidden-tests block; students get no reference answers "
+        "(python -m autograde student-bundle), so visible tests must use literal expected values or a judge from "
+        "autograde.judges"]
+
+
+def test_the_reference_in_the_hidden_block_and_judges_anywhere_are_fine():
+    hidden = GOOD_TEST.replace("### BEGIN HIDDEN TESTS\n", "### BEGIN HIDDEN TESTS\n"
+                               "from autograde.reference import requirements_estimation as ref\n")
+    assert structure_problems(notebook(hidden)) == []
+    judged = GOOD_TEST.replace("check(f, (1,), 2)\n", "from autograde.judges.common import one_of\n"
+                               'check(f, (1,), 2)  # "autograde.reference" in a comment or string is no import\n')
+    assert structure_problems(notebook(judged)) == []
