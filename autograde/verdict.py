@@ -48,7 +48,15 @@ _UNIT_FACTORS = {
 
 
 class VerdictFailure(AssertionError):
-    """A test found a wrong answer. The message is written for the learner."""
+    """A test found a wrong answer. The message is written for the learner.
+
+    Jupyter shows only the message, not a traceback (IPython calls ``_render_traceback_``): the
+    frames inside this helper would tell a learner nothing, and the message already states the
+    input, the expected value, what was returned and how to replay it.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return ["\x1b[0;31mVerdictFailure\x1b[0m: " + str(self)]
 
 
 class Passed:

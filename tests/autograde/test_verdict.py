@@ -178,3 +178,19 @@ def test_a_wrong_value_is_reported_before_a_wrong_key_set():
 def test_a_shortened_input_says_so():
     text = failure(check, lambda xs: 0, (list(range(1000)),), 1, seed=3, case=0)
     assert "shortened" in text and "seed 3, case 0" in text
+
+
+def test_jupyter_shows_the_message_without_the_helpers_frames(monkeypatch):
+    """IPython renders a VerdictFailure with `_render_traceback_`: the message, no verdict.py frames."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shown = []
+    monkeypatch.setattr(shell, "_showtraceback", lambda etype, evalue, stb: shown.append("\n".join(stb)))
+    shell.run_cell("from autograde.verdict import check\n"
+                   "check(lambda x: x + 1, dict(x=1), 3)")
+    assert len(shown) == 1
+    text = shown[0]
+    assert "verdict.py" not in text and "Traceback" not in text
+    for part in ("VerdictFailure", "input:", "expected: 3", "got:      2", "replay:"):
+        assert part in text, text
