@@ -34,6 +34,7 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -228,15 +229,13 @@ class Gradebook:
                 raise GraderFault(f"could not register {assignment} in the gradebook: {result.get('log', '')[-500:]}")
         self.registered.add(assignment)
 
-    def save(self, student: str, report: GradeReport, notebook) -> None:
+    def save(self, student: str, report: GradeReport, notebook, timestamp: datetime) -> None:
         from nbgrader import utils
 
         self.ensure_assignment(report.assignment)
         self.gb.update_or_create_student(student)
-        try:
-            self.gb.find_submission(report.assignment, student)
-        except Exception:
-            self.gb.add_submission(report.assignment, student)
+        # formgrader counts a submission as autograded when this timestamp equals submitted/'s timestamp.txt
+        self.gb.update_or_create_submission(report.assignment, student, timestamp=timestamp)
         points = {t.id: t.points for t in report.tests}
         for cell in notebook.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -377,12 +376,32 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
     return summary
 
 
+def submission_timestamp(path: Path) -> datetime:
+    """When a notebook was submitted: nbgrader's timestamp.txt beside it, else the file's mtime (UTC)."""
+    from nbgrader.utils import parse_utc
+
+    stamp = path.parent / "timestamp.txt"
+    if stamp.is_file():
+        try:
+            return parse_utc(stamp.read_text().strip()).replace(tzinfo=None)
+        except (ValueError, OverflowError):
+            pass
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+
+
 def _save_result(sub: Submission, sha: str, report: GradeReport, gradebook: Gradebook, state: State,
                  workspace: Path, feedback_dir: Path | None) -> None:
     nb = autograded_notebook(report)
+    timestamp = submission_timestamp(sub.path)
+    # formgrader lists what is in submitted/: a flat folder or a zip is copied there, as nbgrader's
+    # `collect` would have done, so the instructor sees each submission, its time and its grade.
+    submitted = workspace / "submitted" / sub.student / report.assignment
+    if sub.path.parent.resolve() != submitted.resolve():
+        _atomic_write(submitted / f"{report.assignment}.ipynb", sub.path.read_bytes())
+        _atomic_write(submitted / "timestamp.txt", f"{timestamp.isoformat(sep=' ')} UTC".encode())
     target = workspace / "autograded" / sub.student / report.assignment / f"{report.assignment}.ipynb"
     _atomic_write(target, nbformat.writes(nb).encode())
-    gradebook.save(sub.student, report, nb)
+    gradebook.save(sub.student, report, nb, timestamp)
     if feedback_dir is not None:
         _atomic_write(feedback_dir / sub.student / f"{report.assignment}.html",
                       feedback_html(sub.student, report).encode())

@@ -88,6 +88,26 @@ def test_feedback_is_escaped_and_has_no_test_source(class_run):
     assert "12 / 14" in page
 
 
+def test_formgrader_sees_each_submission_autograded_with_its_time(class_run):
+    """formgrader reads submitted/ (count, timestamps) and the gradebook: the batch keeps both in step."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    workspace = class_run["workspace"]
+    config = Config()
+    config.CourseDirectory.root = str(workspace)
+    config.CourseDirectory.source_directory = str(source_notebook(ASSIGNMENT).parent.parent)
+    config.CourseDirectory.db_url = f"sqlite:///{workspace / 'gradebook.db'}"
+    config.Exchange.root = str(workspace / "exchange")
+    api = NbGraderAPI(config=config)
+    assert api.get_assignment(ASSIGNMENT)["num_submissions"] == 3
+    submissions = {s["student"]: s for s in api.get_submissions(ASSIGNMENT)}
+    assert sorted(submissions) == ["alice", "bob", "mallory"]
+    for student, submission in submissions.items():
+        assert submission["autograded"] and submission["timestamp"], (student, submission)
+    assert submissions["alice"]["score"] == 14.0
+
+
 def test_written_answers_wait_for_manual_grading(class_run):
     from nbgrader.api import Gradebook
 
