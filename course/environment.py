@@ -10,6 +10,8 @@ it finds: it reports the problem, so the learner sees every problem at once.
 from __future__ import annotations
 
 import importlib.metadata
+import os
+import shlex
 import importlib.util
 import sys
 from typing import Any
@@ -92,8 +94,10 @@ def check_environment(
     It checks that Python is 3.11 or newer, that each package can be found by this Python
     (without importing it, which keeps the check fast; its version comes from
     ``importlib.metadata``), and that each data file is present and matches its SHA-256 in
-    ``data/manifest.json``. The summary it prints ends with how to grade the notebook:
-    ``python -m autograde grade <module>.ipynb``, run from the notebook's folder.
+    ``data/manifest.json``. The summary it prints ends with how to grade the notebook: one line
+    to paste into a terminal, naming the notebook's folder (the kernel's current folder) and the
+    Python running the notebook, so that a shell whose PATH puts another Python first (pyenv,
+    conda) still grades with the course's.
 
     Returns ``{"python": {...}, "packages": {name: {...}}, "data": {name: {...}}, "ok": bool}``,
     where every inner dict has ``"ok"`` and ``"problem"`` (``None`` when ok), packages also
@@ -141,8 +145,15 @@ def _summary(notebook: str, report: dict[str, Any]) -> str:
             "Jupyter kernel, or set up the course's environment as the course README describes."
         )
     lines.append(
-        "To grade this notebook, save it, then run this from the notebook's folder\n"
-        "(for example in a JupyterLab terminal, with the course's virtual environment active):\n"
-        f"    python -m autograde grade {notebook}"
+        "To grade this notebook, save it, then paste this line into a terminal (in JupyterLab:\n"
+        "File > New > Terminal). It names this folder and this Python, so it works whatever the\n"
+        "terminal's current folder and whichever Python comes first on its PATH:\n"
+        f"    {grade_command(notebook)}"
     )
     return "\n".join(lines)
+
+
+def grade_command(notebook: str) -> str:
+    """The shell command that grades ``notebook`` in the current folder with the running Python."""
+    return (f"cd {shlex.quote(os.getcwd())} && "
+            f"{shlex.quote(sys.executable)} -m autograde grade {shlex.quote(notebook)}")

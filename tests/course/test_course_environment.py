@@ -1,5 +1,7 @@
 """Tests for course.environment: the first cell of every release notebook."""
 
+import os
+import shlex
 import sys
 
 import pytest
@@ -34,8 +36,10 @@ def test_summary_ends_with_how_to_grade_the_notebook(capsys):
     """Check that the printed summary ends with the grading command for this notebook."""
     check_environment("03_load_balancing")
     printed = capsys.readouterr().out.strip()
-    assert printed.splitlines()[-1].strip() == "python -m autograde grade 03_load_balancing.ipynb"
-    assert "notebook's folder" in printed
+    last = printed.splitlines()[-1].strip()
+    # this folder and this Python, by absolute path: a terminal's PATH may put another Python first
+    assert last == f"cd {shlex.quote(os.getcwd())} && {shlex.quote(sys.executable)} -m autograde grade 03_load_balancing.ipynb"
+    assert "terminal" in printed
 
 
 def test_a_notebook_file_name_is_accepted_as_the_module(capsys):
@@ -55,7 +59,7 @@ def test_a_missing_package_is_reported_not_raised(capsys):
     assert missing["ok"] is False and missing["version"] is None and missing["problem"]
     printed = capsys.readouterr().out
     assert "no_such_package_for_the_course" in printed
-    assert "python -m autograde grade 01_latency.ipynb" in printed
+    assert "-m autograde grade 01_latency.ipynb" in printed
 
 
 def test_a_missing_data_file_is_reported_not_raised(capsys):
