@@ -5,7 +5,8 @@
 - no code outside a hidden-tests block imports ``autograde.reference``: the student bundle has
   no reference answers, so visible tests use literal expected values or ``autograde.judges``;
 - notebooks/ is exactly what ``autograde release`` generates from solutions/;
-- the solution scores full marks and the untouched release scores 0 autograded points.
+- the solution scores full marks with every cell running cleanly under the grader (no notes), and
+  the untouched release scores 0 autograded points.
 """
 
 from __future__ import annotations
@@ -149,6 +150,9 @@ def check_assignment(name: str, solution: GradeReport | None = None,
                    for t in solution.tests if t.status != "pass"]
         result.problems.append(f"solution scores {solution.score:g}/{solution.max_score:g}; failing: "
                                + "; ".join(failing))
+    if solution.notes:  # a provided cell that fails or is slow under the grader would confuse every learner
+        result.problems.append("the solution's grading has notes (each cell must run cleanly under the grader): "
+                               + "; ".join(solution.notes))
     if release.score != 0:
         passing = [t.id for t in release.tests if t.points > 0]
         result.problems.append(f"blank release scores {release.score:g}, not 0; passing: {', '.join(passing)}")

@@ -231,6 +231,22 @@ def _test_result(cell_id: str, max_points: float, run: CellRun | None, missing_a
     return TestResult(cell_id, 0.0, max_points, run.status, message)
 
 
+def _cell_problem_notes(nb, runs: dict[int, CellRun]) -> list[str]:
+    """A note for each non-test cell that failed or ran out of time: the tests after it may fail
+    because of it, and a slow or crashing answer would otherwise go unexplained."""
+    notes = []
+    for index, run in sorted(runs.items()):
+        cell = nb.cells[index]
+        if run.status == "ok" or cell_role(cell) == "test":
+            continue
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        what = f"your answer cell '{grade_id}'" if cell_role(cell) in ("answer", "manual") else "a provided cell"
+        first_line = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+        message = run.message if len(run.message) <= 300 else run.message[:300] + " ..."
+        notes.append(f"cell {index + 1} ({what}, starting `{first_line[:60]}`): {message}")
+    return notes
+
+
 def prepare(path: str | Path, assignment: str | None = None):
     """Read a submission and rebuild it on the instructor source. Raises UsageError if unusable."""
     submission = read_notebook(path)
@@ -256,6 +272,7 @@ def grade_prepared(path: str | Path, assignment: str, nb, missing: list[str], zy
             tests.append(_test_result(cell.grade_id, cell.points, runs.get(cell.index), lost))
             answers_since_last_test = []
     notes = [f"answer cell '{m}' is missing from your notebook; it was graded as blank" for m in missing]
+    notes += _cell_problem_notes(nb, runs)
     manual_max = sum(c.points for c in graded_cells(nb) if c.role == "manual")
     return GradeReport(assignment=assignment, notebook=str(path),
                        score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),

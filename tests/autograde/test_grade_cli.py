@@ -49,6 +49,7 @@ def mixed_report(tmp_path_factory):
     answers["peak_rps"] = "def peak_rate(count, period, peak_factor=2.0):\n    return 1.0\n"   # wrong name
     answers["bandwidth"] = "def bandwidth(*args, **kwargs):\n    while True:\n        pass\n"  # never returns
     answers["downtime_seconds"] = answers["downtime_seconds"].replace("(1 - availability)", "availability")
+    answers["storage_bytes"] += "\nraise RuntimeError('boom after the definition')\n"  # a crashing answer cell
     folder = tmp_path_factory.mktemp("elsewhere")
     path = write_submission(ASSIGNMENT, folder / "my homework (2).ipynb", answers)
     nb = json.loads(path.read_text())
@@ -91,6 +92,15 @@ def test_each_status_is_reported_with_its_reason(mixed_report):
     assert tests["correct_url_shortener_estimate"]["status"] == "timeout"   # it calls bandwidth
     passed = {"correct_average_rps": 1, "correct_storage_bytes": 2, "correct_availability_composition": 2}
     assert {t: tests[t]["points"] for t in tests if tests[t]["points"]} == passed
+
+
+def test_cells_that_crash_or_time_out_outside_tests_are_noted(mixed_report):
+    """The learner learns why: an answer cell that raised, a provided cell that ran out of time."""
+    notes = "\n".join(mixed_report["notes"])
+    assert "your answer cell 'storage_bytes'" in notes and "RuntimeError: boom after the definition" in notes, notes
+    assert "a provided cell, starting `estimate = url_shortener_estimate(" in notes, notes  # calls bandwidth
+    assert "ran for more than 5 s" in notes, notes
+    assert "answer cell 'servers_needed' is missing" in notes, notes
 
 
 def test_messages_never_show_hidden_test_source(mixed_report):
