@@ -16,7 +16,8 @@ from pathlib import Path
 from autograde.layout import REPO_ROOT
 
 INCLUDED = ["notebooks", "course", "data", "autograde/__init__.py", "autograde/verdict.py", "autograde/judges",
-            "pyproject.toml", "environment.yml", "Makefile", "LICENSE", "README.md"]
+            "pyproject.toml", "environment.yml", "Makefile", "jupyter_lab_config.py", "lab-settings",
+            "LICENSE", "README.md", "docs"]
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 FORBIDDEN_CONTENT = ["### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME",
                      "Model answer (instructor only"]
