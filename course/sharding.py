@@ -12,8 +12,10 @@ routing run in fresh processes, and the module's figures.
   therefore use the routers' batch forms (``HashRing.owners(keys)``, ``route_many(keys, layout)``):
   100,000 keys cost one call per layout. ``call_in_subprocess`` is the exception: it needs
   the learner's function object, so it runs next to the learner's code.
-- ``moved_fraction_by_n``, ``ring_imbalance`` and ``lookup_seconds`` measure; ``plot_movement``,
-  ``plot_imbalance``, ``draw_ring``, ``plot_lookup_times`` and ``plot_shard_loads`` draw.
+- ``moved_fraction_by_n``, ``ring_imbalance``, ``time_lookups`` and ``lookup_seconds`` measure;
+  ``ScanRing`` is a deliberately slow ring (a linear scan over the points) to compare look-up times
+  with; ``plot_movement``, ``plot_imbalance``, ``draw_ring``, ``plot_lookup_times`` and
+  ``plot_shard_loads`` draw.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from course.seeding import make_rng
 
 __all__ = ["seed_shard_key", "call_in_subprocess", "run_ring", "ring_movement", "owners_before_after",
            "all_pages", "loads_before_after", "make_keys", "zipf_accesses", "moved_fraction_by_n", "ring_imbalance",
-           "lookup_seconds", "plot_movement", "plot_imbalance", "draw_ring", "plot_lookup_times",
+           "lookup_seconds", "time_lookups", "ScanRing", "plot_movement", "plot_imbalance", "draw_ring", "plot_lookup_times",
            "plot_shard_loads", "seed_cross_shard_query"]
 
 
@@ -299,6 +301,48 @@ def ring_imbalance(cls: type, vnode_counts: Sequence[int], nodes: Sequence[str],
     return {"vnodes": list(vnode_counts), "max_over_mean": ratios}
 
 
+def time_lookups(ring: Any, keys: Sequence[str], max_seconds: float = 5.0) -> dict:
+    """Call ``ring.get_node(k)`` for the keys in order, for at most about ``max_seconds`` of wall
+    time (checked every 1,000 keys), so a slow ring cannot hold a notebook up. Returns
+    ``{"lookups": how many were made, "seconds": how long they took}``."""
+    if max_seconds <= 0:
+        raise ValueError("max_seconds must be > 0")
+    get = ring.get_node
+    done = 0
+    started = time.perf_counter()
+    while done < len(keys):
+        for k in keys[done:done + 1000]:
+            get(k)
+        done = min(done + 1000, len(keys))
+        if time.perf_counter() - started > max_seconds:
+            break
+    return {"lookups": done, "seconds": time.perf_counter() - started}
+
+
+class ScanRing:
+    """A correct but slow ring, for comparison only: node ``n`` owns the points
+    ``point_hash(f"{n}#{i}")`` for i < vnodes, and ``get_node`` scans the sorted points one by one
+    for the first at or after the key's hash (O(P) per look-up, where a binary search is O(log P))."""
+
+    def __init__(self, point_hash: Callable[[str], int], vnodes: int):
+        if vnodes < 1:
+            raise ValueError("vnodes must be >= 1")
+        self.point_hash, self.vnodes = point_hash, vnodes
+        self.points: list[tuple[int, str]] = []
+
+    def add_node(self, node: str) -> None:
+        self.points = sorted(self.points + [(self.point_hash(f"{node}#{i}"), node) for i in range(self.vnodes)])
+
+    def get_node(self, key: str) -> str:
+        if not self.points:
+            raise ValueError("the ring is empty")
+        h = self.point_hash(key)
+        for point, node in self.points:
+            if point >= h:
+                return node
+        return self.points[0][1]
+
+
 def lookup_seconds(ring: Any, keys: Sequence[str], repeats: int = 1) -> float:
     """Wall-clock seconds for ``ring.get_node(k)`` over all ``keys``: the fastest of ``repeats``
     passes (the minimum is the least disturbed by other work on the machine)."""
@@ -316,7 +360,8 @@ def lookup_seconds(ring: Any, keys: Sequence[str], repeats: int = 1) -> float:
 
 def plot_movement(table: dict, title: str = "Keys that move when one shard is added"):
     """Fraction of keys moved from n to n + 1 shards for each router in ``table`` (from
-    ``moved_fraction_by_n``), with the ideal 1/(n+1) and mod-N's n/(n+1) as dashed lines."""
+    ``moved_fraction_by_n``), with the ideal 1/(n+1) and mod-N's n/(n+1) as black guide lines drawn
+    on top of the measurements."""
     from course.plotting import PALETTE, new_figure
 
     fig, ax = new_figure(title, "shards before adding one (n)", "keys moved (%)")
@@ -325,8 +370,10 @@ def plot_movement(table: dict, title: str = "Keys that move when one shard is ad
     for i, name in enumerate(k for k in table if k != "n"):
         ax.plot(n, 100 * np.array(table[name]), marker=markers[i % len(markers)], color=PALETTE[i],
                 label=name, alpha=0.9)
-    ax.plot(n, 100 * n / (n + 1), "--", color="grey", linewidth=1, label="n/(n+1): almost all")
-    ax.plot(n, 100 / (n + 1), ":", color="black", linewidth=1, label="1/(n+1): the minimum")
+    # the guides are drawn last, on top, in black: mod-N's measured line lies on n/(n+1)
+    ax.plot(n, 100 * n / (n + 1), linestyle=(0, (4, 3)), color="black", linewidth=1.2, zorder=5,
+            label="n/(n+1): almost all")
+    ax.plot(n, 100 / (n + 1), ":", color="black", linewidth=1.5, zorder=5, label="1/(n+1): the minimum")
     ax.set_ylim(0, 100)
     ax.legend(loc="center right", fontsize=9)
     return fig, ax
@@ -347,13 +394,14 @@ def plot_imbalance(result: dict, title: str = "Load imbalance of a hash ring"):
 def draw_ring(point_hash: Callable[[str], int], owner: Callable[[str], str], nodes: Sequence[str], vnodes: int,
               keys: Sequence[str], title: str = "A hash ring: each key goes to the next point clockwise"):
     """Draw the ring with networkx: the points of each node (``point_hash(f"{node}#{i}")``) on a
-    circle coloured by node, and each key with an arrow to its owner (``owner(key)``)."""
+    circle coloured by node, and each key with an arrow to its owner (``owner(key)``). The axes are
+    turned off: a position on the ring is an angle, 0 at the top, growing clockwise to 2^64."""
     import networkx as nx
 
     from course.plotting import PALETTE, new_figure
 
     fig, ax = new_figure(title, "position on the ring (clockwise from the top, 0 to 2^64)",
-                         "(no vertical scale)", figsize=(7, 7))
+                         "position on the ring", figsize=(7, 7))
     colour = {node: PALETTE[i % len(PALETTE)] for i, node in enumerate(nodes)}
     graph = nx.DiGraph()
     pos = {}
@@ -387,25 +435,34 @@ def draw_ring(point_hash: Callable[[str], int], owner: Callable[[str], str], nod
         ax.scatter([], [], color=colour[node], s=60, label=f"points of {node}")
     ax.scatter([], [], color="black", marker="s", s=20, label="a key -> its owner's point")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+    ax.annotate("0 = 2^64", (0, 1), xytext=(0, 1.1), ha="center", fontsize=9, color="grey",
+                arrowprops={"arrowstyle": "-", "color": "grey"})
+    ax.annotate("", (0.5, 0.95), xytext=(0.18, 1.06), color="grey",
+                arrowprops={"arrowstyle": "->", "color": "grey", "connectionstyle": "arc3,rad=-0.15"})
     ax.set_xlim(-1.15, 1.15)
-    ax.set_ylim(-1.15, 1.15)
+    ax.set_ylim(-1.15, 1.2)
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
+    ax.set_axis_off()
     fig.tight_layout()
     return fig, ax
 
 
 def plot_lookup_times(points: Sequence[int], micros: Sequence[float],
-                      title: str = "Ring look-up time against ring size"):
-    """Microseconds per ``get_node`` against the number of points on the ring (log scale)."""
+                      title: str = "Ring look-up time against ring size", label: str = "your HashRing",
+                      compare: dict[str, Sequence[float]] | None = None):
+    """Microseconds per ``get_node`` against the number of points on the ring, both axes on log
+    scales; ``compare`` adds other rings' times at the same sizes (``{label: micros}``)."""
     from course.plotting import PALETTE, new_figure
 
-    fig, ax = new_figure(title, "points on the ring (nodes x virtual nodes, log scale)", "time per look-up (µs)")
-    ax.plot(points, micros, marker="o", color=PALETTE[0])
+    fig, ax = new_figure(title, "points on the ring (nodes x virtual nodes, log scale)",
+                         "time per look-up (µs, log scale)")
+    ax.plot(points, micros, marker="o", color=PALETTE[0], label=label)
+    markers = "sD^v"
+    for i, (name, values) in enumerate((compare or {}).items()):
+        ax.plot(points, values, marker=markers[i % len(markers)], color=PALETTE[3 + i], linestyle="--", label=name)
     ax.set_xscale("log")
-    ax.set_ylim(0, max(micros) * 1.3)
+    ax.set_yscale("log")
+    ax.legend(loc="upper left")
     return fig, ax
 
 

@@ -288,7 +288,7 @@ def mod_n_many_cases(seed, n=40):
     cases = [{"keys": [_ascii_key(rng) for _ in range(int(rng.integers(0, 30)))],
               "num_shards": int(rng.integers(1, 100))} for _ in range(n)]
     return cases + [{"keys": ["user:1", "user:2"], "num_shards": 0}, {"keys": ["user:1"], "num_shards": -3},
-                    {"keys": ["user:1", 7], "num_shards": 3}]
+                    {"keys": ["user:1", 7], "num_shards": 3}, {"keys": [], "num_shards": 0}]
 
 
 def fraction_moved_cases(seed, n=100):
@@ -305,9 +305,19 @@ def fraction_moved_cases(seed, n=100):
 
 
 def ring_cases(seed, n=60):
-    """Scenarios of add / remove / get operations, with the contract's errors."""
+    """Scenarios of add / remove / get / owners operations, with the contract's errors. Some keys are
+    point names such as ``"db-3#1"``, whose hash is exactly a point of the ring ("at or after": the key
+    belongs to that point, not to the next one). Some look-ups hit an empty ring (at the start, or
+    after every node was removed); a batch look-up there always has keys, since for ``owners([])`` on
+    an empty ring the contract accepts both ``[]`` and ValueError."""
     rng = np.random.default_rng(seed)
     cases = []
+
+    def key(pool, vnodes):
+        if rng.random() < 0.3:  # a point's own name: its hash is that point
+            return f"{rng.choice(pool)}#{int(rng.integers(0, vnodes))}"
+        return _ascii_key(rng, 16)
+
     for _ in range(n):
         vnodes = int(rng.choice([1, 2, 3, 5, 10, 40]))
         pool = [f"db-{i}" for i in range(int(rng.integers(2, 9)))]
@@ -315,6 +325,8 @@ def ring_cases(seed, n=60):
         ops = []
         if rng.random() < 0.2:
             ops.append(["get", "user:early"])  # empty ring
+        if rng.random() < 0.2:
+            ops.append(["owners", ["user:early", f"{pool[0]}#0"]])  # empty ring, batch
         for _ in range(int(rng.integers(5, 40))):
             r = rng.random()
             if r < 0.3 or not present:
@@ -328,11 +340,14 @@ def ring_cases(seed, n=60):
                 if node in present:
                     present.remove(node)
             elif r < 0.9:
-                ops.append(["get", _ascii_key(rng, 16)])
-            else:  # a batch look-up (never empty on an empty ring, where [] or ValueError would both do)
-                ops.append(["owners", [_ascii_key(rng, 16) for _ in range(int(rng.integers(1, 8)))]])
+                ops.append(["get", key(pool, vnodes)])
+            else:  # a batch look-up
+                ops.append(["owners", [key(pool, vnodes) for _ in range(int(rng.integers(1, 8)))]])
         if present and rng.random() < 0.3:
             ops.append(["owners", []])
+        if present and rng.random() < 0.15:  # remove every node, then look up on the empty ring
+            ops += [["remove", node] for node in present]
+            ops += [["get", key(pool, vnodes)], ["owners", [key(pool, vnodes)]]]
         cases.append({"vnodes": vnodes, "ops": ops})
     return cases
 
@@ -353,7 +368,7 @@ def rendezvous_many_cases(seed, n=40):
     for _ in range(n):
         nodes = [f"node-{i}" for i in rng.permutation(20)[: int(rng.integers(1, 12))]]
         cases.append({"keys": [_ascii_key(rng) for _ in range(int(rng.integers(0, 20)))], "nodes": nodes})
-    return cases + [{"keys": ["k"], "nodes": []}, {"keys": ["k", "j"], "nodes": []}]
+    return cases + [{"keys": ["k"], "nodes": []}, {"keys": ["k", "j"], "nodes": []}, {"keys": [], "nodes": []}]
 
 
 def jump_cases(seed, n=300):
@@ -390,7 +405,7 @@ def jump_many_cases(seed, n=40):
                       "num_buckets": buckets})
     cases.append({"keys": [k for k, b, _ in JUMP_PUBLISHED], "num_buckets": 57})
     return cases + [{"keys": [5, 6], "num_buckets": 0}, {"keys": [1, -1], "num_buckets": 10},
-                    {"keys": [2**64], "num_buckets": 10}]
+                    {"keys": [2**64], "num_buckets": 10}, {"keys": [], "num_buckets": 0}]
 
 
 def scatter_gather_cases(seed, n=150):

@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 import pytest
 
 from autograde.reference import sharding as ref
-from course.sharding import (all_pages, call_in_subprocess, draw_ring, loads_before_after, lookup_seconds,
+from course.sharding import (ScanRing, all_pages, call_in_subprocess, draw_ring, loads_before_after, lookup_seconds,
                              make_keys, moved_fraction_by_n, owners_before_after, plot_imbalance, plot_lookup_times,
                              plot_movement, plot_shard_loads, ring_imbalance, ring_movement, run_ring,
-                             seed_cross_shard_query, seed_shard_key, zipf_accesses)
+                             seed_cross_shard_query, seed_shard_key, time_lookups, zipf_accesses)
 
 # --------------------------------------------------------------------------- fresh processes
 
@@ -217,6 +217,37 @@ def test_measurements_have_the_documented_shapes():
     ring = _ListRing(2)
     ring.add_node("a")
     assert lookup_seconds(ring, keys[:10], repeats=2) >= 0
+    timed = time_lookups(ring, make_keys(2500, seed=10), max_seconds=60)  # not a multiple of 1,000
+    assert timed["lookups"] == 2500 and timed["seconds"] >= 0
+    with pytest.raises(ValueError):
+        time_lookups(ring, keys, max_seconds=0)
+
+
+class _SlowRing:
+    """A ring whose look-ups take at least 0.1 ms each: 1,000 of them take at least 0.1 s."""
+
+    def get_node(self, key):
+        import time
+        time.sleep(0.0001)
+        return "a"
+
+
+def test_time_lookups_stops_a_slow_ring_after_its_budget_in_whole_thousands():
+    # the first 1,000 look-ups take at least 0.1 s, more than the budget, so it stops there (sleep never ends early)
+    timed = time_lookups(_SlowRing(), make_keys(100_000, seed=11), max_seconds=0.05)
+    assert timed["lookups"] == 1000 and timed["seconds"] >= 0.1
+
+
+def test_scan_ring_agrees_with_the_reference_ring():
+    keys = make_keys(300, seed=12) + ["a#0", "b#2", "c#4"]  # point names hash exactly onto a point
+    scan = ScanRing(ref.stable_hash, 5)
+    with pytest.raises(ValueError):
+        scan.get_node("k")
+    for node in ("a", "b", "c"):
+        scan.add_node(node)
+    assert [scan.get_node(k) for k in keys] == ref.ring_owners(["a", "b", "c"], 5, keys)
+    with pytest.raises(ValueError):
+        ScanRing(ref.stable_hash, 0)
 
 
 def test_figures_have_titles_and_labelled_axes():
@@ -226,11 +257,32 @@ def test_figures_have_titles_and_labelled_axes():
     for node in ("a", "b"):
         ring.add_node(node)
     figures = [plot_movement(table), plot_imbalance({"vnodes": [1, 10], "max_over_mean": [2.0, 1.2]}),
-               draw_ring(ref.stable_hash, ring.get_node, ["a", "b"], 3, keys[:5]),
-               plot_lookup_times([10, 100], [1.0, 1.2]), plot_shard_loads([5, 1], [3, 3])]
+               plot_lookup_times([10, 100], [1.0, 1.2], compare={"scan": [1.0, 9.0]}),
+               plot_shard_loads([5, 1], [3, 3])]
     for fig, ax in figures:
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
         plt.close(fig)
+    fig, ax = figures[2]
+    assert [line.get_label() for line in ax.get_lines()] == ["your HashRing", "scan"]
+
+
+def test_ring_drawing_has_a_title_and_no_axes_frame():
+    ring = _ListRing(3)
+    for node in ("a", "b"):
+        ring.add_node(node)
+    fig, ax = draw_ring(ref.stable_hash, ring.get_node, ["a", "b"], 3, make_keys(5, seed=7))
+    assert ax.get_title() and not ax.axison
+    plt.close(fig)
+
+
+def test_movement_guides_are_drawn_on_top_of_the_measurements():
+    keys = make_keys(200, seed=7)
+    table = moved_fraction_by_n({"mod": lambda ks, n: [ref.mod_n_shard(k, n) for k in ks]}, keys, [2, 3])
+    fig, ax = plot_movement(table)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    guide = lines["n/(n+1): almost all"]
+    assert guide.get_zorder() > lines["mod"].get_zorder() and guide.get_color() == "black"
+    plt.close(fig)
 
 
 def test_draw_ring_refuses_an_owner_that_is_not_the_next_point():

@@ -18,6 +18,18 @@ MUTANTS = {
         "stable_hash", 'return int.from_bytes(digest[:8], "big")', "return hash(key) % 2**64",
         frozenset({STABLE, MOD_N, RING, RENDEZVOUS, HOT}),
         "the seed's mistake: Python's per-process hash(); every router built on it fails too"),
+    "bytes_accepted": Mutant(
+        "stable_hash",
+        '    if not isinstance(key, str):\n'
+        '        raise TypeError(f"key must be a str, got {type(key).__name__}")\n'
+        '    digest = hashlib.sha256(key.encode("utf-8")).digest()',
+        '    if isinstance(key, str):\n'
+        '        key = key.encode("utf-8")\n'
+        '    elif not isinstance(key, bytes):\n'
+        '        raise TypeError(f"key must be a str or bytes, got {type(key).__name__}")\n'
+        '    digest = hashlib.sha256(key).digest()',
+        frozenset({STABLE}), "hashes a bytes key as its text, so b\"user:42\" and \"user:42\" collide; the contract "
+                             "refuses bytes (the visible test passes bytes_key from a provided cell)"),
     "latin1_encoding": Mutant(
         "stable_hash", 'key.encode("utf-8")', 'key.encode("latin-1")',
         frozenset({STABLE}), "not UTF-8: same bytes for ASCII keys, so only the hidden non-ASCII keys catch it"),
@@ -34,6 +46,14 @@ MUTANTS = {
         "hash_ring", "def __init__(self, vnodes=100):", "def __init__(self, vnodes=10):",
         frozenset({RING}), "too few virtual nodes by default: every test that passes vnodes still passes; only the "
                            "100,000-key statistics on HashRing() find the busiest node at ~1.4 x the mean"),
+    "ring_bisect_right": Mutant(
+        "hash_ring", "bisect.bisect_left(", "bisect.bisect_right(",
+        frozenset({RING}), "first point strictly after the key's hash: a key that hashes exactly onto a point "
+                           "(get_node('db-a#0')) goes to the next point's node"),
+    "ring_owners_empty_ring_returns_list": Mutant(
+        "hash_ring", "return [get_node(key) for key in keys]",
+        "return [get_node(key) for key in keys] if self._points else []",
+        frozenset({RING}), "owners(['user:1']) on an empty ring returns [] instead of raising ValueError"),
     "ring_owners_as_dict": Mutant(
         "hash_ring", "return [get_node(key) for key in keys]", "return {key: get_node(key) for key in keys}",
         frozenset({RING}), "the batch look-up returns {key: owner}, not a list in the order of the keys"),
@@ -43,6 +63,13 @@ MUTANTS = {
     "jump_no_64bit_wrap": Mutant(
         "jump_hash", "key = (key * 2862933555777941757 + 1) & MASK64", "key = key * 2862933555777941757 + 1",
         frozenset({JUMP}), "C's uint64_t overflow not reproduced with Python's unbounded ints"),
+    "jump_many_no_bucket_check": Mutant(
+        "jump_hash",
+        '    if num_buckets < 1:\n        raise ValueError("num_buckets must be >= 1")\n'
+        '    return [jump_hash(key, num_buckets) for key in keys]',
+        "    return [jump_hash(key, num_buckets) for key in keys]",
+        frozenset({JUMP}), "the batch form leaves the check to jump_hash, so jump_hash_many([], 0) returns [] "
+                           "instead of raising ValueError"),
     "cursor_on_ts_only": Mutant(
         "latest_items", "order(r) < tuple(cursor)", 'r["ts"] < cursor[0]',
         frozenset({LATEST}), "the cursor ignores the tie-breaker, so items with the cursor's ts are skipped"),
@@ -55,7 +82,7 @@ MUTANTS = {
         frozenset({LATEST}), "a cursor after the last, short page"),
     "hot_threshold_strict": Mutant(
         "hot_key_handling", "if count >= threshold * len(accesses)", "if count > threshold * len(accesses)",
-        frozenset({HOT}), "a key exactly at the threshold is missed (only a hidden case sits on it)"),
+        frozenset({HOT}), "a key exactly at the threshold is missed (the visible 0.25 x 8 = 2 case sits on it)"),
     "hot_split_never_advances": Mutant(
         "hot_key_handling", "            seen[key] += 1\n", "",
         frozenset({HOT}), "the round-robin counter never advances: every access goes to sub-key #0"),
@@ -226,8 +253,19 @@ def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     failing = [t for t in reports["latin1_encoding"].tests if t.status == "fail"]
     assert [t.id for t in failing] == [STABLE]
     assert "seed 311" in failing[0].message and "case" in failing[0].message
-    strict = [t for t in reports["hot_threshold_strict"].tests if t.status == "fail"]
-    assert [t.id for t in strict] == [HOT] and "seed 371" in strict[0].message
     few = [t for t in reports["ring_default_10_vnodes"].tests if t.status == "fail"]
     assert [t.id for t in few] == [RING] and "seed 332" in few[0].message
     assert "x the mean load; expected at most 1.25" in few[0].message, few[0].message
+
+
+def test_visible_tests_catch_the_learner_reviews_wrong_answers(reports):
+    """Wrong answers a learner's review found scoring full marks now fail a visible test (a fixed example), with
+    the input that shows the mistake: a bytes key, a key on a point, an empty ring, an empty batch, a key on the
+    hot-key threshold."""
+    shown = {"bytes_accepted": "bytes_key", "ring_bisect_right": "'db-a#0'",
+             "ring_owners_empty_ring_returns_list": "['owners', ['user:1']]",
+             "jump_many_no_bucket_check": "jump_hash_many([], 0)", "hot_threshold_strict": "threshold=0.25"}
+    for name, text in shown.items():
+        failing = [t for t in reports[name].tests if t.status == "fail"]
+        assert len(failing) == 1 and "a fixed example" in failing[0].message, (name, failing)
+        assert text in failing[0].message, (name, failing[0].message)
