@@ -25,7 +25,9 @@ these, which makes the call. Judges and references see only plain data.
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
@@ -195,8 +197,15 @@ def _unit_hint(got: float, expected: float) -> str:
 # --------------------------------------------------------------------------- messages
 
 def _short(value: Any, limit: int = 300) -> str:
-    text = repr(value)
+    text = _readable(value)
     return text if len(text) <= limit else text[: limit - 15] + f"... ({len(text)} chars)"
+
+
+def _readable(value: Any) -> str:
+    """repr, but a class or function reads as its name (`EventStore`, not `<class '__main__.EventStore'>`)."""
+    if isinstance(value, type) or inspect.isroutine(value):
+        return getattr(value, "__qualname__", None) or getattr(value, "__name__", None) or repr(value)
+    return repr(value)
 
 
 ARGUMENT_LIMIT = 600
@@ -216,19 +225,37 @@ def _replay_text(seed: int | None, case: int | None, cases_total: int | None, sh
         return "a fixed example (no randomness): rerun this cell"
     where = f", case {case}" + (f" of {cases_total}" if cases_total else "") if case is not None else ""
     if shortened:
-        return f"seed {seed}{where} (the input above is shortened; the seed and case number regenerate it)"
+        return (f"seed {seed}{where}: the same seed gives the same case on every run (the input above is "
+                "shortened; the step where the result differs is shown below it)")
     return f"seed {seed}{where}: the input above reproduces it"
+
+
+def _focus_lines(args: Any, reason: str) -> list[str]:
+    """For a shortened input: the element of each list argument at the index where the result differs.
+
+    Tests of a sequence of operations pass ``ops`` and expect one result per operation, so
+    ``result[14] differs`` is explained by ``ops[14]``, which the shortened input may have cut off.
+    """
+    match = re.match(r"result\[(\d+)\]", reason)
+    if not match:
+        return []
+    index = int(match.group(1))
+    named = args.items() if isinstance(args, Mapping) else ((f"argument {i + 1}", v) for i, v in enumerate(args))
+    return [f"  {name}[{index}]: {_short(value[index], ARGUMENT_LIMIT)}" for name, value in named
+            if type(value) in (list, tuple) and len(value) > index]
 
 
 def _fail(fn: Callable, args: Any, *, expected: str, got: str, reason: str,
           seed: int | None, case: int | None, cases_total: int | None, passed: int | None) -> None:
     __tracebackhide__ = True
     call = _call_text(fn, args)
+    shortened = "chars)" in call
     lines = [f"{getattr(fn, '__name__', 'function')}: {reason}",
              f"  input:    {call}",
+             *(_focus_lines(args, reason) if shortened else []),
              f"  expected: {expected}",
              f"  got:      {got}",
-             f"  replay:   {_replay_text(seed, case, cases_total, shortened='chars)' in call)}"]
+             f"  replay:   {_replay_text(seed, case, cases_total, shortened=shortened)}"]
     if passed:
         lines.append(f"  ({passed} earlier case{'s' if passed != 1 else ''} passed)")
     raise VerdictFailure("\n".join(lines))

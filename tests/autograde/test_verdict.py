@@ -194,3 +194,26 @@ def test_jupyter_shows_the_message_without_the_helpers_frames(monkeypatch):
     assert "verdict.py" not in text and "Traceback" not in text
     for part in ("VerdictFailure", "input:", "expected: 3", "got:      2", "replay:"):
         assert part in text, text
+
+
+def test_classes_and_functions_read_as_their_names():
+    class EventStore:
+        pass
+
+    def relay_actions():
+        pass
+
+    passed = repr(check(lambda store_class, fn: 1, dict(store_class=EventStore, fn=relay_actions), 1))
+    assert "store_class=test_classes_and_functions_read_as_their_names.<locals>.EventStore" in passed, passed
+    assert "<class" not in passed and " at 0x" not in passed, passed
+
+
+def test_a_shortened_input_shows_the_step_where_the_result_differs():
+    ops = [["put", f"key-{i}", i] for i in range(200)]
+    expected = [f"ok-{i}" for i in range(200)]
+    got = list(expected)
+    got[150] = "stale"
+    text = failure(check, lambda ops: got, dict(ops=ops), expected, seed=5, case=2)
+    assert "result[150] differs: expected 'ok-150', got 'stale'" in text
+    assert "  ops[150]: ['put', 'key-150', 150]" in text, text
+    assert "same seed gives the same case" in text
