@@ -224,6 +224,7 @@ class Gradebook:
             config.CourseDirectory.release_directory = os.path.relpath(tmp, REPO_ROOT)
             config.CourseDirectory.db_url = self.db_url
             config.Exchange.root = os.path.join(tmp, "exchange")
+            os.makedirs(config.Exchange.root)  # an absent exchange makes nbgrader log "Unwritable directory"
             result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
             if not result.get("success"):
                 raise GraderFault(f"could not register {assignment} in the gradebook: {result.get('log', '')[-500:]}")
