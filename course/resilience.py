@@ -6,6 +6,15 @@ Three kinds of code live here:
   exercise a learner's function or class with a scripted scenario (a manual clock, scripted
   outcomes, real threads) and return plain data (lists, dicts, numbers, strings), so that a test
   can compare or judge the result without touching the learner's objects.
+
+  When a notebook is graded, ``backoff_runs``, ``run_budget``, ``run_breaker``, ``run_bulkhead``,
+  ``run_limiter`` and ``run_shedder`` run in the grader's process (each test cell imports them) and
+  call the learner's objects through proxies, looking each method up once (every look-up is a
+  round trip). ``run_breaker`` and ``run_limiter`` take ``clock_class``: the notebook passes its own
+  ``ManualClock`` (imported by a provided cell), so that the clock lives next to the learner's class,
+  which calls it, while the driver moves it through the proxy. ``hammer_bulkhead``,
+  ``concurrent_idempotency`` (real threads) and ``run_idempotency`` (a handler the learner's store
+  calls) must run inside the learner's process: the notebook imports them in a provided cell.
 - **Simulations** on ``course.sim`` (``simulate_retry_storm``, ``simulate_breaker``,
   ``simulate_bulkhead``, ``simulate_shedding``): a dependency that fails or slows down, and the
   callers that protect themselves (or not) with the learner's code. Every run takes a ``seed``.
@@ -27,7 +36,7 @@ from course.sim import Simulation, poisson_arrivals
 
 __all__ = [
     "ManualClock", "exponential_delays", "backoff_runs", "run_budget", "run_breaker", "run_bulkhead",
-    "hammer_bulkhead", "run_limiter", "run_idempotency", "concurrent_idempotency", "run_shedder",
+    "YieldingName", "hammer_bulkhead", "run_limiter", "run_idempotency", "concurrent_idempotency", "run_shedder",
     "bursty_requests", "simulate_retry_storm", "simulate_breaker", "simulate_bulkhead",
     "simulate_shedding", "per_bin", "plot_retry_storm", "plot_breaker", "plot_limiters",
     "plot_bulkhead", "plot_shedding",
@@ -60,6 +69,9 @@ class ManualClock:
             raise ValueError(f"a clock does not go back: set({when!r}) at {self.now!r}")
         self.now = float(when)
 
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self.now!r})"
+
 
 def exponential_delays(retries: int, base_s: float, cap_s: float, seed: int = 0) -> list[float]:
     """Backoff *without* jitter: ``min(cap_s, base_s * 2**k)`` for k = 0 .. retries-1.
@@ -89,22 +101,25 @@ def run_budget(cls: type, kwargs: dict, ops: Sequence[str]) -> list:
     """Drive a retry budget: ``cls(**kwargs)``, then for each op ``"request"`` call ``on_request()``
     (recorded as None) and for ``"retry"`` call ``try_retry()`` (its answer is recorded)."""
     budget = cls(**kwargs)
+    on_request, try_retry = budget.on_request, budget.try_retry  # looked up once (a round trip each when grading)
     out: list = []
     for op in ops:
         if op == "request":
-            budget.on_request()
+            on_request()
             out.append(None)
         elif op == "retry":
-            out.append(budget.try_retry())
+            out.append(try_retry())
         else:
             raise ValueError(f"unknown op {op!r}")
     return out
 
 
-def run_breaker(cls: type, kwargs: dict, script: Sequence[Sequence]) -> list:
+def run_breaker(cls: type, kwargs: dict, script: Sequence[Sequence], clock_class: Callable | None = None) -> list:
     """Drive a circuit breaker with a manual clock through a script.
 
-    The breaker is built as ``cls(clock=clock, **kwargs)``. Script steps:
+    ``clock = clock_class()`` (a ``ManualClock`` by default; when grading, the notebook's own, so
+    that it lives next to the breaker), then the breaker is built as ``cls(clock=clock, **kwargs)``.
+    Script steps:
 
     - ``["call", "ok"]`` or ``["call", "fail"]``: one caller asks ``allow()``; if it says yes, the
       outcome is reported with ``record_success()`` or ``record_failure()``. Recorded as
@@ -115,26 +130,28 @@ def run_breaker(cls: type, kwargs: dict, script: Sequence[Sequence]) -> list:
 
     ``state`` is the breaker's ``state`` attribute read after the step.
     """
-    clock = ManualClock()
+    clock = (clock_class or ManualClock)()
     breaker = cls(clock=clock, **kwargs)
+    advance = clock.advance
+    allow, succeeded, failed = breaker.allow, breaker.record_success, breaker.record_failure
 
     def report(outcome: str) -> None:
-        breaker.record_success() if outcome == "ok" else breaker.record_failure()
+        succeeded() if outcome == "ok" else failed()
 
     out = []
     for step in script:
         kind = step[0]
         if kind == "wait":
-            clock.advance(step[1])
+            advance(step[1])
             out.append(["wait", breaker.state])
         elif kind == "call":
-            if breaker.allow():
+            if allow():
                 report(step[1])
                 out.append([step[1], breaker.state])
             else:
                 out.append(["rejected", breaker.state])
         elif kind == "burst":
-            admitted = sum(1 for _ in range(step[1]) if breaker.allow())
+            admitted = sum(1 for _ in range(step[1]) if allow())
             for _ in range(admitted):
                 report(step[2])
             out.append(["burst", admitted, breaker.state])
@@ -148,14 +165,15 @@ def run_bulkhead(cls: type, limits: dict, ops: Sequence[Sequence]) -> list:
     calls ``release(dep)`` and records ``in_flight(dep)`` afterwards. An op that raises
     ``ValueError`` is recorded as the string ``"ValueError"``."""
     bulkhead = cls(dict(limits))
+    try_acquire, release, in_flight = bulkhead.try_acquire, bulkhead.release, bulkhead.in_flight
     out: list = []
     for kind, dep in ops:
         try:
             if kind == "acquire":
-                out.append(bulkhead.try_acquire(dep))
+                out.append(try_acquire(dep))
             elif kind == "release":
-                bulkhead.release(dep)
-                out.append(bulkhead.in_flight(dep))
+                release(dep)
+                out.append(in_flight(dep))
             else:
                 raise KeyError(kind)
         except ValueError:
@@ -163,20 +181,45 @@ def run_bulkhead(cls: type, limits: dict, ops: Sequence[Sequence]) -> list:
     return out
 
 
-def hammer_bulkhead(cls: type, limits: dict, threads: int = 8, rounds: int = 150, seed: int = 0) -> dict:
+class YieldingName(str):
+    """A dependency name (a ``str``, equal to and hashing like the plain name) whose every hashing
+    pauses its thread for ``pause_s`` seconds, letting the other threads run.
+
+    Each dictionary look-up of the name (``self.busy[dep]``, ``dep in self.limits``) hashes it. On
+    CPython a thread switch can otherwise happen only at a function call or a loop's jump, so a
+    bulkhead that reads its count and writes it back without a lock, with no call in between, is
+    never interrupted there, and a test could not tell it from a correct one (on a free-threaded
+    Python, or with other work between the read and the write, it breaks). With these names the
+    other threads run between the read and the write, and an unlocked bulkhead overruns its limit
+    or loses count. A bulkhead that holds a lock around its check and update is unaffected (the
+    others wait on its lock)."""
+
+    pause_s = 1e-5
+
+    def __hash__(self) -> int:
+        time.sleep(self.pause_s)
+        return str.__hash__(self)
+
+
+def hammer_bulkhead(cls: type, limits: dict, threads: int = 8, rounds: int = 40, seed: int = 0) -> dict:
     """Real threads calling through one bulkhead at the same time.
 
     Each thread, ``rounds`` times, picks a dependency (seeded), calls ``try_acquire``; when admitted
     it holds the slot for a moment, counting how many calls are inside at once (under the driver's
-    own lock), then calls ``release``. Returns ``{"max_inside": {dep: n}, "admitted": {dep: n},
-    "in_flight_after": {dep: n}}``.
+    own lock), then calls ``release``. The names passed to the bulkhead are ``YieldingName``: every
+    look-up lets other threads run, so a count read and written back without a lock is caught.
+    A ``ValueError`` raised by ``release`` (a count that went wrong) is recorded, not raised.
+    Returns ``{"max_inside": {dep: n}, "admitted": {dep: n}, "in_flight_after": {dep: n},
+    "release_errors": n}``.
     """
     bulkhead = cls(dict(limits))
     deps = sorted(limits)
+    names = [YieldingName(d) for d in deps]
     lock = threading.Lock()
     inside = dict.fromkeys(deps, 0)
     max_inside = dict.fromkeys(deps, 0)
     admitted = dict.fromkeys(deps, 0)
+    release_errors = [0]
     start = threading.Barrier(threads)
     errors: list[BaseException] = []
 
@@ -185,8 +228,9 @@ def hammer_bulkhead(cls: type, limits: dict, threads: int = 8, rounds: int = 150
         try:
             start.wait()
             for _ in range(rounds):
-                dep = deps[int(rng.integers(len(deps)))]
-                if bulkhead.try_acquire(dep):
+                which = int(rng.integers(len(deps)))
+                dep = deps[which]
+                if bulkhead.try_acquire(names[which]):
                     with lock:
                         inside[dep] += 1
                         admitted[dep] += 1
@@ -194,7 +238,11 @@ def hammer_bulkhead(cls: type, limits: dict, threads: int = 8, rounds: int = 150
                     time.sleep(0.0002)
                     with lock:
                         inside[dep] -= 1
-                    bulkhead.release(dep)
+                    try:
+                        bulkhead.release(names[which])
+                    except ValueError:  # "nothing in flight": the count went wrong (the judge says so)
+                        with lock:
+                            release_errors[0] += 1
         except BaseException as exc:  # reported below, in the caller's thread
             errors.append(exc)
 
@@ -206,18 +254,20 @@ def hammer_bulkhead(cls: type, limits: dict, threads: int = 8, rounds: int = 150
     if errors:
         raise errors[0]
     return {"max_inside": max_inside, "admitted": admitted,
-            "in_flight_after": {d: bulkhead.in_flight(d) for d in deps}}
+            "in_flight_after": {d: bulkhead.in_flight(d) for d in deps}, "release_errors": release_errors[0]}
 
 
-def run_limiter(cls: type, kwargs: dict, requests: Sequence[Sequence]) -> list:
-    """Drive a per-key rate limiter with a manual clock: ``cls(clock=clock, **kwargs)``, then for
-    each ``[time_s, key]`` (in time order) set the clock and record ``allow(key)``."""
-    clock = ManualClock()
+def run_limiter(cls: type, kwargs: dict, requests: Sequence[Sequence], clock_class: Callable | None = None) -> list:
+    """Drive a per-key rate limiter with a manual clock: ``clock = clock_class()`` (a
+    ``ManualClock`` by default; when grading, the notebook's own), ``cls(clock=clock, **kwargs)``,
+    then for each ``[time_s, key]`` (in time order) set the clock and record ``allow(key)``."""
+    clock = (clock_class or ManualClock)()
     limiter = cls(clock=clock, **kwargs)
+    set_time, allow = clock.set, limiter.allow
     out = []
     for when, key in requests:
-        clock.set(when)
-        out.append(limiter.allow(key))
+        set_time(when)
+        out.append(allow(key))
     return out
 
 
@@ -253,8 +303,11 @@ def concurrent_idempotency(cls: type, keys: Sequence[str], threads_per_key: int 
 
     All threads start together at a barrier and call ``store.execute(key, payload, handler)``;
     the handler takes ``work_s`` seconds and counts one effect for its key. Returns
-    ``{"effects": {key: n}, "results": {key: [distinct results, sorted]}, "errors": [...]}``;
-    a correct store has one effect and one distinct result per key, and no errors.
+    ``{"effects": {key: n}, "results": {key: [distinct results, sorted]}, "errors": [...],
+    "elapsed_s": s}``; a correct store has one effect and one distinct result per key, and no
+    errors. ``elapsed_s`` is the wall time from the barrier until every call returned: about
+    ``work_s`` when calls with different keys run at the same time, ``len(keys) * work_s`` when
+    they wait for each other.
     """
     store = cls()
     lock = threading.Lock()
@@ -262,7 +315,8 @@ def concurrent_idempotency(cls: type, keys: Sequence[str], threads_per_key: int 
     results: dict[str, set] = {k: set() for k in keys}
     errors: list[str] = []
     jobs = [k for k in keys for _ in range(threads_per_key)]
-    start = threading.Barrier(len(jobs))
+    began: list[float] = []
+    start = threading.Barrier(len(jobs), action=lambda: began.append(time.perf_counter()))
 
     def handler(payload):
         time.sleep(work_s)
@@ -285,19 +339,22 @@ def concurrent_idempotency(cls: type, keys: Sequence[str], threads_per_key: int 
         t.start()
     for t in pool:
         t.join()
-    return {"effects": effects, "results": {k: sorted(v) for k, v in results.items()}, "errors": errors}
+    elapsed = time.perf_counter() - began[0]
+    return {"effects": effects, "results": {k: sorted(v) for k, v in results.items()}, "errors": errors,
+            "elapsed_s": round(elapsed, 4)}
 
 
 def run_shedder(cls: type, capacity: int, ops: Sequence[Sequence]) -> list:
     """Drive a load shedder: ``["offer", request_id, priority]`` records what ``offer`` returns
     (the id shed, or None); ``["take"]`` records what ``take()`` returns."""
     shedder = cls(capacity)
+    offer, take = shedder.offer, shedder.take
     out = []
     for op in ops:
         if op[0] == "offer":
-            out.append(shedder.offer(op[1], op[2]))
+            out.append(offer(op[1], op[2]))
         elif op[0] == "take":
-            out.append(shedder.take())
+            out.append(take())
         else:
             raise ValueError(f"unknown op {op!r}")
     return out
@@ -388,7 +445,7 @@ def simulate_retry_storm(delays_fn: Callable, *, seed: int, clients: int = 2000,
     return {"attempt_times": attempt_times, "success_times": success_times, "succeeded": len(success_times),
             "gave_up": gave_up[0], "attempts": len(attempt_times), "start_times": [float(s) for s in starts],
             "served": served, "latency_s": latency,
-            "parameters": dict(clients=clients, outage=list(outage), capacity_rps=capacity_rps,
+            "parameters": dict(clients=clients, spread_s=spread_s, outage=list(outage), capacity_rps=capacity_rps,
                                duration_s=duration_s, base_s=base_s, cap_s=cap_s, max_retries=max_retries)}
 
 
@@ -396,7 +453,8 @@ def plot_retry_storm(runs: dict[str, dict], bin_s: float = 1.0, by_arrival: bool
     """Two figures for a dict of labelled ``simulate_retry_storm`` results: the load the
     dependency sees (attempts/s, with its capacity), and either the share of clients served over
     time (a crowd) or, with ``by_arrival=True``, the share of requests served within ``within_s``
-    seconds, by the second they were sent (steady traffic: a user waits only so long)."""
+    seconds, by the second they were sent (steady traffic: a user waits only so long; its time
+    axis ends when the last request is sent, at ``spread_s``)."""
     from course.plotting import new_figure
 
     params = next(iter(runs.values()))["parameters"]
@@ -426,7 +484,7 @@ def plot_retry_storm(runs: dict[str, dict], bin_s: float = 1.0, by_arrival: bool
             grid = np.linspace(0, duration, 400)
             ax2.plot(grid, 100 * np.searchsorted(done, grid, side="right") / clients, label=label)
     ax2.axvspan(*params["outage"], color="grey", alpha=0.12, label="dependency down")
-    ax2.set_xlim(0, duration)
+    ax2.set_xlim(0, min(duration, params["spread_s"]) if by_arrival else duration)
     ax2.set_ylim(-2, 102)
     ax2.legend(loc="lower right")
     return (fig1, ax1), (fig2, ax2)
@@ -508,8 +566,11 @@ def plot_breaker(runs: dict[str, dict], bin_s: float = 2.0):
 # --------------------------------------------------------------------------- rate limiters
 
 def plot_limiters(requests: Sequence[Sequence], admitted: dict[str, Sequence[bool]], duration_s: float,
-                  bin_s: float = 0.5, limit_rps: float | None = None):
-    """Offered and admitted requests per second over time, one line per limiter."""
+                  bin_s: float = 1.0, limit_rps: float | None = None):
+    """Offered and admitted requests per second over time, one line per limiter, counted in bins of
+    ``bin_s`` seconds from t = 0. With 1 s bins, a sliding window of ``limit`` per 1 s never shows more
+    than ``limit`` in a bin; shorter bins would show its rate above the limit wherever it admitted
+    most of a second's requests within half a second."""
     from course.plotting import new_figure
 
     times = np.array([r[0] for r in requests], dtype=float)
@@ -659,7 +720,10 @@ def plot_shedding(runs: dict[str, dict], bin_s: float = 2.0):
     duration = any_run["duration_s"]
     fig, ax = new_figure("Latency during overload, by priority", "arrival time (s)", "mean latency (s, log scale)",
                          figsize=(7, 5))
-    styles = {1: "-", 0: "--"}
+    # high priority: a wide, pale line; low priority: a thin dashed line with markers on top of it, so
+    # both stay visible where they coincide (the FIFO queue treats them alike)
+    styles = {1: dict(linestyle="-", linewidth=5.0, alpha=0.4),
+              0: dict(linestyle="--", linewidth=1.5, marker="o", markersize=3.5)}
     for colour, (label, run) in zip(PALETTE, runs.items()):
         t, prio, lat = (np.asarray(run[k]) for k in ("time", "priority", "latency_s"))
         for p, name in ((1, "high"), (0, "low")):
@@ -667,7 +731,7 @@ def plot_shedding(runs: dict[str, dict], bin_s: float = 2.0):
             starts, total = per_bin(t[mask], duration, bin_s, weights=lat[mask])
             _, count = per_bin(t[mask], duration, bin_s)
             mean = np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0)
-            ax.step(starts, mean, where="post", color=colour, linestyle=styles[p], label=f"{label}, {name} priority")
+            ax.step(starts, mean, where="post", color=colour, label=f"{label}, {name} priority", **styles[p])
     ax.axvspan(*any_run["overload"], color="grey", alpha=0.12, label="overload")
     ax.set_xlim(0, duration)
     ax.set_yscale("log")

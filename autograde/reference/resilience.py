@@ -244,14 +244,24 @@ def bulkhead_cases(seed: int, n: int = 40) -> list[dict]:
 
 
 def bulkhead_threads_judge(limits: dict):
+    """A judge for ``course.resilience.hammer_bulkhead``: never more calls inside than the limit, and
+    the count back to 0 (no lost update, no ``release`` refused) once every call has finished."""
+    unlocked = " (threads interleaved between reading the count and writing it back: hold a lock around both)"
+
     def judge(result) -> str | None:
         for dep, limit in limits.items():
             if result["max_inside"][dep] > limit:
-                return f"{result['max_inside'][dep]} calls to {dep!r} were inside at once; the limit is {limit}"
+                return (f"{result['max_inside'][dep]} calls to {dep!r} were inside at once; the limit is {limit}"
+                        + unlocked)
+        if result.get("release_errors"):
+            return (f"release raised ValueError {result['release_errors']} times for a call that had been admitted: "
+                    "the count lost an update" + unlocked)
+        for dep, limit in limits.items():
+            if result["in_flight_after"][dep] != 0:
+                return (f"after every call finished, in_flight({dep!r}) is {result['in_flight_after'][dep]}, not 0: "
+                        "the count lost an update" + unlocked)
             if result["admitted"][dep] == 0:
                 return f"no call to {dep!r} was ever admitted"
-            if result["in_flight_after"][dep] != 0:
-                return f"after every call finished, in_flight({dep!r}) is {result['in_flight_after'][dep]}, not 0"
         return None
 
     return judge
@@ -354,6 +364,25 @@ def admits_within(requests: list, rate: float, burst: float, steady_key: str | N
     return judge
 
 
+def and_exactly(property_judge, expected: list, requests: list | None = None):
+    """A judge: ``property_judge`` accepts the flags, and they are exactly ``expected`` (the
+    contract's answers to ``requests``). One driver run serves both checks (each run costs two calls
+    into the learner's process per request when grading)."""
+
+    def judge(flags) -> str | None:
+        problem = property_judge(flags)
+        if problem:
+            return problem
+        for i, (got, want) in enumerate(zip(flags, expected)):
+            if got != want:
+                where = f" (t={requests[i][0]} s, key {requests[i][1]!r})" if requests else ""
+                return (f"request {i} of {len(expected)}{where}: expected {want}, got {got}; every earlier answer "
+                        "was right")
+        return None
+
+    return judge
+
+
 def window_within(requests: list, limit: int, window_s: float, steady_key: str | None = None):
     """A judge: per key, at most ``limit`` admitted in any window (t - window_s, t]; the steady key
     is never refused."""
@@ -381,7 +410,11 @@ def window_within(requests: list, limit: int, window_s: float, steady_key: str |
 # --------------------------------------------------------------------------- 7. idempotency
 
 def idempotency_model(ops: list) -> dict:
-    """What ``course.resilience.run_idempotency`` records for a correct store."""
+    """What ``course.resilience.run_idempotency`` records for a correct store.
+
+    The contract: a key is bound to the payload of its first call, even when that call's handler
+    raised (a later call with another payload raises ValueError); a result is stored only when the
+    handler returned, so a retry with the same payload after a crash runs the handler again."""
     first_payload: dict[str, object] = {}
     stored: dict[str, str] = {}
     effects, results = [], []
@@ -428,6 +461,28 @@ def exactly_once_judge(keys: list[str]):
                         "moment; it must run exactly once (the others wait and get the stored result)")
             if len(result["results"][key]) != 1:
                 return f"key {key!r}: callers got different results {result['results'][key]}; all must get the same"
+        return None
+
+    return judge
+
+
+def independent_keys_judge(keys: list[str], work_s: float, share: float = 0.6):
+    """A judge for ``concurrent_idempotency`` with one thread per key: every key's handler ran once,
+    and the calls took well under the time they take one after another (``len(keys) * work_s``):
+    at most ``share`` of it. A correct store takes about ``work_s``; one lock held while any handler
+    runs takes the full ``len(keys) * work_s``."""
+    serial = len(keys) * work_s
+    limit = share * serial
+
+    def judge(result) -> str | None:
+        problem = exactly_once_judge(keys)(result)
+        if problem:
+            return problem
+        if result["elapsed_s"] >= limit:
+            return (f"{len(keys)} calls with different keys, each handler taking {work_s:g} s, took "
+                    f"{result['elapsed_s']:.2f} s together (one after another they take {serial:.2f} s; at the same "
+                    f"time, about {work_s:g} s): calls with different keys waited for each other (hold a lock per "
+                    "key while the handler runs, not one for the whole store)")
         return None
 
     return judge

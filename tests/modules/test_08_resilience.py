@@ -58,6 +58,29 @@ MUTANTS = {
     "bulkhead_release_unchecked": Mutant(
         "bulkhead", "            if self.busy[dep] == 0:\n                raise ValueError(f\"no call to {dep!r} is in flight\")\n",
         "", frozenset({BULKHEAD}), "a release without an acquire drives the count negative"),
+    "bulkhead_acquire_unlocked": Mutant(
+        "bulkhead",
+        "        with self.lock:\n"
+        "            if dep not in self.limits:\n"
+        "                raise ValueError(f\"unknown dependency {dep!r}\")\n"
+        "            if self.busy[dep] >= self.limits[dep]:\n"
+        "                return False\n"
+        "            self.busy[dep] += 1\n"
+        "            return True\n",
+        "        if dep not in self.limits:   # no lock: read the count, then write it back\n"
+        "            raise ValueError(f\"unknown dependency {dep!r}\")\n"
+        "        busy = self.busy[dep]\n"
+        "        if busy >= self.limits[dep]:\n"
+        "            return False\n"
+        "        self.busy[dep] = busy + 1\n"
+        "        return True\n",
+        frozenset({BULKHEAD}), "try_acquire reads the count and writes it back without the lock: two threads take "
+                               "the last slot (only the hidden threaded test sees it)"),
+    "bulkhead_no_lock": Mutant(
+        "bulkhead", "        self.lock = threading.Lock()\n",
+        "        self.lock = __import__(\"contextlib\").nullcontext()   # no lock at all\n",
+        frozenset({BULKHEAD}), "no lock anywhere (right one call at a time): the hidden threaded test overruns "
+                               "the limit or loses count"),
     "bucket_uncapped": Mutant(
         "token_bucket", "tokens = min(self.burst, tokens + (now - last) * self.rate)",
         "tokens = tokens + (now - last) * self.rate",
@@ -83,10 +106,26 @@ MUTANTS = {
         frozenset({IDEMPOTENCY}), "a key reused for a different request returns the first request's result"),
     "idempotency_stores_crash": Mutant(
         "idempotency_store",
-        "                entry[\"result\"] = handler(payload)   # if it raises, nothing is stored\n"
+        "                entry[\"result\"] = handler(payload)   # if it raises, no result is stored (the key stays bound)\n"
         "                entry[\"done\"] = True\n",
         "                entry[\"done\"] = True\n                entry[\"result\"] = handler(payload)\n",
         frozenset({IDEMPOTENCY}), "marked done before the handler ran: after a crash, retries get None"),
+    "idempotency_forgets_key_on_crash": Mutant(
+        "idempotency_store",
+        "                entry[\"result\"] = handler(payload)   # if it raises, no result is stored (the key stays bound)\n",
+        "                try:\n"
+        "                    entry[\"result\"] = handler(payload)\n"
+        "                except Exception:\n"
+        "                    with self.lock:\n"
+        "                        del self.entries[key]   # forget the key: a retry may bring another payload\n"
+        "                    raise\n",
+        frozenset({IDEMPOTENCY}), "a crash unbinds the key, so a retry with another payload runs as a new request "
+                                  "(the key must stay bound to its first payload)"),
+    "idempotency_global_lock": Mutant(
+        "idempotency_store", "        with entry[\"lock\"]:   # one caller per key at a time; the others wait here\n",
+        "        with self.lock:   # one lock for the whole store, held while the handler runs\n",
+        frozenset({IDEMPOTENCY}), "one lock held while any handler runs: exactly once, but calls with different keys "
+                                  "wait for each other (only the hidden timing test sees it)"),
     "shed_oldest": Mutant(
         "priority_shedder", "return self.queues[lowest].pop()", "return self.queues[lowest].popleft()",
         frozenset({SHEDDER}), "sheds the oldest low-priority request instead of the newest"),
@@ -328,6 +367,28 @@ def test_hidden_threaded_test_catches_check_then_act(reports):
     failing = [t for t in reports["idempotency_check_then_act"].tests if t.status == "fail"]
     assert [t.id for t in failing] == [IDEMPOTENCY]
     assert "seed 872" in failing[0].message and "exactly once" in failing[0].message
+
+
+def test_hidden_threaded_test_catches_an_unlocked_bulkhead(reports):
+    """A bulkhead without a lock is right one call at a time; 8 threads that switch between its read and its
+    write of a count catch it, every run."""
+    for name in ("bulkhead_acquire_unlocked", "bulkhead_no_lock"):
+        failing = [t for t in reports[name].tests if t.status == "fail"]
+        assert [t.id for t in failing] == [BULKHEAD], name
+        assert "seed 842" in failing[0].message and "lock" in failing[0].message, failing[0].message
+
+
+def test_hidden_timing_test_catches_a_store_wide_lock(reports):
+    failing = [t for t in reports["idempotency_global_lock"].tests if t.status == "fail"]
+    assert [t.id for t in failing] == [IDEMPOTENCY]
+    assert "seed 873" in failing[0].message and "waited for each other" in failing[0].message
+
+
+def test_visible_tests_catch_a_key_unbound_by_a_crash(reports):
+    """The text says the key stays bound to its first payload even when that call's handler raised."""
+    failing = [t for t in reports["idempotency_forgets_key_on_crash"].tests if t.status == "fail"]
+    assert [t.id for t in failing] == [IDEMPOTENCY]
+    assert "a fixed example" in failing[0].message and "'pay 6'" in failing[0].message
 
 
 def test_hidden_scripts_catch_a_trip_after_a_success(reports):
