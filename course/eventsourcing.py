@@ -7,21 +7,31 @@ returns plain data (lists, dicts, numbers, strings) for ``autograde.verdict`` to
 
 - Event store: ``ConcurrencyError`` (a stale writer's append), ``run_store`` (a script of appends
   and reads), ``concurrent_increments`` (writers in real threads racing on one stream).
+- Copies, checked inside the learner's process: ``store_copy_probe`` (does editing what was appended
+  or read change the store's history?) and ``mutation_probe`` (which arguments did a call change in
+  place?).
 - Projections: ``run_projection`` (feed a sequence of deliveries, return the read model).
 - Outbox: ``OUTBOX_SCHEMA``, ``connect``, ``execute_plan`` (run a transaction plan on SQLite),
   ``place_scenario``, ``FlakyBroker``, ``run_relay_round``, ``relay_scenario``, ``dual_write_vs_outbox``.
-- Sagas: ``SAGA_STEPS``, ``Services``, ``saga_outcome``, ``saga_run``, ``saga_crash_runs``: a runtime
-  that asks the learner's decision functions what to do next, does it, logs it, and crashes on demand.
+- Sagas: ``SAGA_STEPS``, ``Services``, ``saga_outcome``, ``saga_run``, ``saga_recovery``,
+  ``saga_crash_runs``: a runtime that asks the learner's decision functions what to do next, does it,
+  logs it, and crashes on demand.
 - Figures and simulations: ``plot_time_travel``, ``plot_saga_timelines``, ``projection_lag``,
   ``plot_projection_lag``.
 
 The learner's code never receives an object from here: the drivers pass it plain data and get plain
 data back. That is what lets a grader run the learner's code in a separate, sandboxed process.
+
+The two probes are the exception: whether code changes its arguments in place, or hands out its own
+records, cannot be seen across a process boundary (every argument and result crosses it as a copy).
+So the notebook imports them in a provided cell, they run next to the learner's code, and test cells
+call them by name; they return plain data (a list of names, a dict of strings).
 Randomness comes only from explicit seeds (``course.seeding.make_rng``).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sqlite3
 import tempfile
@@ -33,10 +43,11 @@ from typing import Any, Callable
 from course.seeding import make_rng
 
 __all__ = [
-    "ConcurrencyError", "run_store", "concurrent_increments", "run_projection",
+    "ConcurrencyError", "run_store", "concurrent_increments", "store_copy_probe", "mutation_probe",
+    "run_projection",
     "OUTBOX_SCHEMA", "connect", "PlanError", "execute_plan", "place_scenario", "FlakyBroker", "run_relay_round",
     "relay_scenario", "dual_write_vs_outbox",
-    "SAGA_STEPS", "Services", "saga_outcome", "saga_run", "saga_crash_runs",
+    "SAGA_STEPS", "Services", "saga_outcome", "saga_run", "saga_recovery", "saga_crash_runs",
     "plot_time_travel", "plot_saga_timelines", "projection_lag", "plot_projection_lag",
 ]
 
@@ -152,6 +163,80 @@ def concurrent_increments(store_class: type, n_threads: int, increments_per_thre
         final = store.read("counter", 0)
     return {"values": [r["data"]["value"] for r in final], "versions": [r["version"] for r in final],
             "conflicts": totals["conflicts"], "appended": totals["appended"], "errors": sorted(errors)}
+
+
+# =========================================================================== copies (learner-side probes)
+
+def _frozen(value: Any) -> str:
+    """A text image of ``value`` to compare before and after (repr for anything JSON cannot write)."""
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def _edit(records: Any) -> None:
+    """What a careless caller does to records it was given: edit fields, nested data and the list."""
+    if isinstance(records, list):
+        for record in records:
+            if isinstance(record, dict):
+                record["type"] = "Edited"
+                if "version" in record:
+                    record["version"] = 99
+                if isinstance(record.get("data"), dict):
+                    record["data"]["qty"] = 99
+        records.append({"type": "Forged", "data": {}})
+
+
+def store_copy_probe(store_class: type) -> dict:
+    """Whether a caller who edits what it gave to, or got from, a ``store_class()`` changes its history.
+
+    Three fresh stores each get two events appended to stream ``"probe"``; then the caller edits the
+    event list it appended (fields, nested data, the list), or what ``read("probe", 0)`` returned, or
+    what ``read_all(0)`` returned. The history is what ``read`` and ``read_all`` return before and after.
+    Returns ``{"after editing the appended events": ..., "after editing what read returned": ...,
+    "after editing what read_all returned": ...}``, each ``"history unchanged"`` or ``"history changed"``.
+
+    Runs in the learner's process (the notebook imports it in a provided cell): across a process
+    boundary every argument and result is a copy, so sharing could not be seen.
+    """
+    def fresh():
+        store = store_class()
+        events = [{"type": "ItemAdded", "data": {"sku": "mug", "qty": 1}},
+                  {"type": "ItemAdded", "data": {"sku": "pen", "qty": 2}}]
+        store.append("probe", events, 0)
+        return store, events
+
+    def history(store) -> str:
+        return _frozen([store.read("probe", 0), store.read_all(0)])
+
+    result = {}
+    for label, edit in (("after editing the appended events", lambda store, events: _edit(events)),
+                        ("after editing what read returned", lambda store, events: _edit(store.read("probe", 0))),
+                        ("after editing what read_all returned", lambda store, events: _edit(store.read_all(0)))):
+        store, events = fresh()
+        before = history(store)
+        edit(store, events)
+        result[label] = "history unchanged" if history(store) == before else "history changed"
+    return result
+
+
+def mutation_probe(fn: Callable, args: list) -> list[str]:
+    """Call ``fn(*args)`` and return the names of the arguments it changed in place (``[]``: none).
+
+    Names are ``fn``'s parameter names (``"argument 2"`` when they cannot be read). Whatever ``fn``
+    returns is ignored; an exception from ``fn`` propagates. Runs in the learner's process (the
+    notebook imports it in a provided cell): across a process boundary ``fn`` would get copies, and
+    an in-place change could not be seen.
+    """
+    if not isinstance(args, list):
+        raise TypeError(f"args must be a list of positional arguments, got {type(args).__name__}")
+    before = [_frozen(a) for a in args]
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = []
+    fn(*args)
+    return [names[i] if i < len(names) else f"argument {i + 1}"
+            for i, a in enumerate(args) if _frozen(a) != before[i]]
 
 
 # =========================================================================== projections
@@ -550,8 +635,9 @@ def saga_run(saga_next: Callable, saga_recover: Callable | None = None, fail: st
 
     ``saga_recover`` sees the whole log, ``"started"`` entries included, so a call whose outcome was
     never logged shows as ``[action, "started"]``. Returns ``{"crashed", "result", "state", "calls",
-    "ops", "log"}``: whether it crashed, the final result, the services' state, every service call
-    (``phase`` "run" or "recovery"), the operations performed before the end or the crash, and the log.
+    "ops", "log", "log_at_crash"}``: whether it crashed, the final result, the services' state, every
+    service call (``phase`` "run" or "recovery"), the operations performed before the end or the crash,
+    the log, and the log as it was at the crash (None without a crash).
     """
     services = Services(fail)
     runtime = _Runtime(services, crash_at, crash_after)
@@ -561,6 +647,7 @@ def saga_run(saga_next: Callable, saga_recover: Callable | None = None, fail: st
     except _Crashed:
         crashed = True
     ops = runtime.ops
+    log_at_crash = json.loads(json.dumps(runtime.log)) if crashed else None
     if crashed:
         if saga_recover is None:
             result = "crashed"
@@ -569,7 +656,19 @@ def saga_run(saga_next: Callable, saga_recover: Callable | None = None, fail: st
             services.phase = "recovery"
             result = runtime.drive(saga_recover, lambda log: log)
     return {"crashed": crashed, "result": result, "state": dict(services.state), "calls": services.calls,
-            "ops": ops, "log": runtime.log}
+            "ops": ops, "log": runtime.log, "log_at_crash": log_at_crash}
+
+
+def saga_recovery(saga_next: Callable, saga_recover: Callable, fail: str | None = None,
+                  crash_at: int | None = None, crash_after: str | None = None) -> dict:
+    """``saga_run`` with a crash, summed up: ``{"log_at_crash", "recovery_calls", "result", "state"}``.
+
+    ``recovery_calls`` lists the service calls made after the restart, each ``"action:outcome"``.
+    """
+    run = saga_run(saga_next, saga_recover, fail, crash_at, crash_after)
+    return {"log_at_crash": run["log_at_crash"],
+            "recovery_calls": [f"{c['action']}:{c['outcome']}" for c in run["calls"] if c["phase"] == "recovery"],
+            "result": run["result"], "state": run["state"]}
 
 
 def saga_crash_runs(saga_next: Callable, saga_recover: Callable, fail: str | None = None) -> list[dict]:
@@ -702,14 +801,14 @@ def projection_lag(seed: int, base_rate: float = 200.0, burst_rate: float = 2000
 
 
 def plot_projection_lag(lag, burst_start: float, burst_seconds: float):
-    """Plot read-model lag against append time, with appends per second on a second axis. (fig, ax)."""
+    """Plot read-model lag (s) against append time, with appends per second on a second axis. (fig, ax)."""
     import numpy as np
 
     from course.plotting import PALETTE, new_figure
 
     fig, ax = new_figure("Read-model lag under a burst of events", "time the event was appended (s)",
-                         "lag until the read model shows it (ms)")
-    ax.plot(lag["appended"], lag["lag"] * 1000, color=PALETTE[0], linewidth=1, label="lag per event (left)")
+                         "lag until the read model shows it (s)")
+    ax.plot(lag["appended"], lag["lag"], color=PALETTE[0], linewidth=1, label="lag per event (left)")
     ax.axvspan(burst_start, burst_start + burst_seconds, color=PALETTE[1], alpha=0.15, label="burst")
     right = ax.twinx()
     edges = np.arange(0, np.ceil(lag["appended"].max()) + 1)

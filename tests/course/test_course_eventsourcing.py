@@ -7,8 +7,9 @@ import pytest
 
 from course.eventsourcing import (
     SAGA_STEPS, ConcurrencyError, FlakyBroker, PlanError, Services, concurrent_increments, connect,
-    dual_write_vs_outbox, execute_plan, place_scenario, plot_projection_lag, plot_saga_timelines, plot_time_travel,
-    projection_lag, relay_scenario, run_projection, run_store, saga_crash_runs, saga_outcome, saga_run,
+    dual_write_vs_outbox, execute_plan, mutation_probe, place_scenario, plot_projection_lag, plot_saga_timelines,
+    plot_time_travel, projection_lag, relay_scenario, run_projection, run_store, saga_crash_runs, saga_outcome,
+    saga_recovery, saga_run, store_copy_probe,
 )
 
 # --------------------------------------------------------------------------- small implementations
@@ -116,6 +117,52 @@ def test_concurrent_increments_counts_with_a_correct_store():
 def test_concurrent_increments_exposes_a_store_without_a_version_check():
     result = concurrent_increments(UncheckedStore, n_threads=4, increments_per_thread=2, seed=1)
     assert result["values"][:4] == [1, 1, 1, 1]  # the first round all read version 0 and all "won"
+
+
+class CopyingStore(LockedStore):
+    def append(self, stream_id, events, expected_version):
+        return super().append(stream_id, copy.deepcopy(events), expected_version)
+
+
+class LeakyStore(CopyingStore):
+    def read(self, stream_id, from_version=0):
+        return [r for r in self.streams.get(stream_id, []) if r["version"] > from_version]
+
+    def read_all(self, from_position=0):
+        return self.log  # the store's own list
+
+
+def test_store_copy_probe_sees_shared_records_on_the_way_in_and_out():
+    unchanged = "history unchanged"
+    assert store_copy_probe(CopyingStore) == {"after editing the appended events": unchanged,
+                                              "after editing what read returned": unchanged,
+                                              "after editing what read_all returned": unchanged}
+    assert store_copy_probe(LockedStore)["after editing the appended events"] == "history changed"  # keeps data
+    leaky = store_copy_probe(LeakyStore)
+    assert leaky["after editing what read returned"] == leaky["after editing what read_all returned"] == \
+        "history changed"
+
+
+def test_mutation_probe_names_the_arguments_changed_in_place():
+    def add_in_place(state, event):
+        state["items"][event["sku"]] = state["items"].get(event["sku"], 0) + 1
+        return state
+
+    def add_shallow(state, event):
+        new = dict(state)
+        new["items"][event["sku"]] = 1
+        return new
+
+    def add_copy(state, event):
+        return {**state, "items": {**state["items"], event["sku"]: 1}}
+
+    args = [{"items": {"mug": 1}}, {"sku": "pen"}]
+    assert mutation_probe(add_in_place, copy.deepcopy(args)) == ["state"]
+    assert mutation_probe(add_shallow, copy.deepcopy(args)) == ["state"]
+    assert mutation_probe(add_copy, args) == [] and args == [{"items": {"mug": 1}}, {"sku": "pen"}]
+    assert mutation_probe(lambda *a: a[1].clear(), copy.deepcopy(args)) == ["argument 2"]
+    with pytest.raises(ZeroDivisionError):
+        mutation_probe(lambda x: 1 / x, [0])
 
 
 # --------------------------------------------------------------------------- projection
@@ -235,6 +282,16 @@ def test_crash_after_an_action_leaves_it_started_in_the_log():
     assert [c["phase"] for c in run["calls"]] == ["run", "run", "recovery", "recovery"]
 
 
+def test_saga_recovery_sums_up_a_crash_and_what_the_recovery_did():
+    out = saga_recovery(saga_next, saga_recover, crash_after="charge_payment")
+    assert out == {"log_at_crash": [["reserve_stock", "started"], ["reserve_stock", "ok"],
+                                    ["charge_payment", "started"]],
+                   "recovery_calls": ["refund_payment:ok", "release_stock:ok"], "result": "compensated",
+                   "state": {"stock": False, "payment": False, "shipment": False}}
+    assert saga_run(saga_next)["log_at_crash"] is None
+    assert saga_recovery(saga_next, saga_recover, crash_at=0)["log_at_crash"] == []
+
+
 def test_saga_crash_runs_covers_every_point_and_exposes_a_trusting_recovery():
     clean = saga_run(saga_next)
     runs = saga_crash_runs(saga_next, saga_recover)
@@ -263,3 +320,10 @@ def test_figures_have_titles_and_labels():
     for fig, ax in (plot_time_travel(history), plot_projection_lag(projection_lag(seed=1, until=20), 10, 5),
                     plot_saga_timelines({"ok": saga_run(saga_next)["calls"]})):
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+
+
+def test_lag_chart_plots_seconds():
+    lag = projection_lag(seed=1, until=20)
+    fig, ax = plot_projection_lag(lag, 10, 5)
+    assert ax.get_ylabel().endswith("(s)")
+    assert max(ax.get_lines()[0].get_ydata()) == pytest.approx(lag["lag"].max())

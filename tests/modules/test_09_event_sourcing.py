@@ -19,19 +19,54 @@ MUTANTS = {
         frozenset({STORE}), "a stale writer's append is accepted: the lost update optimistic concurrency prevents"),
     "empty_append_accepted": Mutant(
         "event_store", "        if not events:\n", "        if False:\n",
-        frozenset({STORE}), "an empty append is not refused (only hidden tests append nothing)"),
+        frozenset({STORE}), "an empty append is not refused"),
+    "version_checked_before_empty": Mutant(
+        "event_store",
+        '        if not events:\n'
+        '            raise ValueError("append needs at least one event")\n'
+        '        with self._lock:\n'
+        '            stream = self._streams.setdefault(stream_id, [])\n'
+        '            if expected_version != len(stream):\n'
+        '                raise ConcurrencyError(f"{stream_id} is at version {len(stream)}, not {expected_version}")\n',
+        '        with self._lock:\n'
+        '            stream = self._streams.setdefault(stream_id, [])\n'
+        '            if expected_version != len(stream):\n'
+        '                raise ConcurrencyError(f"{stream_id} is at version {len(stream)}, not {expected_version}")\n'
+        '            if not events:\n'
+        '                raise ValueError("append needs at least one event")\n',
+        frozenset({STORE}), "a stale empty append gets ConcurrencyError: the text says events are checked first"),
+    "batch_versions_restart": Mutant(
+        "event_store", '"version": len(stream) + 1', '"version": expected_version + 1',
+        frozenset({STORE}), "every event of one append gets the same version (only hidden tests append several "
+                            "events at once)"),
+    "read_returns_stored_records": Mutant(
+        "event_store", "return [copy.deepcopy(r) for r in self._streams.get(", "return [r for r in self._streams.get(",
+        frozenset({STORE}), "read hands out the stored records themselves: a caller's edit rewrites history "
+                            "(seen only by store_copy_probe, which runs next to the class)"),
     "position_per_stream": Mutant(
         "event_store", '"position": len(self._log) + 1', '"position": len(stream) + 1',
         frozenset({STORE}), "the global position is numbered per stream, like the version"),
     "zero_quantity_kept": Mutant(
         "apply_event", 'if new["items"][data["sku"]] <= 0:', 'if new["items"][data["sku"]] < 0:',
         frozenset({APPLY, REBUILD}), "an item removed down to 0 stays in the basket (rebuild folds with it too)"),
+    "shallow_copy_state": Mutant(
+        "apply_event", "    new = copy.deepcopy(state)\n", "    new = dict(state)\n",
+        frozenset({APPLY, REBUILD}), "a shallow copy shares items with the old state, so ItemAdded changes a snapshot "
+                                     "(seen only by mutation_probe; rebuild then changes its snapshot too)"),
     "unknown_event_ignored": Mutant(
         "apply_event", "        raise ValueError(f\"cannot apply {kind!r} to order {state['order_id']}\")",
         "        pass", frozenset({APPLY}), "an unknown event type is silently skipped"),
     "snapshot_ignored": Mutant(
         "rebuild", 'version, state = snapshot["version"], snapshot["state"]', "version, state = 0, None",
         frozenset({REBUILD}), "the snapshot is ignored, so a stream tail after it cannot be folded"),
+    "rebuild_into_snapshot": Mutant(
+        "rebuild", '    return {"version": version, "state": state}\n',
+        '    if snapshot is not None:\n'
+        '        snapshot.update(version=version, state=state)\n'
+        '        return snapshot\n'
+        '    return {"version": version, "state": state}\n',
+        frozenset({REBUILD}), "the fold is written into the caller's snapshot, which then no longer describes "
+                              "its version"),
     "gap_not_detected": Mutant(
         "rebuild", '        if record["version"] != version + 1:\n', "        if False:\n",
         frozenset({REBUILD}), "missing events are folded over without a word"),
@@ -54,6 +89,9 @@ MUTANTS = {
         "place_order_plan", '        ["insert", "outbox",',
         '        ["commit"], ["begin"],\n        ["insert", "outbox",', frozenset({PLACE}),
         "order and event in two transactions: a failure between them leaves an order no one hears of"),
+    "bool_quantity_accepted": Mutant(
+        "place_order_plan", "if type(qty) is not int or qty <= 0:", "if not isinstance(qty, int) or qty <= 0:",
+        frozenset({PLACE}), "isinstance lets True through as a quantity of 1"),
     "mark_before_publish": Mutant(
         "relay_actions", '        actions.append(["publish", message])\n        actions.append(["mark", row["id"]])\n',
         '        actions.append(["mark", row["id"]])\n        actions.append(["publish", message])\n',
@@ -70,12 +108,24 @@ MUTANTS = {
     "recovery_trusts_outcomes_only": Mutant(
         "saga_recover", 'if status.get(action) in ("ok", "started") and', 'if status.get(action) == "ok" and',
         frozenset({RECOVER}), "a call in flight at the crash is assumed not to have happened, so its effect stays"),
+    "roll_forward_by_retry": Mutant(
+        "saga_recover", "    status = {}\n",
+        '    return saga_next([entry for entry in log if entry[1] != "started"])\n    status = {}\n',
+        frozenset({RECOVER}), "retrying from the last logged outcome finishes the saga, against the shop's roll-back "
+                              "rule (the customer was told the order failed)"),
+    "compensate_never_started": Mutant(
+        "saga_recover", 'if status.get(action) in ("ok", "started") and', 'if status.get(action) != "failed" and',
+        frozenset({RECOVER}), "compensates steps that never started (a refund of a card never charged)"),
+    "compensate_failed_step": Mutant(
+        "saga_recover", 'if status.get(action) in ("ok", "started") and',
+        'if status.get(action) in ("ok", "started", "failed") and',
+        frozenset({RECOVER}), "compensates a step that failed, which did nothing"),
 }
 
 # A correct solution written differently from ours: an RLock and one list of records with JSON copies,
 # a functional fold, reduce with a version check up front, a projection that dedupes by (stream, version)
 # and keeps running totals, the outbox row inserted before the order, a relay that publishes everything
-# before marking anything, and a recovery that rolls forward when it can.
+# before marking anything, and a recovery that lists the steps that may have happened, then undoes them.
 ALTERNATIVE = {
     "event_store": '''
 class EventStore:
@@ -199,18 +249,12 @@ def saga_next(log):
 ''',
     "saga_recover": '''
 def saga_recover(log):
-    results = {}
-    for action, result in log:
-        results[action] = result
-    if "failed" not in results.values() and not any(c in results for _, c in SAGA_STEPS):
-        for action, _ in SAGA_STEPS:  # roll forward: retry whatever is not known to be done (idempotent)
-            if results.get(action) != "ok":
-                return action
+    latest = dict(log)  # later entries win
+    if [latest.get(a) for a, _ in SAGA_STEPS] == ["ok"] * len(SAGA_STEPS):
         return "completed"
-    for action, compensation in reversed(SAGA_STEPS):
-        if results.get(action) in ("ok", "started") and results.get(compensation) != "ok":
-            return compensation
-    return "compensated"
+    touched = [c for a, c in SAGA_STEPS if latest.get(a) in ("started", "ok")]
+    todo = [c for c in touched[::-1] if latest.get(c) != "ok"]
+    return todo[0] if todo else "compensated"
 ''',
 }
 
@@ -225,10 +269,10 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 
 def test_hidden_tests_alone_catch_mistakes_the_visible_tests_miss(reports):
-    """An empty append and a global checkpoint pass every visible test; only the hidden cases find them."""
-    failing = [t for t in reports["empty_append_accepted"].tests if t.status == "fail"]
+    """Batch appends and a global checkpoint pass every visible test; only the hidden cases find them."""
+    failing = [t for t in reports["batch_versions_restart"].tests if t.status == "fail"]
     assert [t.id for t in failing] == [STORE]
-    assert "seed 911" in failing[0].message and "[]" in failing[0].message
+    assert "seed 911" in failing[0].message
     failing = [t for t in reports["projection_global_checkpoint"].tests if t.status == "fail"]
     assert [t.id for t in failing] == [VIEW]
     assert "seed 941" in failing[0].message
