@@ -137,6 +137,18 @@ class GraderFault(Exception):
     """Grading failed for a reason that is not the submission's (the sandbox, the machine)."""
 
 
+def _busy_note() -> str:
+    """Time limits are wall-clock time: on a machine busy with other work, say so rather than only blame the code."""
+    try:
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    except (AttributeError, OSError):
+        return ""
+    if load <= cores:
+        return ""
+    return (f" (this machine was busy: load {load:.1f} on {cores} cores; a time limit is wall-clock time, so grade "
+            "again when fewer notebooks are graded at once)")
+
+
 @dataclass
 class CellRun:
     """What happened when one code cell ran: status ok | fail | error | timeout, a message, output."""
@@ -155,7 +167,8 @@ def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float) ->
     except VerdictFailure as exc:
         return CellRun("fail", str(exc))
     except CellTimeout as exc:
-        return CellRun("timeout", f"your code ran for more than {cell_seconds:g} s in this test; {exc}")
+        return CellRun("timeout", f"your code ran for more than {cell_seconds:g} s in this test; {exc}"
+                                  f"{_busy_note()}")
     except LearnerProcessDied as exc:
         return CellRun("error", f"your code ended its own process during this test ({exc})")
     except TestCodeError as exc:
@@ -169,7 +182,7 @@ def _run_learner_cell(source: str, learner: LearnerProcess, deadline: float, cel
     try:
         reply = learner.execute(source, deadline)
     except CellTimeout as exc:
-        return CellRun("timeout", f"the cell ran for more than {cell_seconds:g} s; {exc}")
+        return CellRun("timeout", f"the cell ran for more than {cell_seconds:g} s; {exc}{_busy_note()}")
     except LearnerProcessDied as exc:
         return CellRun("error", f"the cell ended its own process ({exc})")
     error = reply.get("error")

@@ -115,3 +115,14 @@ def test_human_output_is_a_table_with_a_total(tmp_path):
     assert any(line.startswith("correct_average_rps") and "0/1" in line for line in lines)
     assert any(line.startswith("total") and "0/14" in line for line in lines)
     assert "What to fix" in result.stdout and "not implemented yet" in result.stdout
+
+
+def test_a_timeout_on_a_busy_machine_says_so(monkeypatch):
+    """Limits are wall-clock time: a timeout while the machine is overloaded names the load."""
+    from autograde import grading
+
+    monkeypatch.setattr(grading.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(grading.os, "getloadavg", lambda: (9.5, 8.0, 4.0))
+    assert "load 9.5 on 2 cores" in grading._busy_note()
+    monkeypatch.setattr(grading.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    assert grading._busy_note() == ""
