@@ -57,14 +57,21 @@ def spin():
 
 
 @pytest.fixture(scope="module")
-def learner():
+def zygote():
     with Zygote(slot=7, limits=Limits(cell_seconds=3)) as zygote:
-        process = zygote.spawn()
-        reply = process.execute(LEARNER_CODE, time.monotonic() + 30)
-        assert "error" not in reply, reply
-        process.deadline = time.monotonic() + 60
-        yield LearnerNames(process)
-        process.kill()
+        yield zygote
+
+
+@pytest.fixture
+def learner(zygote):
+    """A fresh learner process per test: a test that ends its process (a runaway call that could not be
+    interrupted in time on a loaded machine is killed) must not take the next test down with it."""
+    process = zygote.spawn()
+    reply = process.execute(LEARNER_CODE, time.monotonic() + 30)
+    assert "error" not in reply, reply
+    process.deadline = time.monotonic() + 60
+    yield LearnerNames(process)
+    process.kill()
 
 
 def test_plain_data_comes_back_and_objects_stay_remote(learner):

@@ -116,7 +116,9 @@ def test_concurrent_increments_counts_with_a_correct_store():
 
 def test_concurrent_increments_exposes_a_store_without_a_version_check():
     result = concurrent_increments(UncheckedStore, n_threads=4, increments_per_thread=2, seed=1)
-    assert result["values"][:4] == [1, 1, 1, 1]  # the first round all read version 0 and all "won"
+    # All four read the empty stream before the barrier, so all four first appends carry value 1 and
+    # "win"; when they land among the later appends depends on the scheduler, so only count them.
+    assert result["values"].count(1) == 4, result["values"]
 
 
 class CopyingStore(LockedStore):
