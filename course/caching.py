@@ -12,7 +12,11 @@ without ever touching the learner's objects itself:
   write-back in front of a ``SlowStore``, ops ``("read", k)``, ``("write", k, v)``, ``("flush",)``,
   ``("crash",)``;
 - ``run_versioned_ops(cache_class, ops)``: invalidation by versioned update events;
-- ``run_concurrent_gets(loader_class, keys, ...)``: request coalescing, with real threads.
+- ``run_concurrent_gets(loader_class, keys, ...)``: request coalescing, with real threads; the keys it
+  passes are ``YieldingKey``s, whose hashing lets other threads run, so a check-then-insert without
+  a lock is caught;
+- ``time_cache_ops(cache_class, capacity, ...)``: microseconds per get/put of a cache (a benchmark to
+  look at, never a test).
 
 When a notebook is graded, the first four run in the grader's process and call the learner's
 objects through proxies; ``clock_class`` and ``store_class`` are then the notebook's own
@@ -91,6 +95,27 @@ class SlowStore:
 
 
 # --------------------------------------------------------------------------- drivers
+
+class YieldingKey(str):
+    """A key (a ``str``, equal to and hashing like the plain key) whose every hashing pauses its
+    thread for ``pause_s`` seconds, letting the other threads run.
+
+    Each dictionary look-up of the key (``self.running.get(key)``, ``self.running[key] = ...``)
+    hashes it. On CPython a thread switch can otherwise happen only at a function call or a loop's
+    jump, so a loader that looks the key up in its dict of running loads and then inserts it,
+    without a lock, is practically never interrupted in between, and a test could not tell it from
+    a correct one (on a free-threaded Python, or with more work in between, it breaks). With these
+    keys the other threads run between the look-up and the insert, and an unlocked loader loads
+    more than once. A loader that holds a lock around its look-up and insert is unaffected (the
+    others wait on its lock).
+    """
+
+    pause_s = 1e-3
+
+    def __hash__(self) -> int:
+        time.sleep(self.pause_s)
+        return str.__hash__(self)
+
 
 def _apply_cache_op(cache, op: Sequence) -> Any:
     name = op[0]
@@ -192,7 +217,8 @@ def run_concurrent_gets(loader_class: Callable, keys: Sequence[str], fail_first:
     """Call ``loader.get(key)`` from one real thread per entry of ``keys``, all at once.
 
     ``loader = loader_class(load)``, where ``load(key)`` counts its calls per key and returns
-    ``f"{key}#{n}"`` for its n-th call. Every load is held open until all threads have called
+    ``f"{key}#{n}"`` for its n-th call. Each key is passed to ``get`` as a ``YieldingKey`` (equal to
+    the key), so that other threads run inside the loader's dictionary look-ups. Every load is held open until all threads have called
     ``get`` and ``hold_s`` more seconds have passed, so the calls for one key certainly overlap.
     For a key in ``fail_first``, the first load raises ``RuntimeError`` instead.
 
@@ -211,6 +237,7 @@ def run_concurrent_gets(loader_class: Callable, keys: Sequence[str], fail_first:
     arrived = [0]
 
     def load(key):
+        key = str(key)  # a plain str: the driver's own look-ups need not yield
         with lock:
             counts[key] = counts.get(key, 0) + 1
             n = counts[key]
@@ -231,7 +258,7 @@ def run_concurrent_gets(loader_class: Callable, keys: Sequence[str], fail_first:
         with lock:
             arrived[0] += 1
         try:
-            results[i] = loader.get(key)
+            results[i] = loader.get(YieldingKey(key))
         except Exception as exc:  # the learner's get let the load's error through: that is right
             results[i] = f"error: {type(exc).__name__}"
 
@@ -254,11 +281,35 @@ def run_concurrent_gets(loader_class: Callable, keys: Sequence[str], fail_first:
     after = {}
     for key in dict.fromkeys(keys):
         try:
-            after[key] = loader.get(key)
+            after[key] = loader.get(YieldingKey(key))
         except Exception as exc:
             after[key] = f"error: {type(exc).__name__}"
     return {"results": results, "loads": {k: concurrent_loads.get(k, 0) for k in dict.fromkeys(keys)},
             "after": after, "loads_total": {k: counts.get(k, 0) for k in dict.fromkeys(keys)}}
+
+
+def time_cache_ops(cache_class: Callable, capacity: int, n_ops: int = 20_000, budget_s: float = 0.5,
+                   seed: int = 0) -> float:
+    """Microseconds per operation of ``cache_class(capacity)``, once full: ``put`` the keys
+    ``0 .. capacity - 1``, then time a seeded mix of ``get`` over ``[0, 2 * capacity)`` (about half
+    hit) and ``put`` after each miss, for ``n_ops`` operations or until ``budget_s`` seconds have
+    passed, whichever comes first. Wall time, so it varies from run to run: a benchmark to look at,
+    never a test.
+    """
+    cache = cache_class(capacity)
+    for key in range(capacity):
+        cache.put(key, key)
+    keys = make_rng(seed).integers(0, 2 * max(capacity, 1), size=n_ops).tolist()
+    done = 0
+    start = time.perf_counter()
+    deadline = start + budget_s
+    for key in keys:
+        if cache.get(key) is None:
+            cache.put(key, key)
+        done += 1
+        if done % 64 == 0 and time.perf_counter() > deadline:
+            break
+    return (time.perf_counter() - start) / done * 1e6
 
 
 # --------------------------------------------------------------------------- the Zipf trace
@@ -368,18 +419,20 @@ def hit_ratio_curve(trace: Sequence, sizes: Sequence[int], policy: str = "lru", 
 
 
 def plot_hit_ratio_curves(sizes: Sequence[int], curves: dict, n_keys: int, target: float = 0.95):
-    """Hit ratio against cache size (as % of the catalogue), one line per policy. Returns (fig, ax)."""
+    """Hit ratio against cache size (keys, linear axis), one line per policy, each with its own
+    marker and line style so that lines lying on top of each other stay visible. Returns (fig, ax)."""
     from course.plotting import PALETTE, new_figure
 
     fig, ax = new_figure("Hit ratio against cache size (Zipf trace, 200,000 requests)",
                          f"cache size (keys; the catalogue has {n_keys:,})", "hit ratio (%)")
-    styles = [("o", "-", 6), ("s", "-", 7), ("d", "--", 4), ("^", ":", 4)]
-    for (policy, ratios), (marker, line, size) in zip(curves.items(), styles):
-        ax.plot(sizes, 100 * np.asarray(ratios), marker=marker, linestyle=line, markersize=size, label=policy.upper())
+    styles = [("o", "-", 7, 2.0), ("s", "--", 9, 1.5), ("x", ":", 8, 2.0), ("^", "-.", 5, 1.5)]
+    for (policy, ratios), (marker, line, size, width) in zip(curves.items(), styles):
+        ax.plot(sizes, 100 * np.asarray(ratios), marker=marker, linestyle=line, markersize=size, linewidth=width,
+                fillstyle="none" if marker != "x" else "full", label=policy.upper())
     ax.axhline(100 * target, color=PALETTE[3], linestyle="--", linewidth=1)
     ax.annotate(f"seed's target {target:.0%}", (sizes[0], 100 * target), xytext=(4, 4),
                 textcoords="offset points", color=PALETTE[3])
-    ax.set_xscale("log")
+    ax.set_xlim(0, max(sizes) * 1.03)
     ax.set_ylim(0, 100)
     ax.legend(loc="lower right")
     return fig, ax
@@ -527,7 +580,8 @@ class FakeRedis:
 
 def simulate_click_counter(record_click: Callable, seed: int, sync_every_s: float = 3600.0,
                            hours: float = 24.0, n_codes: int = 2000, clicks_per_s: float = 0.5) -> dict:
-    """Replay a day of clicks through ``record_click(redis, short_code)`` and an hourly sync job.
+    """Replay ``hours`` of clicks through ``record_click(redis, short_code)`` and a sync job that runs
+    every ``sync_every_s`` seconds (hourly by default).
 
     Clicks arrive as a Poisson process (``clicks_per_s``); short codes are Zipf(1.0) popular over
     ``n_codes``. Every ``sync_every_s`` seconds the sync job moves each counter to the database

@@ -166,6 +166,65 @@ def test_run_concurrent_gets_tells_coalescing_from_a_stampede():
                     "after": {"x": "x#2", "y": "y#2"}, "loads_total": {"x": 2, "y": 2}}
 
 
+class UnlockedCoalescing(Coalescing):
+    """Coalescing's check-then-insert without the lock: a race the GIL hides unless look-ups yield."""
+
+    def get(self, key):
+        entry = self.running.get(key)
+        leader = entry is None
+        if leader:
+            entry = self.running[key] = [threading.Event(), None, None]
+        if leader:
+            try:
+                entry[1] = self.load(key)
+            except Exception as exc:
+                entry[2] = exc
+            with self.lock:
+                self.running.pop(key, None)
+            entry[0].set()
+        else:
+            entry[0].wait()
+        if entry[2] is not None:
+            raise entry[2]
+        return entry[1]
+
+
+def test_yielding_key_is_the_plain_key_in_every_dict():
+    """Check that a YieldingKey equals, hashes and prints like its plain str, so results stay plain data."""
+    key = cc.YieldingKey("url:1")
+    assert key == "url:1" and hash(key) == hash("url:1") and {"url:1": 5}[key] == 5
+    assert type(str(key)) is str and f"{key}#1" == "url:1#1" and type(f"{key}#1") is str
+
+
+def test_run_concurrent_gets_catches_an_unlocked_check_then_insert():
+    """Check, three runs each, that the yielding keys expose a loader with no lock around its look-up and
+    insert, while a locked one gives exactly one load per key and plain str results."""
+    keys = ["x"] * 6 + ["y"] * 2
+    for _ in range(3):
+        bad = cc.run_concurrent_gets(UnlockedCoalescing, keys, hold_s=0.05)
+        assert bad["loads"]["x"] > 1
+        good = cc.run_concurrent_gets(Coalescing, keys, hold_s=0.05)
+        assert good["loads"] == {"x": 1, "y": 1} and good["results"] == ["x#1"] * 6 + ["y#1"] * 2
+        assert all(type(r) is str for r in good["results"]) and all(type(k) is str for k in good["loads"])
+
+
+def test_time_cache_ops_times_a_full_cache():
+    """Check the benchmark helper fills the cache, runs gets and puts, and returns microseconds per op."""
+    calls = {"get": 0, "put": 0}
+
+    class Counting(SimpleLRU):
+        def get(self, key):
+            calls["get"] += 1
+            return super().get(key)
+
+        def put(self, key, value):
+            calls["put"] += 1
+            super().put(key, value)
+
+    micros = cc.time_cache_ops(Counting, 100, n_ops=500, seed=1)
+    assert micros > 0 and calls["get"] == 500 and calls["put"] >= 100
+
+
 def test_run_versioned_ops_passes_calls_through():
     """Check the versioned driver's results: fill's return, None for invalidate, get's value."""
     class Recorder:
@@ -214,6 +273,8 @@ def test_hit_ratio_curves_rise_and_meet_when_everything_fits():
     fig, ax = cc.plot_hit_ratio_curves(sizes, curves, n_keys=500)
     assert ax.get_title() and "keys" in ax.get_xlabel() and "%" in ax.get_ylabel()
     assert len(ax.get_lines()) >= 3
+    assert ax.get_xscale() == "linear"  # a log axis squeezed the sizes that matter (1,000 to 5,000 keys)
+    assert len({(line.get_marker(), line.get_linestyle()) for line in ax.get_lines()[:3]}) == 3
 
 
 def test_trace_file_is_what_its_generator_makes():

@@ -62,6 +62,12 @@ MUTANTS = {
     "every_caller_loads": Mutant(
         "coalescing_loader", "            leader = call is None", "            leader = True",
         frozenset({COALESCE}), "no coalescing: every concurrent miss loads"),
+    "check_then_insert_without_lock": Mutant(
+        "coalescing_loader", "        with self._lock:\n            call = self._running.get(key)\n",
+        "        if True:  # no lock around the look-up and the insert\n            call = self._running.get(key)\n",
+        frozenset({COALESCE}), "the look-up and the insert of the running load are not under one lock: two "
+                               "threads both find no load running and both load (caught because the driver's "
+                               "keys let other threads run while a dict hashes them)"),
     "waiters_swallow_errors": Mutant(
         "coalescing_loader",
         '            if call["error"] is not None:\n                raise call["error"]\n            return call["value"]',
