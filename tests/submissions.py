@@ -89,3 +89,15 @@ def assert_loses_exactly(report: GradeReport, name: str, mutant: Mutant) -> None
 
 def assert_full_marks(report: GradeReport) -> None:
     assert report.score == report.max_score, report.table()  # the table includes every failure message
+
+
+def assert_caught_by_hidden_tests(report: GradeReport, test_id: str, *message_parts: str) -> None:
+    """The mistake fails exactly ``test_id``, with a message from a hidden seeded case.
+
+    A test cell runs its visible checks first and stops at the first failure, so a message that names
+    a hidden case's seed (pass it in ``message_parts``) shows that every visible check passed.
+    """
+    failing = [t for t in report.tests if t.status == "fail"]
+    assert [t.id for t in failing] == [test_id], [(t.id, t.status) for t in report.tests if t.status != "pass"]
+    for part in message_parts:
+        assert part in failing[0].message, f"{part!r} not in:\n{failing[0].message}"

@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "02-load-balancing"
@@ -247,6 +247,4 @@ def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
 
 def test_hidden_tests_alone_catch_an_off_by_one_cooldown(reports):
     """autoscaler_cooldown_strict passes the visible calls; the hidden call sequences (seed 2711) catch it."""
-    failing = [t for t in reports["autoscaler_cooldown_strict"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [SCALER]
-    assert "seed 2711" in failing[0].message and "run_autoscaler(" in failing[0].message
+    assert_caught_by_hidden_tests(reports["autoscaler_cooldown_strict"], SCALER, "seed 2711", "run_autoscaler(")

@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "03-sharding"
@@ -250,12 +250,9 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     """latin1_encoding passes every visible test (ASCII keys); only the hidden non-ASCII keys find it.
     ring_default_10_vnodes passes every test that names vnodes; only the 100,000-key balance statistic finds it."""
-    failing = [t for t in reports["latin1_encoding"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [STABLE]
-    assert "seed 311" in failing[0].message and "case" in failing[0].message
-    few = [t for t in reports["ring_default_10_vnodes"].tests if t.status == "fail"]
-    assert [t.id for t in few] == [RING] and "seed 332" in few[0].message
-    assert "x the mean load; expected at most 1.25" in few[0].message, few[0].message
+    assert_caught_by_hidden_tests(reports["latin1_encoding"], STABLE, "seed 311", "case")
+    assert_caught_by_hidden_tests(reports["ring_default_10_vnodes"], RING, "seed 332",
+                                  "x the mean load; expected at most 1.25")
 
 
 def test_visible_tests_catch_the_learner_reviews_wrong_answers(reports):

@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "04-caching"
@@ -315,13 +315,9 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     """lru_overwrite_keeps_position passes every visible test; only the hidden differential test finds it."""
-    failing = [t for t in reports["lru_overwrite_keeps_position"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [LRU]
-    assert "seed 411" in failing[0].message and "'put'" in failing[0].message
+    assert_caught_by_hidden_tests(reports["lru_overwrite_keeps_position"], LRU, "seed 411", "'put'")
 
 
 def test_hidden_tests_use_real_threads_to_catch_lost_errors(reports):
     """waiters_swallow_errors passes the visible threaded test; a hidden scenario with a failing load finds it."""
-    failing = [t for t in reports["waiters_swallow_errors"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [COALESCE]
-    assert "seed 481" in failing[0].message and "fail_first" in failing[0].message
+    assert_caught_by_hidden_tests(reports["waiters_swallow_errors"], COALESCE, "seed 481", "fail_first")

@@ -5,7 +5,7 @@ failing cluster run names its scenario and seed, shows a trace and the line that
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
 
 ASSIGNMENT = "06-raft"
 
@@ -227,17 +227,13 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     """answers_counted_not_voters passes every visible test; only the hidden seeded cases find it."""
-    failing = [t for t in reports["answers_counted_not_voters"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [ELECTION]
-    assert "seed 631" in failing[0].message and "handle_vote_reply" in failing[0].message
+    assert_caught_by_hidden_tests(reports["answers_counted_not_voters"], ELECTION, "seed 631", "handle_vote_reply")
 
 
 def test_hidden_tests_alone_catch_a_commit_index_restored_from_the_log_length(reports):
     """Restoring commit_index as len(log) passes the visible test (its log is all committed); the hidden cases
     with an uncommitted tail, and the restart_uncommitted runs, catch it."""
-    failing = [t for t in reports["commit_index_from_log_length"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [PERSIST]
-    assert "seed 671" in failing[0].message and "commit_index" in failing[0].message
+    assert_caught_by_hidden_tests(reports["commit_index_from_log_length"], PERSIST, "seed 671", "commit_index")
 
 
 def test_the_notebook_states_how_many_hidden_cluster_runs_there_are():

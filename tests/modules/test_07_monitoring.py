@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "07-monitoring"
@@ -193,6 +193,4 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     """percentile_unsorted passes every visible test (their samples are sorted); only hidden cases find it."""
-    failing = [t for t in reports["percentile_unsorted"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [PCT]
-    assert "seed 711" in failing[0].message and "case" in failing[0].message
+    assert_caught_by_hidden_tests(reports["percentile_unsorted"], PCT, "seed 711", "case")

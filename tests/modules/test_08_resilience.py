@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "08-resilience"
@@ -357,42 +357,30 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     """equal_jitter passes every visible test; only the hidden distribution check finds it."""
-    failing = [t for t in reports["equal_jitter"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [BACKOFF]
-    assert "seed 811" in failing[0].message and "full jitter" in failing[0].message
+    assert_caught_by_hidden_tests(reports["equal_jitter"], BACKOFF, "seed 811", "full jitter")
 
 
 def test_hidden_threaded_test_catches_check_then_act(reports):
     """The lock-free store is right one call at a time; real threads sending one key at once expose it."""
-    failing = [t for t in reports["idempotency_check_then_act"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [IDEMPOTENCY]
-    assert "seed 872" in failing[0].message and "exactly once" in failing[0].message
+    assert_caught_by_hidden_tests(reports["idempotency_check_then_act"], IDEMPOTENCY, "seed 872", "exactly once")
 
 
 def test_hidden_threaded_test_catches_an_unlocked_bulkhead(reports):
     """A bulkhead without a lock is right one call at a time; 8 threads that switch between its read and its
     write of a count catch it, every run."""
     for name in ("bulkhead_acquire_unlocked", "bulkhead_no_lock"):
-        failing = [t for t in reports[name].tests if t.status == "fail"]
-        assert [t.id for t in failing] == [BULKHEAD], name
-        assert "seed 842" in failing[0].message and "lock" in failing[0].message, failing[0].message
+        assert_caught_by_hidden_tests(reports[name], BULKHEAD, "seed 842", "lock")
 
 
 def test_hidden_timing_test_catches_a_store_wide_lock(reports):
-    failing = [t for t in reports["idempotency_global_lock"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [IDEMPOTENCY]
-    assert "seed 873" in failing[0].message and "waited for each other" in failing[0].message
+    assert_caught_by_hidden_tests(reports["idempotency_global_lock"], IDEMPOTENCY, "seed 873", "waited for each other")
 
 
 def test_visible_tests_catch_a_key_unbound_by_a_crash(reports):
     """The text says the key stays bound to its first payload even when that call's handler raised."""
-    failing = [t for t in reports["idempotency_forgets_key_on_crash"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [IDEMPOTENCY]
-    assert "a fixed example" in failing[0].message and "'pay 6'" in failing[0].message
+    assert_caught_by_hidden_tests(reports["idempotency_forgets_key_on_crash"], IDEMPOTENCY, "a fixed example", "'pay 6'")
 
 
 def test_hidden_scripts_catch_a_trip_after_a_success(reports):
     """Visible scripts trip the breaker on a failure; only hidden scripts reach min_calls with a success."""
-    failing = [t for t in reports["breaker_trips_only_on_failure"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [BREAKER]
-    assert "seed 831" in failing[0].message
+    assert_caught_by_hidden_tests(reports["breaker_trips_only_on_failure"], BREAKER, "seed 831")

@@ -4,7 +4,7 @@ correct solution scores full marks; failure messages state input, expected, got 
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_full_marks, assert_loses_exactly
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
 
 
 ASSIGNMENT = "09-event-sourcing"
@@ -270,9 +270,5 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 def test_hidden_tests_alone_catch_mistakes_the_visible_tests_miss(reports):
     """Batch appends and a global checkpoint pass every visible test; only the hidden cases find them."""
-    failing = [t for t in reports["batch_versions_restart"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [STORE]
-    assert "seed 911" in failing[0].message
-    failing = [t for t in reports["projection_global_checkpoint"].tests if t.status == "fail"]
-    assert [t.id for t in failing] == [VIEW]
-    assert "seed 941" in failing[0].message
+    assert_caught_by_hidden_tests(reports["batch_versions_restart"], STORE, "seed 911")
+    assert_caught_by_hidden_tests(reports["projection_global_checkpoint"], VIEW, "seed 941")
