@@ -77,3 +77,17 @@ def test_the_reference_in_the_hidden_block_and_judges_anywhere_are_fine():
     judged = GOOD_TEST.replace("check(f, (1,), 2)\n", "from autograde.judges.common import one_of\n"
                                'check(f, (1,), 2)  # "autograde.reference" in a comment or string is no import\n')
     assert structure_problems(notebook(judged)) == []
+
+
+def test_a_solution_that_grades_with_notes_is_a_problem():
+    """A provided cell that fails or times out under the grader would confuse every learner."""
+    from autograde.checks import check_assignment
+    from autograde.grading import GradeReport
+
+    name = "01-requirements-estimation"
+    clean = GradeReport(name, "solution.ipynb", 14, 14, 3)
+    blank = GradeReport(name, "release.ipynb", 0, 14, 3)
+    assert check_assignment(name, solution=clean, release=blank).problems == []
+    noisy = GradeReport(name, "solution.ipynb", 14, 14, 3, notes=["cell 7 (a provided cell, starting `x`): boom"])
+    problems = check_assignment(name, solution=noisy, release=blank).problems
+    assert len(problems) == 1 and "notes" in problems[0] and "cell 7" in problems[0], problems
