@@ -22,10 +22,13 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Collection
 
 from autograde.layout import UsageError, assignments, release_notebook, source_notebook
 from autograde.isolation import Limits
-from autograde.notebook import cell_role, graded_cells, nbgrader_meta, read_notebook
+from autograde.beside import grading_beside
+from autograde.notebook import (answer_names, cell_role, defined_names, free_names, graded_cells, nbgrader_meta,
+                                read_notebook)
 from autograde.sandbox import CellTimeout, LearnerNames, LearnerProcess, LearnerProcessDied, TestCodeError, Zygote
 from autograde.verdict import VerdictFailure
 
@@ -158,11 +161,15 @@ class CellRun:
     output: str = ""
 
 
-def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float) -> CellRun:
-    """Run a test cell here, in the grader, with the learner's names as proxies into the sandbox."""
+def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float,
+                   reachable: frozenset[str] | None = None) -> CellRun:
+    """Run a test cell here, in the grader, with the learner's names as proxies into the sandbox.
+
+    ``reachable``: the names the answer cells define; the test cell reaches no other learner-side name."""
     try:
         code = compile(source, "<test cell>", "exec")
-        exec(code, LearnerNames(learner))  # noqa: S102 (the instructor's test code)
+        with grading_beside(learner):
+            exec(code, LearnerNames(learner, reachable))  # noqa: S102 (the instructor's test code)
         return CellRun("ok")
     except VerdictFailure as exc:
         return CellRun("fail", str(exc))
@@ -191,8 +198,13 @@ def _run_learner_cell(source: str, learner: LearnerProcess, deadline: float, cel
     return CellRun("ok", output=reply.get("output", ""))
 
 
-def run_notebook(nb, zygote: Zygote) -> dict[int, CellRun]:
+def run_notebook(nb, zygote: Zygote, only_tests: Collection[str] | None = None,
+                 reachable: frozenset[str] | None = None) -> dict[int, CellRun]:
     """Run every code cell: learner-side cells in a fresh sandbox, test cells here. By cell index.
+
+    With ``only_tests`` (test cells' grade_ids), other test cells are not run, and nothing after the
+    last of the chosen test cells runs: what mutation testing needs, where a mistake in one answer
+    concerns only the tests that use it.
 
     If the learner's process dies (it exited, crashed, hit a limit or was killed after a timeout),
     a new one is started and the learner-side cells that ran before are replayed, so one bad cell
@@ -202,10 +214,19 @@ def run_notebook(nb, zygote: Zygote) -> dict[int, CellRun]:
     notebook_deadline = time.monotonic() + limits.notebook_seconds
     runs: dict[int, CellRun] = {}
     replay: list[str] = []
+    last_index = len(nb.cells) - 1
+    if only_tests is not None:
+        chosen = [c.index for c in graded_cells(nb) if c.role == "test" and c.grade_id in only_tests]
+        last_index = max(chosen, default=-1)
     learner = zygote.spawn()
     try:
         for index, cell in enumerate(nb.cells):
+            if index > last_index:
+                break
             if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if only_tests is not None and cell_role(cell) == "test" and \
+                    str(nbgrader_meta(cell).get("grade_id")) not in only_tests:
                 continue
             if time.monotonic() >= notebook_deadline:
                 runs[index] = CellRun("timeout", f"the notebook used up its {limits.notebook_seconds:g} s "
@@ -219,7 +240,7 @@ def run_notebook(nb, zygote: Zygote) -> dict[int, CellRun]:
             deadline = min(time.monotonic() + limits.cell_seconds, notebook_deadline)
             if cell_role(cell) == "test":
                 learner.deadline = deadline
-                runs[index] = _run_test_cell(cell.source, learner, limits.cell_seconds)
+                runs[index] = _run_test_cell(cell.source, learner, limits.cell_seconds, reachable)
             else:
                 runs[index] = _run_learner_cell(cell.source, learner, deadline, limits.cell_seconds)
                 if learner.alive:  # a cell that killed its process is not replayed
@@ -273,16 +294,24 @@ def prepare(path: str | Path, assignment: str | None = None):
     return assignment, nb, missing
 
 
-def grade_prepared(path: str | Path, assignment: str, nb, missing: list[str], zygote: Zygote) -> GradeReport:
+def grade_prepared(path: str | Path, assignment: str, nb, missing: list[str], zygote: Zygote,
+                   only_tests: Collection[str] | None = None) -> GradeReport:
+    """Grade a prepared notebook. With ``only_tests``, the report holds just those tests (and its
+    score and maximum are theirs); see :func:`run_notebook`."""
     started = time.monotonic()
-    runs = run_notebook(nb, zygote)
+    if only_tests is not None:
+        unknown = set(only_tests) - {c.grade_id for c in graded_cells(nb) if c.role == "test"}
+        if unknown:
+            raise UsageError(f"no such test cells in {assignment}: {', '.join(sorted(unknown))}")
+    runs = run_notebook(nb, zygote, only_tests, answer_names(read_notebook(source_notebook(assignment))))
     tests, answers_since_last_test = [], []
     for cell in graded_cells(nb):
         if cell.role == "answer":
             answers_since_last_test.append(cell.grade_id)
         elif cell.role == "test":
             lost = [a for a in answers_since_last_test if a in missing]
-            tests.append(_test_result(cell.grade_id, cell.points, runs.get(cell.index), lost))
+            if only_tests is None or cell.grade_id in only_tests:
+                tests.append(_test_result(cell.grade_id, cell.points, runs.get(cell.index), lost))
             answers_since_last_test = []
     notes = [f"answer cell '{m}' is missing from your notebook; it was graded as blank" for m in missing]
     notes += _cell_problem_notes(nb, runs)
@@ -294,13 +323,37 @@ def grade_prepared(path: str | Path, assignment: str, nb, missing: list[str], zy
 
 
 def grade_notebook(path: str | Path, assignment: str | None = None, limits: Limits | None = None,
-                   zygote: Zygote | None = None) -> GradeReport:
-    """Grade the notebook at ``path``; raise :class:`UsageError` if it cannot be graded at all."""
+                   zygote: Zygote | None = None, only_tests: Collection[str] | None = None) -> GradeReport:
+    """Grade the notebook at ``path``; raise :class:`UsageError` if it cannot be graded at all.
+
+    ``only_tests``: grade just these test cells (by grade_id); see :func:`run_notebook`."""
     assignment, nb, missing = prepare(path, assignment)
     if zygote is not None:
-        return grade_prepared(path, assignment, nb, missing, zygote)
+        return grade_prepared(path, assignment, nb, missing, zygote, only_tests)
     with Zygote(limits=limits) as own:
-        return grade_prepared(path, assignment, nb, missing, own)
+        return grade_prepared(path, assignment, nb, missing, own, only_tests)
+
+
+def tests_using(nb, answer_id: str) -> list[str]:
+    """The test cells that can see a change to answer cell ``answer_id``: the tests right after it
+    (the grader's tie), and every later test cell that names something that cell defines."""
+    cells = graded_cells(nb)
+    answer = next((c for c in cells if c.grade_id == answer_id and c.role in ("answer", "manual")), None)
+    if answer is None:
+        raise UsageError(f"no answer cell {answer_id!r}")
+    defined = defined_names(nb.cells[answer.index].source)
+    chosen, tied = [], True
+    for cell in cells:
+        if cell.index <= answer.index or cell.role != "test":
+            continue
+        try:
+            used = free_names(nb.cells[cell.index].source)
+        except SyntaxError:
+            used = defined  # cannot tell: keep it
+        if tied or used & defined:
+            chosen.append(cell.grade_id)
+        tied = False
+    return chosen
 
 
 def _worker(slot: int, grader_pid: int, limits: Limits | None, todo, done) -> None:
@@ -317,9 +370,9 @@ def _worker(slot: int, grader_pid: int, limits: Limits | None, todo, done) -> No
     try:
         with Zygote(slot=slot, limits=limits, grader_pid=grader_pid) as zygote:
             while (job := todo.get()) is not None:
-                index, (path, assignment) = job
+                index, (path, assignment, *rest) = job
                 try:
-                    result = grade_notebook(path, assignment, zygote=zygote)
+                    result = grade_notebook(path, assignment, zygote=zygote, only_tests=rest[0] if rest else None)
                 except UsageError as exc:
                     result = exc
                 except Exception as exc:  # a fault of the grader or the machine: report it, go on
@@ -333,8 +386,8 @@ def _worker(slot: int, grader_pid: int, limits: Limits | None, todo, done) -> No
         done.put(None)
 
 
-def iter_graded(jobs: list[tuple[str | Path, str | None]], workers: int = 2, limits: Limits | None = None):
-    """Grade ``(path, assignment or None)`` jobs, ``workers`` at a time, each worker a process with
+def iter_graded(jobs: list[tuple], workers: int = 2, limits: Limits | None = None):
+    """Grade ``(path, assignment or None)`` or ``(path, assignment, only_tests)`` jobs, ``workers`` at a time, each worker a process with
     its own warm zygote; yield ``(index, result)`` as each finishes. A result is a GradeReport, the
     UsageError that made the notebook ungradable, or a GraderFault. One bad notebook never stops
     the others."""
@@ -369,10 +422,14 @@ def iter_graded(jobs: list[tuple[str | Path, str | None]], workers: int = 2, lim
 
 
 def grade_many(paths: list[str | Path], workers: int = 2, limits: Limits | None = None,
-               assignment: str | None = None) -> list[GradeReport | UsageError | GraderFault]:
-    """Grade several notebooks; results in the order of ``paths``."""
+               assignment: str | None = None,
+               only_tests: list[Collection[str] | None] | None = None) -> list[GradeReport | UsageError | GraderFault]:
+    """Grade several notebooks; results in the order of ``paths``. ``only_tests[i]``, when given,
+    limits notebook ``i`` to those test cells (None: all)."""
     paths = list(paths)
+    chosen = list(only_tests) if only_tests is not None else [None] * len(paths)
     results: list = [None] * len(paths)
-    for index, result in iter_graded([(p, assignment) for p in paths], workers, limits):
+    jobs = [(p, assignment, sorted(t) if t is not None else None) for p, t in zip(paths, chosen)]
+    for index, result in iter_graded(jobs, workers, limits):
         results[index] = result
     return results

@@ -11,9 +11,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde.grading import GradeReport, grade_many
+from autograde.grading import GradeReport, grade_many, tests_using
 from autograde.layout import release_notebook, source_notebook
-from autograde.notebook import cell_role, nbgrader_meta
+from autograde.notebook import cell_role, nbgrader_meta, read_notebook
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,13 @@ def mutant_submission(assignment: str, mutant: Mutant, path: Path) -> Path:
     return write_submission(assignment, path, sources)
 
 
-def grade_all(paths: dict[str, Path], workers: int = 2) -> dict[str, GradeReport]:
-    """Grade several notebooks, ``workers`` at a time, through the real (sandboxed) grader."""
-    reports = grade_many(list(paths.values()), workers=workers)
+def grade_all(paths: dict[str, Path], workers: int = 2,
+              only_tests: dict[str, set[str]] | None = None) -> dict[str, GradeReport]:
+    """Grade several notebooks, ``workers`` at a time, through the real (sandboxed) grader.
+
+    ``only_tests[name]`` limits that notebook's grading to those test cells (all when absent)."""
+    chosen = [(only_tests or {}).get(name) for name in paths]
+    reports = grade_many(list(paths.values()), workers=workers, only_tests=chosen)
     for name, report in zip(paths, reports):
         assert isinstance(report, GradeReport), f"{name} could not be graded: {report}"
     return dict(zip(paths, reports))
@@ -68,11 +72,16 @@ def grade_all(paths: dict[str, Path], workers: int = 2) -> dict[str, GradeReport
 
 def grade_mutants_and_alternative(assignment: str, mutants: dict[str, Mutant], alternative: dict[str, str],
                                   folder: Path) -> dict[str, GradeReport]:
-    """Grade every mutant and the alternative solution (named "alternative") of one module."""
+    """Grade every mutant and the alternative solution (named "alternative") of one module.
+
+    A mutant is graded on the test cells that can see its answer cell (``tests_using``) and those it
+    declares it loses; the others cannot change, so they are not run. The alternative is graded whole."""
     paths = {name: mutant_submission(assignment, m, folder / f"{name}.ipynb") for name, m in mutants.items()}
     solution = answer_sources(source_notebook(assignment))
     paths["alternative"] = write_submission(assignment, folder / "alternative.ipynb", {**solution, **alternative})
-    return grade_all(paths)
+    source = read_notebook(source_notebook(assignment))
+    only = {name: set(tests_using(source, m.cell)) | set(m.loses) for name, m in mutants.items()}
+    return grade_all(paths, only_tests=only)
 
 
 def assert_loses_exactly(report: GradeReport, name: str, mutant: Mutant) -> None:
