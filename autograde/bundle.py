@@ -15,7 +15,8 @@ from pathlib import Path
 
 from autograde.layout import REPO_ROOT
 
-INCLUDED = ["notebooks", "course", "data", "autograde/__init__.py", "autograde/verdict.py", "autograde/judges",
+INCLUDED = ["notebooks", "course", "data", "autograde/__init__.py", "autograde/verdict.py", "autograde/beside.py",
+            "autograde/judges",
             "pyproject.toml", "environment.yml", "Makefile", "jupyter_lab_config.py", "lab-settings",
             "LICENSE", "README.md", "docs"]
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}

@@ -2,6 +2,11 @@
 
 - every graded cell has a readable ``grade_id``; every test cell has points, a first-line
   docstring ("Check that ..."), visible tests and a non-empty hidden-tests block;
+- every answer cell has a contract in its reference module's ``CONTRACTS``
+  (``autograde.contracts``); the exercise's text shows it exactly; a hidden-tests block checks it with
+  ``check_contract``; the reference raises exactly where its error rules say; random cases vary
+  every parameter;
+- a test cell reaches in the learner's process only names that answer cells define;
 - no code outside a hidden-tests block imports ``autograde.reference``: the student bundle has
   no reference answers, so visible tests use literal expected values or ``autograde.judges``;
 - notebooks/ is exactly what ``autograde release`` generates from solutions/;
@@ -15,13 +20,15 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from autograde.contracts import contract_text_problems, contract_use_problems
 from autograde.grading import GradeReport, grade_many
 from autograde.layout import UsageError, assignments, release_notebook, source_notebook
-from autograde.notebook import HIDDEN_BEGIN, HIDDEN_END, graded_cells, nbgrader_meta, read_notebook
+from autograde.notebook import (HIDDEN_BEGIN, HIDDEN_END, answer_names, free_names, graded_cells, nbgrader_meta,
+                                read_notebook)
 from autograde.release import out_of_sync
 
 READABLE_ID = re.compile(r"^[a-z][a-z0-9_]{2,60}$")
-VERDICT_CALL = re.compile(r"\bcheck(_raises|_cases|_property)?\(")
+VERDICT_CALL = re.compile(r"\bcheck(_raises|_cases|_contract|_property)?\(")
 
 
 @dataclass
@@ -55,6 +62,26 @@ def structure_problems(nb) -> list[str]:
         if cell.role == "test":
             problems += [f"{where}: {p}" for p in _test_cell_problems(nb.cells[cell.index].source)]
     problems += _reference_import_problems(nb)
+    problems += _learner_side_name_problems(nb)
+    return problems
+
+
+def _learner_side_name_problems(nb) -> list[str]:
+    """Test cells that rely on a learner-side name that no answer cell defines: the grader would not
+    reach it (an answer cell could replace a provided helper and decide its own verdict)."""
+    reachable = answer_names(nb)
+    problems = []
+    for cell in graded_cells(nb):
+        if cell.role != "test":
+            continue
+        try:
+            outside = sorted(free_names(nb.cells[cell.index].source) - reachable)
+        except SyntaxError:
+            continue  # reported by _test_cell_problems
+        if outside:
+            problems.append(f"cell {cell.index} ({cell.grade_id}): uses {', '.join(outside)}, which no answer cell "
+                            "defines; import it in the test cell (wrapped with autograde.beside.beside_learner if "
+                            "it must run next to the learner's code)")
     return problems
 
 
@@ -134,6 +161,7 @@ def check_assignment(name: str, solution: GradeReport | None = None,
     result = AssignmentCheck(name)
     source = read_notebook(source_notebook(name))
     result.problems += structure_problems(source)
+    result.problems += contract_text_problems(name, source) + contract_use_problems(name, source)
     if not release_notebook(name).is_file():
         result.problems.append(f"notebooks/{name}/{name}.ipynb is missing: run `python -m autograde release`")
         return result

@@ -88,3 +88,72 @@ def graded_cells(nb) -> list[GradedCell]:
         cells.append(GradedCell(str(meta["grade_id"]), role,
                                 float(points) if isinstance(points, (int, float)) else 0.0, index))
     return cells
+
+
+def defined_names(source: str) -> set[str]:
+    """Names a cell binds at its top level: functions, classes, assignments, imports."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        else:
+            names |= {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+def answer_names(nb) -> frozenset[str]:
+    """The names the answer cells of an instructor source define: all that a test cell may reach in
+    the learner's process."""
+    names: set[str] = set()
+    for cell in graded_cells(nb):
+        if cell.role == "answer":
+            names |= defined_names(nb.cells[cell.index].source)
+    return frozenset(names)
+
+
+def free_names(source: str) -> set[str]:
+    """Names a cell reads but never binds anywhere in it (nor are built-ins): what it takes from outside."""
+    import ast
+    import builtins
+
+    tree = ast.parse(source)
+    loaded, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return {name for name in loaded - bound if not hasattr(builtins, name)}
+
+
+def graded_definitions(nb) -> dict[str, GradedCell]:
+    """The public functions and classes the answer cells define (each one is graded and has a
+    contract), mapped to the answer cell that defines it."""
+    import ast
+
+    found: dict[str, GradedCell] = {}
+    for cell in graded_cells(nb):
+        if cell.role != "answer":
+            continue
+        try:
+            body = ast.parse(nb.cells[cell.index].source).body
+        except SyntaxError:
+            continue
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                found.setdefault(node.name, cell)
+    return found

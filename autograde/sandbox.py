@@ -190,6 +190,24 @@ class LearnerProcess:
         """Run one cell of learner-side code; returns {"output", "error"?}."""
         return self.request({"op": "exec", "source": source}, deadline)
 
+    def fresh(self, module: str, qualname: str):
+        """A new copy, in this process, of ``module``'s ``qualname``, run from the grader's copy of the
+        module's source (see :mod:`autograde.beside`)."""
+        import importlib
+
+        filename = importlib.import_module(module).__file__
+        with open(filename, encoding="utf-8") as handle:
+            source = handle.read()
+        reply = self.request({"op": "fresh", "module": module, "filename": filename, "source": source,
+                              "qualname": qualname})
+        if "error" in reply:
+            raise TestCodeError(f"the course helper {module}.{qualname} could not be set up beside your code: "
+                                f"{reply['error'].get('type')}: {reply['error'].get('message')}")
+        value = self.decode(reply, qualname)
+        if isinstance(value, RemoteObject):
+            object.__setattr__(value, "_label", qualname)
+        return value
+
     def decode(self, reply: dict, name: str | None = None):
         if "error" in reply:
             raise rebuild_exception(reply["error"])
@@ -197,7 +215,10 @@ class LearnerProcess:
             return reply["value"]
         if "handle" in reply:
             cls = RemoteCallable if reply.get("callable") else RemoteObject
-            return cls(self, {"handle": reply["handle"]}, name or reply.get("type", "object"), reply.get("type", ""))
+            value = cls(self, {"handle": reply["handle"]}, name or reply.get("type", "object"), reply.get("type", ""))
+            if reply.get("type") in ("builtins.bytes", "builtins.bytearray", "builtins.complex") and reply.get("repr"):
+                object.__setattr__(value, "_label", str(reply["repr"])[:200])  # shown as b'...' in messages
+            return value
         raise LearnerProcessDied("the learner's process sent a malformed reply")
 
     def kill(self) -> None:
@@ -295,15 +316,23 @@ class RemoteCallable(RemoteObject):
 
 
 class LearnerNames(dict):
-    """Globals of a test cell: names the cell does not define are looked up in the learner's process."""
+    """Globals of a test cell: names the cell does not define, and that the assignment's answer cells
+    define (``answer_names``), are looked up in the learner's process. Any other name is not: a
+    helper a provided cell imported could be replaced by an answer cell, so a test cell imports what it
+    needs itself (and wraps it with :func:`autograde.beside.beside_learner` to run it next to the
+    learner's code)."""
 
-    def __init__(self, process: LearnerProcess):
+    def __init__(self, process: LearnerProcess, answer_names: frozenset[str] | None = None):
         super().__init__(__name__="__main__", __builtins__=builtins)
         self._process = process
+        self._answer_names = answer_names
 
     def __missing__(self, name: str):
         if name.startswith("__") or hasattr(builtins, name):
             raise KeyError(name)
+        if self._answer_names is not None and name not in self._answer_names:
+            raise TestCodeError(f"the test uses {name!r}, which no answer cell defines; a test cell may reach "
+                                "only the names your answer cells define")
         reply = self._process.request({"op": "lookup", "name": name})
         if not reply.get("exists"):
             raise KeyError(name)

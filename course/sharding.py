@@ -44,6 +44,12 @@ __all__ = ["seed_shard_key", "call_in_subprocess", "run_ring", "ring_movement", 
 
 # --------------------------------------------------------------------------- the seed's router
 
+def utf8_bytes(text: str) -> bytes:
+    """``text`` encoded as UTF-8: a bytes key, made next to the learner's code by the tests
+    (``beside_learner(utf8_bytes)("user:42")``), since bytes cannot cross to the sandbox as data."""
+    return text.encode("utf-8")
+
+
 def seed_shard_key(user_id: str, num_shards: int) -> int:
     """The seed's ``ShardingStrategy.get_shard_key``: ``hash(user_id) % num_shards`` (do not use)."""
     return hash(user_id) % num_shards

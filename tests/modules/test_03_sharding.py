@@ -29,7 +29,7 @@ MUTANTS = {
         '        raise TypeError(f"key must be a str or bytes, got {type(key).__name__}")\n'
         '    digest = hashlib.sha256(key).digest()',
         frozenset({STABLE}), "hashes a bytes key as its text, so b\"user:42\" and \"user:42\" collide; the contract "
-                             "refuses bytes (the visible test passes bytes_key from a provided cell)"),
+                             "refuses bytes (the visible test passes the bytes b'user:42')"),
     "latin1_encoding": Mutant(
         "stable_hash", 'key.encode("utf-8")', 'key.encode("latin-1")',
         frozenset({STABLE}), "not UTF-8: same bytes for ASCII keys, so only the hidden non-ASCII keys catch it"),
@@ -259,7 +259,7 @@ def test_visible_tests_catch_the_learner_reviews_wrong_answers(reports):
     """Wrong answers a learner's review found scoring full marks now fail a visible test (a fixed example), with
     the input that shows the mistake: a bytes key, a key on a point, an empty ring, an empty batch, a key on the
     hot-key threshold."""
-    shown = {"bytes_accepted": "bytes_key", "ring_bisect_right": "'db-a#0'",
+    shown = {"bytes_accepted": "stable_hash(b'user:42')", "ring_bisect_right": "'db-a#0'",
              "ring_owners_empty_ring_returns_list": "['owners', ['user:1']]",
              "jump_many_no_bucket_check": "jump_hash_many([], 0)", "hot_threshold_strict": "threshold=0.25"}
     for name, text in shown.items():
