@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     bundle = sub.add_parser("student-bundle", help="zip what to hand a class: no solutions, hidden tests or answers")
     bundle.add_argument("out", help="the .zip to write")
 
+    contracts = sub.add_parser("contracts", help="show each exercise's contract (from the reference's table) "
+                                                "in its text; --write puts it there")
+    contracts.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    contracts.add_argument("--write", action="store_true", help="write the contract blocks into solutions/")
+
     check = sub.add_parser("check", help="every solution full marks, every release 0, release in sync")
     check.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     check.add_argument("--json", action="store_true", help="print one JSON object")
@@ -53,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             return _batch(args)
         if args.command == "student-bundle":
             return _bundle(args)
+        if args.command == "contracts":
+            return _contracts(args)
         return _check(args)
     except UsageError as exc:
         print(f"autograde: {exc}", file=sys.stderr)
@@ -104,6 +111,38 @@ def _bundle(args) -> int:
     names = write_bundle(Path(args.out))
     print(f"wrote {args.out}: {len(names)} files (release notebooks, course/, data/, set-up files)")
     return 0
+
+
+def _contracts(args) -> int:
+    import json as json_module
+
+    from autograde.contracts import contract_text_problems, reference_contracts
+    from autograde.layout import assignments, source_notebook
+    from autograde.notebook import read_notebook
+
+    failed = False
+    for name in args.assignments or assignments():
+        if name not in assignments():
+            raise UsageError(f"unknown assignment {name!r}")
+        path = source_notebook(name)
+        nb = read_notebook(path)
+        problems = contract_text_problems(name, nb, write=args.write)
+        if args.write and nb != read_notebook(path):
+            raw = json_module.loads(path.read_text())
+            for cell, new in zip(raw["cells"], nb.cells):
+                text = new.source
+                if "".join(cell["source"]) != text:
+                    lines = text.split("\n")
+                    cell["source"] = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+            path.write_text(json_module.dumps(raw, indent=1, ensure_ascii=False) + "\n")
+            print(f"wrote the contract blocks of {name} into {path} (now run: python -m autograde release {name})")
+        for problem in problems:
+            print(f"{name}: {problem}")
+        failed = failed or bool(problems)
+        if not args.write:
+            for contract in (reference_contracts(name) or {}).values():
+                print(f"\n{name}, {contract.name}:\n{contract.markdown()}")
+    return 1 if failed else 0
 
 
 def _check(args) -> int:

@@ -32,8 +32,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-__all__ = ["VerdictFailure", "NotPlainData", "Passed", "check", "check_raises", "check_cases", "check_property",
-           "to_plain"]
+__all__ = ["VerdictFailure", "NotPlainData", "Passed", "check", "check_raises", "check_cases", "check_contract",
+           "check_property", "to_plain"]
 
 # Factors a unit mistake typically produces (ms vs s, KB vs bytes, bits vs bytes, minutes, hours, days).
 _UNIT_FACTORS = {
@@ -246,11 +246,13 @@ def _focus_lines(args: Any, reason: str) -> list[str]:
 
 
 def _fail(fn: Callable, args: Any, *, expected: str, got: str, reason: str,
-          seed: int | None, case: int | None, cases_total: int | None, passed: int | None) -> None:
+          seed: int | None, case: int | None, cases_total: int | None, passed: int | None,
+          about: str | None = None) -> None:
     __tracebackhide__ = True
     call = _call_text(fn, args)
     shortened = "chars)" in call
     lines = [f"{getattr(fn, '__name__', 'function')}: {reason}",
+             *([f"  case of:  {about}"] if about else []),
              f"  input:    {call}",
              *(_focus_lines(args, reason) if shortened else []),
              f"  expected: {expected}",
@@ -286,7 +288,8 @@ def _exception_text(exc: BaseException) -> str:
 
 def check(fn: Callable, args: Mapping[str, Any] | tuple, expected: Any, *, rel_tol: float = 0.0,
           abs_tol: float = 0.0, integer: bool = False, seed: int | None = None,
-          case: int | None = None, cases_total: int | None = None, passed: int | None = None) -> Passed:
+          case: int | None = None, cases_total: int | None = None, passed: int | None = None,
+          about: str | None = None) -> Passed:
     """Call ``fn(**args)`` (or ``fn(*args)`` for a tuple) and fail unless it returns ``expected``.
 
     Numbers match within ``max(rel_tol * |expected|, abs_tol)``; ``integer=True`` also requires a
@@ -295,7 +298,7 @@ def check(fn: Callable, args: Mapping[str, Any] | tuple, expected: Any, *, rel_t
     __tracebackhide__ = True
     tol = _Tolerance(rel_tol, abs_tol, integer)
     expected_plain = to_plain(expected, "expected")
-    context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed)
+    context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed, about=about)
     value, error = _call(fn, args)
     if error is not None:
         _fail(fn, args, expected=_short(expected_plain) + tol.describe(), got=_exception_text(error),
@@ -314,10 +317,10 @@ def check(fn: Callable, args: Mapping[str, Any] | tuple, expected: Any, *, rel_t
 
 def check_raises(fn: Callable, args: Mapping[str, Any] | tuple, exception: type[BaseException], *,
                  seed: int | None = None, case: int | None = None, cases_total: int | None = None,
-                 passed: int | None = None) -> Passed:
+                 passed: int | None = None, about: str | None = None) -> Passed:
     """Call ``fn`` and fail unless it raises ``exception`` (or a subclass of it)."""
     __tracebackhide__ = True
-    context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed)
+    context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed, about=about)
     value, error = _call(fn, args)
     if isinstance(error, exception):
         return Passed(f"{_call_text(fn, args)} raises {exception.__name__}")
@@ -346,6 +349,28 @@ def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Cal
             continue
         check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)
     return Passed(f"{getattr(fn, '__name__', 'function')} on seeded cases (seed {seed})", len(cases))
+
+
+def check_contract(fn: Callable, contract: Any, *, seed: int, n: int = 200, supplied: Mapping[str, Any] | None = None,
+                   rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False) -> Passed:
+    """Check ``fn`` on every case of ``contract`` (an :class:`autograde.contracts.Contract`): each stated
+    rule at, just inside and just outside its boundary, each promised edge case, then ``n`` random cases
+    from the whole domain, against ``contract.reference``. ``supplied`` adds arguments to every case
+    (the learner's class, for a driver). A failure names the rule its case belongs to."""
+    __tracebackhide__ = True
+    cases = contract.cases(seed, n)
+    extra = dict(supplied or {})
+    for index, case in enumerate(cases):
+        args = {**case.args, **extra}
+        context = dict(seed=seed, case=index, cases_total=len(cases), passed=index, about=case.label)
+        try:
+            expected = contract.reference(**args)
+        except contract.errors as exc:
+            check_raises(fn, args, type(exc), **context)
+            continue
+        check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)
+    return Passed(f"{getattr(fn, '__name__', 'function')}: every rule of its contract and random cases (seed {seed})",
+                  len(cases))
 
 
 def check_property(fn: Callable, args: Mapping[str, Any] | tuple, judge: Callable[[Any], str | None], *,

@@ -16,6 +16,9 @@ import math
 
 import numpy as np
 
+from autograde.contracts import OMIT, Contract, Rule, at_least, at_most, boundary, edge, greater_than, less_than, \
+    log_uniform, one_of
+
 PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400,
                   "month": 30 * 86_400, "year": 365 * 86_400}
 REL_TOL = 0.02
@@ -103,82 +106,56 @@ def url_shortener_estimate(urls_per_month, read_write_ratio, bytes_per_url, year
             "out_bytes_per_s": bandwidth(writes, reads, bytes_per_url, bytes_per_url)["out_bytes_per_s"]}
 
 
-# --------------------------------------------------------------------------- seeded cases
+# --------------------------------------------------------------------------- contracts
+# One per graded function: the rules each exercise states, with cases at, just inside and just outside
+# every boundary, and random cases drawn from the whole stated domain (autograde.contracts).
 
-def _log_uniform(rng, low, high):
-    return float(10 ** rng.uniform(math.log10(low), math.log10(high)))
-
-
-def _periods(rng, n):
-    return [str(p) for p in rng.choice(list(PERIOD_SECONDS), size=n)]
+PERIODS = list(PERIOD_SECONDS)
+NOT_PERIODS = ["fortnight", "Day", "week", "months"]
 
 
-def average_rps_cases(seed, n=200):
-    rng = np.random.default_rng(seed)
-    cases = [{"count": round(_log_uniform(rng, 1, 1e13)), "period": p} for p in _periods(rng, n)]
-    return cases + [{"count": 1000, "period": "fortnight"}, {"count": -5, "period": "day"}]
+def _draw_period(rng):
+    return str(rng.choice(PERIODS))
 
 
-def peak_rps_cases(seed, n=200):
-    rng = np.random.default_rng(seed)
-    cases = [{"count": round(_log_uniform(rng, 1, 1e13)), "period": p,
-              "peak_factor": round(float(rng.uniform(1, 10)), 2)} for p in _periods(rng, n)]
-    return cases + [{"count": 10, "period": "day", "peak_factor": 0.5}]
+def _count(rng):
+    """A request count anywhere from 0 to 10^13, whole or not (a rate times a time need not be whole)."""
+    value = log_uniform(rng, 1, 1e13)
+    return round(value) if rng.random() < 0.7 else round(value, 3)
 
 
-def storage_bytes_cases(seed, n=200):
-    rng = np.random.default_rng(seed)
-    cases = []
-    for _ in range(n):
-        cases.append({"items_per_month": round(_log_uniform(rng, 1, 1e10)),
-                      "bytes_per_item": int(rng.integers(1, 100_000)),
-                      "months": int(rng.integers(0, 121)),
-                      "replication": int(rng.integers(1, 6)),
-                      "monthly_growth": round(float(rng.choice([0.0, rng.uniform(-0.05, 0.2)])), 4)})
-    return cases + [{"items_per_month": 10, "bytes_per_item": 5, "months": 3, "replication": 0,
-                     "monthly_growth": 0.0},
-                    {"items_per_month": 10, "bytes_per_item": 5, "months": -1, "replication": 1,
-                     "monthly_growth": 0.0}]
+def _fraction_draw(rng):
+    """An availability anywhere in [0, 1]: half uniform, half 'nines' (1 - 10^-k, k up to 6)."""
+    if rng.random() < 0.5:
+        return float(rng.uniform(0.0, 1.0))
+    return 1 - 10 ** -float(rng.uniform(0.3, 6))
 
 
-def bandwidth_cases(seed, n=200):
-    rng = np.random.default_rng(seed)
-    return [{"writes_per_s": round(_log_uniform(rng, 0.1, 1e6), 3),
-             "reads_per_s": round(_log_uniform(rng, 0.1, 1e7), 3),
-             "bytes_per_write": int(rng.integers(1, 1_000_000)),
-             "bytes_per_read": int(rng.integers(1, 1_000_000))} for _ in range(n)]
+FRACTION_RULE = Rule(
+    "every availability is a fraction in [0, 1] (a percentage such as `99.9` is a mistake), else `ValueError`",
+    at=[{"availabilities": [0.0, 0.5]}, {"availabilities": [1.0, 0.9]}],
+    inside=[{"availabilities": [0.001]}, {"availabilities": [0.999, 0.5]}],
+    outside=[{"availabilities": [0.99, 1.001]}, {"availabilities": [-0.001]}, {"availabilities": [0.99, 99.9]}])
 
 
-def downtime_seconds_cases(seed, n=200):
-    rng = np.random.default_rng(seed)
-    nines = [0.9, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99999]
-    cases = [{"availability": float(rng.choice([rng.choice(nines), rng.uniform(0.5, 1.0)])), "period": p}
-             for p in _periods(rng, n)]
-    return cases + [{"availability": 99.9, "period": "month"}, {"availability": 0.999, "period": "week"}]
+def _availabilities(rng):
+    return {"availabilities": [round(_fraction_draw(rng), 9) for _ in range(int(rng.integers(1, 8)))]}
 
 
-def availability_cases(seed, n=200):
-    """Cases for series_availability and parallel_availability (same argument shape)."""
-    rng = np.random.default_rng(seed)
-    cases = []
-    for _ in range(n):
-        k = int(rng.integers(1, 7))
-        cases.append({"availabilities": [round(float(a), 6) for a in rng.uniform(0.8, 0.99999, size=k)]})
-    return cases + [{"availabilities": [0.99, 99.9]}]
+def _servers_case(rng):
+    return {"peak_rps": round(log_uniform(rng, 0.5, 1e6), 2), "rps_per_server": round(log_uniform(rng, 1, 1e4), 1),
+            "target_utilisation": round(float(rng.uniform(0.05, 1.0)), 2), "spares": int(rng.integers(0, 5))}
 
 
-def servers_needed_cases(seed, n=200):
-    """Random cases, skipping those within 1e-6 of a whole number of servers (rounding noise)."""
-    rng = np.random.default_rng(seed)
-    cases = []
-    while len(cases) < n:
-        case = {"peak_rps": round(_log_uniform(rng, 1, 1e6), 2),
-                "rps_per_server": round(_log_uniform(rng, 10, 1e4), 1),
-                "target_utilisation": round(float(rng.uniform(0.3, 1.0)), 2), "spares": int(rng.integers(0, 4))}
-        ratio = case["peak_rps"] / (case["rps_per_server"] * case["target_utilisation"])
-        if abs(ratio - round(ratio)) > 1e-6:
-            cases.append(case)
-    return cases + [{"peak_rps": 100, "rps_per_server": 10, "target_utilisation": 1.5, "spares": 1}]
+def _servers_unambiguous(case):
+    """A whole number of servers in every order of division, or clearly not whole (over 10^-6 away):
+    near a whole number, float noise decides ceil, and that is no one's mistake. The exact boundary has
+    its own rule, with numbers that are exact in binary."""
+    p, r, u = case["peak_rps"], case["rps_per_server"], case.get("target_utilisation", 0.7)
+    ratios = {p / (r * u), p / r / u, p / u / r}
+    if len(ratios | {float(p // (r * u)), float(-(-p // (r * u)))}) == 1:
+        return True  # whole in every way of computing it (the boundary rule's case)
+    return all(abs(x - round(x)) > 1e-6 for x in ratios)
 
 
 def _length_by(probability, n, p, alphabet):
@@ -188,25 +165,109 @@ def _length_by(probability, n, p, alphabet):
     return length
 
 
-def short_code_length_cases(seed, n=200):
-    """Cases where the usual birthday formulas all give the same length (any of them passes)."""
-    methods = [collision_probability,
-               lambda k, space: min(1.0, k * k / (2 * space)),           # union bound
-               lambda k, space: -math.expm1(-k * k / (2 * space))]        # exp approximation
-    rng = np.random.default_rng(seed)
-    cases = []
-    while len(cases) < n:
-        case = {"n_items": round(_log_uniform(rng, 10, 1e12)), "max_collision_probability": float(
-            f"{_log_uniform(rng, 1e-9, 0.5):.3g}"), "alphabet_size": int(rng.choice([62, 62, 36, 16, 64]))}
-        lengths = {_length_by(m, case["n_items"], case["max_collision_probability"], case["alphabet_size"])
-                   for m in methods}
-        if len(lengths) == 1:
-            cases.append(case)
-    return cases + [{"n_items": 100, "max_collision_probability": 0.0, "alphabet_size": 62},
-                    {"n_items": 100, "max_collision_probability": 0.1, "alphabet_size": 1}]
+CODE_LENGTH_METHODS = [collision_probability,
+                       lambda k, space: min(1.0, k * k / (2 * space)),           # union bound
+                       lambda k, space: -math.expm1(-k * k / (2 * space))]        # exp approximation
 
 
-def url_shortener_cases(seed, n=100):
-    rng = np.random.default_rng(seed)
-    return [{"urls_per_month": round(_log_uniform(rng, 1e4, 1e10)), "read_write_ratio": int(rng.integers(1, 1000)),
-             "bytes_per_url": int(rng.integers(50, 5000)), "years": int(rng.integers(1, 11))} for _ in range(n)]
+def _code_length_methods_agree(case):
+    """The text accepts any standard form of the birthday bound: use only cases where they agree."""
+    return len({_length_by(m, case["n_items"], case["max_collision_probability"],
+                           case.get("alphabet_size", 62))
+                for m in CODE_LENGTH_METHODS}) == 1
+
+
+CONTRACTS = {c.name: c for c in [
+    Contract(
+        "average_rps", average_rps,
+        draw=lambda rng: {"count": _count(rng), "period": _draw_period(rng)},
+        domain="counts from 0 to 10^13, whole or not, and every period",
+        rules=[one_of("period", PERIODS, NOT_PERIODS),
+               at_least("count", 0, says="`count` >= 0, else `ValueError`")]),
+    Contract(
+        "peak_rps", peak_rps,
+        draw=lambda rng: {"count": _count(rng), "period": _draw_period(rng),
+                          "peak_factor": round(float(rng.uniform(1, 10)), 3)},
+        domain="counts from 0 to 10^13, every period, peak factors from 1 to 10",
+        rules=[at_least("peak_factor", 1, step=0.01),
+               edge("`peak_factor` defaults to 2.0", {"peak_factor": OMIT})]),
+    Contract(
+        "storage_bytes", storage_bytes,
+        draw=lambda rng: {"items_per_month": round(log_uniform(rng, 1, 1e10)),
+                          "bytes_per_item": int(rng.integers(1, 1_000_000)), "months": int(rng.integers(0, 121)),
+                          "replication": int(rng.integers(1, 6)),
+                          "monthly_growth": 0.0 if rng.random() < 0.3 else round(float(rng.uniform(-0.5, 0.5)), 4)},
+        domain="up to 10^10 items a month, up to 10 years, 1 to 5 replicas, growth from -50% to +50% a month",
+        rules=[at_least("items_per_month", 0), at_least("bytes_per_item", 0), at_least("months", 0),
+               at_least("replication", 1),
+               greater_than("monthly_growth", -1, step=0.01),
+               boundary("`monthly_growth` of 0 is no growth: `months` equal months",
+                        at={"monthly_growth": 0.0}, inside={"monthly_growth": 0.001},
+                        outside={"monthly_growth": -0.001}),
+               edge("`months` = 0 stores nothing", {"months": 0}),
+               edge("`replication` and `monthly_growth` default to 1 and 0.0",
+                    {"replication": OMIT, "monthly_growth": OMIT})]),
+    Contract(
+        "bandwidth", bandwidth,
+        draw=lambda rng: {"writes_per_s": round(log_uniform(rng, 0.01, 1e6), 3),
+                          "reads_per_s": round(log_uniform(rng, 0.01, 1e7), 3),
+                          "bytes_per_write": int(rng.integers(1, 1_000_000)),
+                          "bytes_per_read": int(rng.integers(1, 1_000_000))},
+        domain="rates from 0.01 to 10^7 per second, sizes up to 1 MB",
+        rules=[at_least(name, 0, step=0.5, says=f"`{name}` >= 0, else `ValueError`")
+               for name in ("writes_per_s", "reads_per_s", "bytes_per_write", "bytes_per_read")]),
+    Contract(
+        "downtime_seconds", downtime_seconds,
+        draw=lambda rng: {"availability": _fraction_draw(rng), "period": _draw_period(rng)},
+        domain="availabilities anywhere in [0, 1] and every period",
+        rules=[Rule("`availability` is a fraction in [0, 1] (a percentage such as `99.9` is a mistake), "
+                    "else `ValueError`",
+                    at=[{"availability": 0.0}, {"availability": 1.0}],
+                    inside=[{"availability": 0.001}, {"availability": 0.999}],
+                    outside=[{"availability": -0.001}, {"availability": 1.001}, {"availability": 99.9}]),
+               one_of("period", PERIODS, NOT_PERIODS)]),
+    Contract(
+        "series_availability", series_availability, draw=_availabilities,
+        domain="1 to 7 availabilities anywhere in [0, 1]",
+        rules=[FRACTION_RULE, edge("an empty list is a chain of nothing: 1.0", {"availabilities": []}),
+               edge("one component is its own availability", {"availabilities": [0.97]})]),
+    Contract(
+        "parallel_availability", parallel_availability, draw=_availabilities,
+        domain="1 to 7 availabilities anywhere in [0, 1]",
+        rules=[FRACTION_RULE, edge("an empty list is a group of nothing: 0.0", {"availabilities": []}),
+               edge("one component is its own availability", {"availabilities": [0.97]})]),
+    Contract(
+        "servers_needed", servers_needed, draw=_servers_case, accept=_servers_unambiguous,
+        domain="peaks from 0.5 to 10^6 requests/s, 1 to 10^4 per server, utilisation 5% to 100%, 0 to 4 spares",
+        rules=[greater_than("peak_rps", 0, step=0.01), greater_than("rps_per_server", 0, step=0.01),
+               greater_than("target_utilisation", 0, step=0.01), at_most("target_utilisation", 1, step=0.01),
+               at_least("spares", 0),
+               boundary("a load that needs exactly k servers at the target gets k (plus spares), not k + 1",
+                        at={"peak_rps": 1000, "rps_per_server": 100, "target_utilisation": 0.5},
+                        inside={"peak_rps": 999, "rps_per_server": 100, "target_utilisation": 0.5},
+                        outside={"peak_rps": 1001, "rps_per_server": 100, "target_utilisation": 0.5}),
+               edge("`target_utilisation` and `spares` default to 0.7 and 1",
+                    {"target_utilisation": OMIT, "spares": OMIT})]),
+    Contract(
+        "short_code_length", short_code_length,
+        draw=lambda rng: {"n_items": round(log_uniform(rng, 1, 1e12)),
+                          "max_collision_probability": float(f"{log_uniform(rng, 1e-9, 0.9):.3g}"),
+                          "alphabet_size": int(rng.choice([2, 10, 16, 36, 62, 64, 1000]))},
+        accept=_code_length_methods_agree,
+        domain="1 to 10^12 codes, probabilities from 10^-9 to 0.9, alphabets of 2 to 1,000 symbols "
+               "(only where the standard forms of the bound agree)",
+        rules=[at_least("n_items", 1),
+               greater_than("max_collision_probability", 0, step=0.001),
+               less_than("max_collision_probability", 1, step=0.001),
+               at_least("alphabet_size", 2),
+               edge("one code never collides: length 1",
+                    {"n_items": 1, "max_collision_probability": 0.5, "alphabet_size": 62}),
+               edge("`alphabet_size` defaults to 62", {"alphabet_size": OMIT})]),
+    Contract(
+        "url_shortener_estimate", url_shortener_estimate,
+        draw=lambda rng: {"urls_per_month": round(log_uniform(rng, 1, 1e11)),
+                          "read_write_ratio": round(log_uniform(rng, 0.1, 1e4), 2),
+                          "bytes_per_url": int(rng.integers(1, 100_000)), "years": int(rng.integers(1, 21))},
+        domain="1 to 10^11 URLs a month, 0.1 to 10,000 reads per write, up to 100 KB a URL, 1 to 20 years",
+        rules=[]),
+]}

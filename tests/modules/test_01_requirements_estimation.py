@@ -159,4 +159,4 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     """negative_count_accepted passes every visible test; only the hidden cases find it."""
-    assert_caught_by_hidden_tests(reports["negative_count_accepted"], RPS, "seed 1101", "count=-5")
+    assert_caught_by_hidden_tests(reports["negative_count_accepted"], RPS, "seed 1101", "count=-1", "just outside")
