@@ -13,6 +13,7 @@ raises KeyboardInterrupt in whatever the learner's code is doing.
 from __future__ import annotations
 
 import _thread
+import importlib
 import io
 import json
 import queue
@@ -138,6 +139,10 @@ class Runner:
             kwargs = {k: self._decode(v) for k, v in message.get("kwargs", {}).items()}
             return self._encode(target(*args, **kwargs))
         if op == "fresh":  # a course helper, from source the grader sent, as a module nothing refers to
+            try:  # the real one must be importable by name: dataclasses look a class's module up there
+                importlib.import_module(str(message["module"]))
+            except ImportError:
+                pass
             module = types.ModuleType(str(message["module"]))
             module.__file__ = str(message["filename"])
             exec(compile(message["source"], module.__file__, "exec"), module.__dict__)  # noqa: S102

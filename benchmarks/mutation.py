@@ -52,8 +52,7 @@ _COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast
                  ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
 _BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
                ast.Mod: ast.FloorDiv}
-_ROUNDING = {"ceil": ["floor", "round"], "floor": ["ceil", "round"], "round": ["int", "math.ceil"],
-             "int": ["round"]}
+_ROUNDING = {"ceil": ["floor", "round"], "floor": ["ceil", "round"], "round": ["int"], "int": ["round"]}
 _COPIES = {"deepcopy", "copy"}
 
 
@@ -132,7 +131,7 @@ def _candidates(tree: ast.AST):
             name = _call_name(node)
             if name in _ROUNDING and node.args:
                 for other in _ROUNDING[name]:
-                    yield "swap rounding", node, (lambda n, o=other: setattr(n, "func", ast.parse(o, mode="eval").body))
+                    yield "swap rounding", node, (lambda n, o=other: _swap_function(n, o))
             if name in ("min", "max") and node.args:
                 yield "min/max swapped", node, (lambda n: setattr(n, "func", ast.Name("max" if _call_name(n) == "min" else "min")))
             if (name in _COPIES or (name in ("list", "dict", "set") and len(node.args) == 1)) and node.args:
@@ -152,6 +151,14 @@ def _candidates(tree: ast.AST):
             positional = [a for a in node.args if not isinstance(a, ast.Starred)]
             if len(positional) >= 2 and name not in ("range", "isinstance", "getattr", "setattr", "print"):
                 yield "arguments swapped", node, (lambda n: n.args.__setitem__(slice(0, 2), [n.args[1], n.args[0]]))
+
+
+def _swap_function(call: ast.Call, other: str) -> None:
+    """``math.ceil(x)`` becomes ``math.floor(x)`` or ``round(x)``; ``ceil(x)`` becomes ``floor(x)``."""
+    if isinstance(call.func, ast.Attribute) and other in ("ceil", "floor"):
+        call.func.attr = other
+    else:
+        call.func = ast.Name(other, ast.Load())
 
 
 def _apply(tree: ast.AST, target: ast.AST, change) -> ast.AST:
@@ -245,8 +252,8 @@ def killed(report) -> bool:
     return not hasattr(report, "tests") or any(t.points < t.max_points for t in report.tests)
 
 
-def campaign(assignment: str, sample: int | None, workers: int, seed: int = 0) -> dict:
-    specs = mutants_of(assignment)
+def campaign(assignment: str, sample: int | None, workers: int, seed: int = 0, cells: set[str] | None = None) -> dict:
+    specs = [s for s in mutants_of(assignment) if cells is None or s.cell in cells]
     total = len(specs)
     if sample is not None and sample < total:
         specs = random.Random(f"{seed}:{assignment}").sample(specs, sample)
@@ -266,6 +273,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sample", type=int, help="grade this many mutants per module (seeded sample)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cells", help="only mutants of these answer cells (comma-separated grade_ids)")
     parser.add_argument("--list", action="store_true", help="list the mutants without grading them")
     parser.add_argument("--json", help="write the results here as JSON")
     args = parser.parse_args(argv)
@@ -279,7 +287,8 @@ def main(argv=None) -> int:
     print(f"{'module':<28} {'mutants':>7} {'graded':>6} {'killed':>6} {'equiv.':>6} {'unexpl.':>7} "
           f"{'score':>6} {'time':>7}")
     for name in names:
-        result = campaign(name, args.sample, args.workers, args.seed)
+        result = campaign(name, args.sample, args.workers, args.seed,
+                          set(args.cells.split(",")) if args.cells else None)
         rows.append(result)
         non_equivalent = result["graded"] - result["equivalent"]
         score = result["killed"] / non_equivalent if non_equivalent else 1.0
