@@ -219,7 +219,7 @@ def recognise_assignment(data: bytes, name: str) -> str:
 
 def _is_clutter(name: str) -> bool:
     """Files an archiver or a desktop adds next to submissions (``__MACOSX/``, ``.DS_Store``)."""
-    return name.startswith(".") or name == "__MACOSX"
+    return (name.startswith(".") and name != "..") or name == "__MACOSX"
 
 
 def _utc(seconds: float) -> datetime:
@@ -261,7 +261,8 @@ def discover(root: Path, assignment: str | None = None) -> list[Submission]:
         if entry.is_symlink():
             student = entry.name.split("_")[0].removesuffix(".ipynb")
             found.append(Submission(student if STUDENT_ID.fullmatch(student) else "", None, None,
-                                    f"{entry.name}: symbolic link refused (not followed)", source=entry.name))
+                                    f"{_display(entry.name)}: symbolic link refused (not followed)",
+                                    source=_display(entry.name)))
         elif entry.is_dir():
             found += _discover_student_folder(entry, root, known, assignment)
         elif entry.suffix == ".ipynb":
@@ -271,10 +272,10 @@ def discover(root: Path, assignment: str | None = None) -> list[Submission]:
 
 def _flat_file(entry: Path, root: Path, only: str | None) -> Submission:
     student = entry.stem.split("_")[0]
-    sub = Submission(student, only, entry, source=entry.name)
+    sub = Submission(student, only, entry, source=_display(entry.name))
     if not STUDENT_ID.fullmatch(student):
         sub.student = ""
-        sub.problem = f"{entry.name}: cannot read a student id from the file name"
+        sub.problem = f"{sub.source}: cannot read a student id from the file name"
         return sub
     try:
         sub.data = read_no_follow(entry)
@@ -474,6 +475,8 @@ def _extract_member(zf: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, 
                 if total > 1024 * 1024 and total > ZIP_MAX_RATIO * max(member.compress_size, 1):
                     raise _MemberRefused(f"compressed more than {ZIP_MAX_RATIO}:1 (a zip bomb) and is refused")
                 dst.write(chunk)
+        if total != member.file_size:
+            raise _MemberRefused(f"lies about its size: it says {member.file_size} bytes and holds {total}")
     except _MemberRefused:
         raise
     except zipfile.BadZipFile as exc:
