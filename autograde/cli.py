@@ -50,11 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("format", choices=["canvas", "moodle", "long"],
                         help="canvas: Canvas gradebook import; moodle: Moodle grade import (by email); "
                              "long: one row per student, assignment and graded cell")
-    export.add_argument("--to", help="the CSV to write (default WORKSPACE/exports/FORMAT-grades.csv)")
+    export.add_argument("--to", metavar="DIR", help="the folder to write (default WORKSPACE/exports/FORMAT); "
+                                                    "canvas and moodle write one file per assignment")
     export.add_argument("--assignment", action="append", default=[], help="only this assignment (repeatable)")
     export.add_argument("--include-ungraded", action="store_true",
                         help="export the autograded part of submissions that still need manual grading "
-                             "(default: leave their cell empty)")
+                             "(default: leave them out)")
+    export.add_argument("--canvas-id-column", choices=["SIS Login ID", "SIS User ID"], default="SIS Login ID",
+                        help="the Canvas column that holds the student id (default 'SIS Login ID')")
     export.add_argument("--workspace", help="the grading workspace holding gradebook.db (default grading/)")
 
     bundle = sub.add_parser("student-bundle", help="zip what to hand a class: no solutions, hidden tests or answers")
@@ -148,9 +151,9 @@ def _export(args) -> int:
     from autograde.exports import export_grades
 
     workspace = _workspace(args)
-    to = Path(args.to) if args.to else workspace / "exports" / f"{args.format}-grades.csv"
+    to = Path(args.to) if args.to else workspace / "exports" / args.format
     report = export_grades(args.format, workspace / "gradebook.db", to, assignments=args.assignment,
-                           include_ungraded=args.include_ungraded)
+                           include_ungraded=args.include_ungraded, id_column=args.canvas_id_column)
     print(report)
     return 0
 
