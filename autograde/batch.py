@@ -778,7 +778,7 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
               limits: Limits | None = None, wait: float = 0.0) -> Summary:
     """Grade every submission in ``source`` that is new or changed; see the module's docstring."""
     started = time.monotonic()
-    workspace = workspace or REPO_ROOT / "grading"
+    workspace = Path(os.path.abspath(workspace or REPO_ROOT / "grading"))  # nbgrader changes directory: no relative URL
     csv_path = csv_path or workspace / "grades.csv"
     db_url = db_url or f"sqlite:///{workspace / 'gradebook.db'}"
     summary = Summary()
@@ -889,7 +889,8 @@ def print_summary(summary: Summary) -> None:
     if summary.lock_note:
         print(f"  note      {summary.lock_note}")
     for key, source, why in summary.unusable:
-        print(f"  unusable  {key} ({source}): {why}")
+        why = why.removeprefix(f"{source}: ")
+        print(f"  unusable  {source}: {why}" if key == "?/?" else f"  unusable  {key} ({source}): {why}")
     for key, note in summary.notes:
         print(f"  note      {key}: {note}")
     for key, why in summary.faults:

@@ -206,3 +206,24 @@ def test_nbgrader_export_uses_the_same_exporters(gradebook, tmp_path, plugin, fm
     assert ours == theirs and ours, (ours, theirs)
     for name in ours:
         assert (tmp_path / "direct" / name).read_bytes() == (tmp_path / "via-nbgrader" / name).read_bytes(), name
+
+
+def test_the_nbgrader_configuration_silences_only_noise():
+    """nbgrader_config.py turns off formgrader's config dump (its "not serializable" warning) and silences
+    SQLAlchemy's "not in session" warning from nbgrader's own module, and nothing else."""
+    from sqlalchemy.exc import SAWarning
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from autograde.layout import NBGRADER_CONFIG
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        config = PyFileConfigLoader(NBGRADER_CONFIG.name, path=str(NBGRADER_CONFIG.parent)).load_config()
+        noise = "Object of type <SubmittedAssignment> not in session, add operation along 'Student.submissions'"
+        warnings.warn_explicit(noise, SAWarning, "api.py", 2229, module="nbgrader.api")
+        warnings.warn_explicit(noise, SAWarning, "elsewhere.py", 1, module="somebody.else")
+        warnings.warn_explicit("a real problem", SAWarning, "api.py", 1, module="nbgrader.api")
+    assert config.FormgradeExtension.debug is False
+    assert "--IPKernelApp.log_level=ERROR" in config.Execute.extra_arguments
+    assert [(str(w.message)[:14], w.filename) for w in seen] == [("Object of type", "elsewhere.py"),
+                                                                 ("a real problem", "api.py")], seen
