@@ -101,11 +101,28 @@ class Submission:
     source: str = ""             # where it came from, relative to the input (or the zip member's name)
     notes: list = field(default_factory=list)
     timestamp: datetime | None = None
-    data: bytes | None = None    # the bytes read (without following links) and graded
+    data: bytes | None = None    # the bytes read (without following links), when not staged
+    staged: Path | None = None   # ... or the private copy they were written to, which is what is graded
+    sha: str = ""                # their SHA-256
 
     @property
     def key(self) -> str:
         return f"{self.student or '?'}/{self.assignment or '?'}"
+
+    def keep(self, data: bytes, stage: Path | None) -> None:
+        """Hold the submission's bytes: on disk in ``stage`` if given (a class of large notebooks is
+        not held in memory), else here."""
+        self.sha = hashlib.sha256(data).hexdigest()
+        if stage is None:
+            self.data = data
+        else:
+            fd, name = tempfile.mkstemp(dir=stage, suffix=".ipynb")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            self.staged = Path(name)
+
+    def content(self) -> bytes:
+        return self.data if self.staged is None else self.staged.read_bytes()
 
 
 # --------------------------------------------------------------------------- CSV safety
@@ -247,10 +264,10 @@ def submission_timestamp(folder: Path, notebook: Path) -> tuple[datetime | None,
     return _utc(notebook.lstat().st_mtime), ""
 
 
-def discover(root: Path, assignment: str | None = None) -> list[Submission]:
+def discover(root: Path, assignment: str | None = None, stage: Path | None = None) -> list[Submission]:
     """The submissions under ``root`` (a folder in nbgrader's layout, or flat), each with its bytes
-    read, or with the reason it cannot be graded. Several files of one student for one assignment
-    are reduced to one (:func:`_one_per_student`)."""
+    read (and copied into ``stage`` if given), or with the reason it cannot be graded. Several files
+    of one student for one assignment are reduced to one (:func:`_one_per_student`)."""
     known = set(assignments())
     if assignment is not None and assignment not in known:
         raise UsageError(f"unknown assignment {assignment!r}; known: {', '.join(sorted(known))}")
@@ -264,37 +281,45 @@ def discover(root: Path, assignment: str | None = None) -> list[Submission]:
                                     f"{_display(entry.name)}: symbolic link refused (not followed)",
                                     source=_display(entry.name)))
         elif entry.is_dir():
-            found += _discover_student_folder(entry, root, known, assignment)
+            found += _discover_student_folder(entry, root, known, assignment, stage)
         elif entry.suffix == ".ipynb":
-            found.append(_flat_file(entry, root, assignment))
+            found.append(_flat_file(entry, root, assignment, stage))
     return _one_per_student(found)
 
 
-def _flat_file(entry: Path, root: Path, only: str | None) -> Submission:
-    student = entry.stem.split("_")[0]
-    sub = Submission(student, only, entry, source=_display(entry.name))
+def _flat_file(entry: Path, root: Path, only: str | None, stage: Path | None, student: str | None = None) -> Submission:
+    """A notebook in a flat folder (student id from its name), or directly in a student's folder."""
+    student = entry.stem.split("_")[0] if student is None else student
+    sub = Submission(student, only, entry, source=_display(str(entry.relative_to(root))))
     if not STUDENT_ID.fullmatch(student):
         sub.student = ""
-        sub.problem = f"{sub.source}: cannot read a student id from the file name"
+        sub.problem = f"{sub.source}: cannot read a student id from the file or folder name"
         return sub
     try:
-        sub.data = read_no_follow(entry)
+        data = read_no_follow(entry)
         if only is None:
-            sub.assignment = recognise_assignment(sub.data, entry.name)
+            sub.assignment = recognise_assignment(data, sub.source)
     except UsageError as exc:
         sub.problem = str(exc)
         return sub
+    sub.keep(data, stage)
     sub.timestamp = _utc(entry.lstat().st_mtime)
     return sub
 
 
-def _discover_student_folder(folder: Path, root: Path, known: set[str], only: str | None) -> list[Submission]:
+def _discover_student_folder(folder: Path, root: Path, known: set[str], only: str | None,
+                             stage: Path | None) -> list[Submission]:
     student = folder.name
     subs = []
     for assignment_dir in sorted(folder.iterdir()):
-        if only and assignment_dir.name != only or _is_clutter(assignment_dir.name):
+        if _is_clutter(assignment_dir.name):
             continue
-        rel = str(assignment_dir.relative_to(root))
+        if assignment_dir.suffix == ".ipynb" and not assignment_dir.is_dir():  # <student>/<notebook>.ipynb
+            subs.append(_flat_file(assignment_dir, root, only, stage, student=student))
+            continue
+        if only and assignment_dir.name != only:
+            continue
+        rel = _display(str(assignment_dir.relative_to(root)))
         if assignment_dir.is_symlink():
             subs.append(Submission(student, assignment_dir.name, None, "symbolic link refused (not followed)",
                                    source=rel))
@@ -314,9 +339,9 @@ def _discover_student_folder(folder: Path, root: Path, known: set[str], only: st
         elif chosen is None:
             sub.problem = "no .ipynb file in the submission"
         else:
-            sub.path, sub.source = chosen, str(chosen.relative_to(root))
+            sub.path, sub.source = chosen, _display(str(chosen.relative_to(root)))
             try:
-                sub.data = read_no_follow(chosen)
+                sub.keep(read_no_follow(chosen), stage)
             except UsageError as exc:
                 sub.problem = str(exc)
             else:
@@ -794,17 +819,17 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
             root, rejects = unpack_zip(source, Path(tmp) / "unpacked")
         else:
             root = source
-        subs = discover(root, assignment)
+        staged = Path(tmp) / "staged"  # each submission's bytes, read once: what is hashed is what is graded
+        staged.mkdir()
+        subs = discover(root, assignment, staged)
         state = State(workspace / "batch-state.db")
         gradebook = Gradebook(db_url)
-        staged = Path(tmp) / "staged"
-        staged.mkdir()
         jobs, job_subs = [], []
         for sub in subs:
             if sub.problem and sub.assignment is None:
                 rejects.append(sub)
                 continue
-            sha = hashlib.sha256(sub.data).hexdigest() if sub.data is not None else ""
+            sha = sub.sha
             if sub.problem:
                 summary.unusable.append((sub.key, sub.source, sub.problem))
                 state.record(sub.student, sub.assignment, sha, "unusable", None, None, None, sub.problem,
@@ -813,10 +838,8 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
             if state.done(sub.student, sub.assignment, sha):
                 summary.unchanged += 1
                 continue
-            copy = staged / f"{len(jobs)}.ipynb"  # graded from this copy: exactly the bytes hashed
-            copy.write_bytes(sub.data)
-            jobs.append((copy, sub.assignment))
-            job_subs.append((sub, sha, copy))
+            jobs.append((sub.staged, sub.assignment))
+            job_subs.append((sub, sha, sub.staged))
         for r in rejects:
             summary.unusable.append((r.key, r.source, r.problem))
         state.set_rejects(origin, rejects)
@@ -865,7 +888,7 @@ def _save_result(sub: Submission, sha: str, report: GradeReport, gradebook: Grad
     # `collect` would have done, so the instructor sees each submission, its time and its grade.
     submitted = workspace / "submitted" / sub.student / report.assignment
     if sub.path is None or sub.path.parent.resolve() != submitted.resolve():
-        _atomic_write(submitted / f"{report.assignment}.ipynb", sub.data)
+        _atomic_write(submitted / f"{report.assignment}.ipynb", sub.content())
         if sub.timestamp is not None:
             _atomic_write(submitted / "timestamp.txt", f"{sub.timestamp.isoformat(sep=' ')} UTC".encode())
         elif os.path.lexists(submitted / "timestamp.txt"):

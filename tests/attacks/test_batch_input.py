@@ -95,9 +95,9 @@ def poisoned_zip(tmp_path_factory):
         add(zf, "dave_new.ipynb", SOLUTION, when=(2026, 12, 1, 11, 0, 0))  # the newer must be graded
     lie_about_size(archive, "liar.ipynb", 10)
     workspace = root / "ws"
-    result = cli("batch", str(archive), "--workers", "2", "--workspace", str(workspace))
+    result = cli("batch", str(archive), "--workers", "2", "--feedback", "--workspace", str(workspace))
     return dict(result=result, rows=read_rows(workspace / "grades.csv"), csv=workspace / "grades.csv",
-                long_name=long_name, root=root)
+                long_name=long_name, root=root, workspace=workspace)
 
 
 def test_honest_students_beside_a_poisoned_zip_are_graded(poisoned_zip):
@@ -106,6 +106,12 @@ def test_honest_students_beside_a_poisoned_zip_are_graded(poisoned_zip):
     assert got == {"alice": FULL, "dave": FULL}, (
         f"input: class.zip with 11 bad members; expected alice and dave graded 14; got {got}\n"
         f"stdout: {poisoned_zip['result'].stdout}\nstderr: {poisoned_zip['result'].stderr[-2000:]}")
+
+
+def test_feedback_goes_under_the_workspace_by_default(poisoned_zip):
+    pages = sorted(p.relative_to(poisoned_zip["workspace"]).as_posix()
+                   for p in poisoned_zip["workspace"].rglob("*.html"))
+    assert pages == [f"batch-feedback/alice/{ASSIGNMENT}.html", f"batch-feedback/dave/{ASSIGNMENT}.html"], pages
 
 
 def test_the_exit_status_says_some_unusable_not_a_crash(poisoned_zip):
@@ -275,3 +281,25 @@ def test_a_held_lock_is_reported_in_process_too(tmp_path):
         with pytest.raises(WorkspaceBusy, match=f"pid {os.getpid()} on host"):
             # flock is per open file description: a second open in this process conflicts like another process
             run_batch(folder, workers=1, workspace=tmp_path / "ws", limits=LIMITS)
+
+
+def test_a_batch_told_to_wait_runs_once_the_holder_is_done(tmp_path):
+    import threading
+
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    holder = WorkspaceLock(tmp_path / "ws").__enter__()
+    threading.Timer(1.0, holder.__exit__, (None, None, None)).start()
+    started = time.monotonic()
+    summary = run_batch(folder, workers=1, workspace=tmp_path / "ws", limits=LIMITS, wait=60)
+    assert summary.graded == 0 and time.monotonic() - started >= 0.9, "it must have waited for the holder"
+
+
+def test_a_notebook_directly_in_a_student_folder_is_graded_not_skipped(tmp_path):
+    from autograde.batch import discover
+
+    (tmp_path / "subs" / "gus").mkdir(parents=True)
+    (tmp_path / "subs" / "gus" / "my-work.ipynb").write_bytes(SOLUTION)
+    subs = discover(tmp_path / "subs")
+    assert [(s.student, s.assignment, s.problem) for s in subs] == [("gus", ASSIGNMENT, "")], (
+        f"input: subs/gus/my-work.ipynb; expected gus's {ASSIGNMENT} found; got {subs}")

@@ -151,6 +151,8 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path):
     process.wait()
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
+    assert "Warning" not in resumed.stderr and "took over the lock left by pid" in resumed.stdout, (
+        resumed.stdout, resumed.stderr[-2000:])
     rows = read_csv(workspace / "grades.csv")
     expected = {s: "14.0" if int(s[1:]) % 2 else "0.0" for s in students}
     assert {s: r["score"] for s, r in rows.items()} == expected
