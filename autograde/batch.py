@@ -576,6 +576,11 @@ class State:
                               (student, assignment)).fetchone()
         return bool(row) and row[0] == sha and row[1] in ("graded", "unusable")
 
+    def outcome(self, student: str, assignment: str) -> tuple[str, str]:
+        row = self.db.execute("SELECT outcome, message FROM results WHERE student=? AND assignment=?",
+                              (student, assignment)).fetchone()
+        return (row[0], row[1] or "") if row else ("", "")
+
     def record(self, student, assignment, sha, outcome, score, max_score, manual_max, message,
                note: str = "", source: str = "") -> None:
         with self.db:
@@ -837,6 +842,9 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
                 continue
             if state.done(sub.student, sub.assignment, sha):
                 summary.unchanged += 1
+                outcome, message = state.outcome(sub.student, sub.assignment)
+                if outcome == "unusable":  # still unusable: say so again (and in the exit status)
+                    summary.unusable.append((sub.key, sub.source, f"{message} (unchanged since the last run)"))
                 continue
             jobs.append((sub.staged, sub.assignment))
             job_subs.append((sub, sha, sub.staged))

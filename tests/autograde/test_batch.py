@@ -81,6 +81,9 @@ def test_grades_land_in_the_csv_and_the_gradebook(class_run):
 def test_a_rerun_grades_nothing_that_is_unchanged(class_run):
     assert class_run["first"].graded == 3
     assert class_run["second"].graded == 0 and class_run["second"].unchanged == 4
+    still = sorted(key for key, _, why in class_run["second"].unusable)
+    assert still == [f"carol/{ASSIGNMENT}", f"dave/{ASSIGNMENT}"], (
+        f"a rerun must still report the unusable submissions (and exit 3); got {class_run['second'].unusable}")
 
 
 def test_feedback_is_escaped_and_has_no_test_source(class_run):
