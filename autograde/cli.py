@@ -1,4 +1,8 @@
-"""Command line: ``python -m autograde {release,grade,check}``. Exit 2 means unusable input."""
+"""Command line: ``python -m autograde {release,grade,check,batch,roster,export,student-bundle}``.
+
+Exit 2 means unusable input (nothing was done). ``batch`` also exits 3 when the run completed but
+some submissions are unusable (listed), and 4 when the grader failed on some (rerun to retry);
+a crash of the grader itself exits 1 with a traceback."""
 
 from __future__ import annotations
 
@@ -27,10 +31,34 @@ def _parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="grade a folder or zip of submissions into the gradebook and a CSV")
     batch.add_argument("submissions", help="nbgrader's submitted/ layout, a flat folder of notebooks, or a .zip")
     batch.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default 2, at most 8)")
-    batch.add_argument("--csv", help="grades CSV (default grading/grades.csv)")
-    batch.add_argument("--feedback", help="folder for one HTML feedback page per student and assignment")
+    batch.add_argument("--csv", help="grades CSV (default WORKSPACE/grades.csv); a CSV of another layout is never "
+                                     "overwritten")
+    batch.add_argument("--feedback", nargs="?", const="", default=None, metavar="DIR",
+                       help="write one HTML feedback page per student and assignment, in DIR "
+                            "(default WORKSPACE/batch-feedback)")
     batch.add_argument("--assignment", help="assignment of a flat folder (default: recognised per notebook)")
     batch.add_argument("--workspace", help="where the gradebook, state and autograded notebooks go (default grading/)")
+    batch.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="if another batch is using the workspace, wait this long for it (default: stop at once)")
+
+    roster = sub.add_parser("roster", help="import a class roster (CSV: id, first name, last name, email) "
+                                           "into the gradebook")
+    roster.add_argument("file", help="the roster CSV (UTF-8; a header row naming the columns)")
+    roster.add_argument("--workspace", help="the grading workspace holding gradebook.db (default grading/)")
+
+    export = sub.add_parser("export", help="write grades from the gradebook for an LMS: canvas, moodle or long")
+    export.add_argument("format", choices=["canvas", "moodle", "long"],
+                        help="canvas: Canvas gradebook import; moodle: Moodle grade import (by email); "
+                             "long: one row per student, assignment and graded cell")
+    export.add_argument("--to", metavar="DIR", help="the folder to write (default WORKSPACE/exports/FORMAT); "
+                                                    "canvas and moodle write one file per assignment")
+    export.add_argument("--assignment", action="append", default=[], help="only this assignment (repeatable)")
+    export.add_argument("--include-ungraded", action="store_true",
+                        help="export the autograded part of submissions that still need manual grading "
+                             "(default: leave them out)")
+    export.add_argument("--canvas-id-column", choices=["SIS Login ID", "SIS User ID"], default="SIS Login ID",
+                        help="the Canvas column that holds the student id (default 'SIS Login ID')")
+    export.add_argument("--workspace", help="the grading workspace holding gradebook.db (default grading/)")
 
     bundle = sub.add_parser("student-bundle", help="zip what to hand a class: no solutions, hidden tests or answers")
     bundle.add_argument("out", help="the .zip to write")
@@ -56,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             return _grade(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "roster":
+            return _roster(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "student-bundle":
             return _bundle(args)
         if args.command == "contracts":
@@ -97,12 +129,40 @@ def _batch(args) -> int:
 
     if not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}")
+    workspace = _workspace(args)
+    feedback = None if args.feedback is None else Path(args.feedback) if args.feedback else workspace / "batch-feedback"
     summary = run_batch(Path(args.submissions), workers=args.workers,
-                        csv_path=Path(args.csv) if args.csv else None,
-                        feedback_dir=Path(args.feedback) if args.feedback else None,
-                        assignment=args.assignment, workspace=Path(args.workspace) if args.workspace else None)
+                        csv_path=Path(args.csv) if args.csv else None, feedback_dir=feedback,
+                        assignment=args.assignment, workspace=workspace, wait=args.wait)
     print_summary(summary)
-    return 0 if not summary.faults else 1
+    print(f"grades: {Path(args.csv) if args.csv else workspace / 'grades.csv'}"
+          + (f"; feedback pages: {feedback}/" if feedback is not None else ""))
+    return summary.exit_status
+
+
+def _workspace(args) -> Path:
+    from autograde.layout import REPO_ROOT
+
+    return Path(args.workspace) if args.workspace else REPO_ROOT / "grading"
+
+
+def _roster(args) -> int:
+    from autograde.roster import import_roster
+
+    result = import_roster(Path(args.file), _workspace(args) / "gradebook.db")
+    print(result.describe())
+    return 0
+
+
+def _export(args) -> int:
+    from autograde.exports import export_grades
+
+    workspace = _workspace(args)
+    to = Path(args.to) if args.to else workspace / "exports" / args.format
+    report = export_grades(args.format, workspace / "gradebook.db", to, assignments=args.assignment,
+                           include_ungraded=args.include_ungraded, id_column=args.canvas_id_column)
+    print(report)
+    return 0
 
 
 def _bundle(args) -> int:

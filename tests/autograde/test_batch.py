@@ -60,6 +60,8 @@ def class_run(tmp_path_factory):
     (subs / "dave" / ASSIGNMENT).mkdir(parents=True)
     (subs / "dave" / ASSIGNMENT / NB).symlink_to(source_notebook(ASSIGNMENT))
     workspace, feedback = root / "workspace", root / "feedback"
+    (feedback / "bob").mkdir(parents=True)  # a page the instructor wrote: never overwritten
+    (feedback / "bob" / f"{ASSIGNMENT}.html").write_text("<p>written by hand</p>")
     first = run_batch(subs, workers=2, feedback_dir=feedback, workspace=workspace, limits=LIMITS)
     second = run_batch(subs, workers=2, feedback_dir=feedback, workspace=workspace, limits=LIMITS)
     return dict(root=root, subs=subs, workspace=workspace, feedback=feedback, first=first, second=second)
@@ -79,6 +81,9 @@ def test_grades_land_in_the_csv_and_the_gradebook(class_run):
 def test_a_rerun_grades_nothing_that_is_unchanged(class_run):
     assert class_run["first"].graded == 3
     assert class_run["second"].graded == 0 and class_run["second"].unchanged == 4
+    still = sorted(key for key, _, why in class_run["second"].unusable)
+    assert still == [f"carol/{ASSIGNMENT}", f"dave/{ASSIGNMENT}"], (
+        f"a rerun must still report the unusable submissions (and exit 3); got {class_run['second'].unusable}")
 
 
 def test_feedback_is_escaped_and_has_no_test_source(class_run):
@@ -127,6 +132,8 @@ def test_flat_zip_reads_student_ids_from_file_names_and_refuses_escapes(tmp_path
     rows = read_csv(tmp_path / "ws" / "grades.csv")
     assert summary.graded == 1 and rows["erin"]["score"] == "14.0"
     assert not (tmp_path.parent / "escaped.ipynb").exists()
+    assert [why for _, source, why in summary.unusable if source == "../escaped.ipynb"] == [
+        "the path leaves the folder it is unpacked into (zip slip) and is refused"], summary.unusable
 
 
 def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path):
@@ -147,9 +154,66 @@ def test_kill_9_at_any_moment_loses_and_duplicates_nothing(tmp_path):
     process.wait()
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
+    assert "Warning" not in resumed.stderr and "took over the lock left by pid" in resumed.stdout, (
+        resumed.stdout, resumed.stderr[-2000:])
     rows = read_csv(workspace / "grades.csv")
     expected = {s: "14.0" if int(s[1:]) % 2 else "0.0" for s in students}
     assert {s: r["score"] for s, r in rows.items()} == expected
     assert gradebook_scores(workspace) == {s: float(v) for s, v in expected.items()}
     again = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert "graded 0, unchanged since last run 6" in again.stdout
+
+
+def test_a_feedback_page_we_did_not_write_is_left_alone(class_run):
+    page = class_run["feedback"] / "bob" / f"{ASSIGNMENT}.html"
+    assert page.read_text() == "<p>written by hand</p>"
+    note = read_csv(class_run["workspace"] / "grades.csv")["bob"]["note"]
+    assert "feedback page not written" in note, note
+
+
+def test_a_csv_of_another_layout_is_never_overwritten(tmp_path):
+    """`nbgrader export` wrote grades.csv: the batch refuses to replace it, before grading anything."""
+    from autograde.layout import UsageError
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    theirs = "assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score\n"
+    (workspace / "grades.csv").write_text(theirs)
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    with pytest.raises(UsageError, match="was not written by `autograde batch`"):
+        run_batch(folder, workers=1, workspace=workspace, limits=LIMITS)
+    assert (workspace / "grades.csv").read_text() == theirs
+    assert not (workspace / "batch-state.db").exists(), "nothing may be graded or recorded"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=HYPERLINK(1)", "'=HYPERLINK(1)"), ("+1", "'+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("alice", "alice"), ("a=b", "a=b"), ("", ""), (None, ""),
+    (-1.5, -1.5), (14.0, 14.0),
+])
+def test_csv_cells_that_would_run_as_formulas_are_neutralised(value, expected):
+    from autograde.batch import csv_safe
+
+    assert csv_safe(value) == expected, f"input {value!r}: expected {expected!r}, got {csv_safe(value)!r}"
+
+
+@pytest.mark.parametrize("student, ok", [("alice", True), ("a.b-c_d", True), ("alice\n", False), ("", False),
+                                         ("-rf", False), ("x" * 65, False), ("bob alice", False)])
+def test_student_ids_are_matched_whole(student, ok):
+    from autograde.batch import STUDENT_ID
+
+    assert bool(STUDENT_ID.fullmatch(student)) is ok, f"student id {student!r}: expected usable={ok}"
+
+
+def test_two_files_for_one_student_pick_the_newest_then_the_first_name(tmp_path):
+    from autograde.batch import discover
+
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for name, when in (("amy_b.ipynb", 1_000), ("amy_a.ipynb", 1_000), ("amy_old.ipynb", 500)):
+        (folder / name).write_bytes(source_notebook(ASSIGNMENT).read_bytes())
+        os.utime(folder / name, (when, when))
+    subs = discover(folder)
+    assert [s.source for s in subs] == ["amy_a.ipynb"], [s.source for s in subs]
+    assert "ignored amy_b.ipynb, amy_old.ipynb" in subs[0].notes[0], subs[0].notes
