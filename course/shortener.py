@@ -14,7 +14,7 @@ learner's functions and classes and return plain data; a simulated redirect path
 - ``MemoryLinkStore``: a small store with the same interface as the learner's ``LinkStore``, which
   counts its reads and can be switched "down" to fail writes.
 - Drivers: ``issue_codes``, ``secret_overlap``, ``counter_codes_run``, ``schema_behaviour``, ``run_store_ops``,
-  ``run_resolver``, ``redirect_facts``, ``run_click_counter``, ``keeps_arguments``.
+  ``race_create``, ``run_resolver``, ``redirect_facts``, ``run_click_counter``, ``keeps_arguments``.
 - The seed's expiring click counter: ``FakeRedis``, ``seed_click_counter_loss``, ``plot_click_loss``.
 - Capacity: ``simulate_redirects`` (one server of the fleet on ``course.sim``), ``p95_sweep``,
   ``plot_latency_sweep``; analytics: ``load_click_log``, ``plot_clicks_by_day``.
@@ -627,6 +627,81 @@ def keeps_arguments(fn: Callable, args: dict) -> dict:
     except Exception as exc:  # raising is judged elsewhere; here only the arguments matter
         error = _error_name(exc)
     return {"changed": sorted(k for k in args if given[k] != args[k]), "error": error}
+
+
+def race_create(cls: Callable, rounds: int = 8, pause: float = 0.05) -> dict:
+    """Two writers race to create the same code, ``rounds`` times: run it beside the learner
+    (``beside_learner(race_create)``). Each round makes a new database file; two threads each open
+    ``cls(path)``, meet at a barrier, and call ``create("race", their own URL, 1.0, None)``.
+
+    While it runs, every connection ``sqlite3.connect`` opens waits ``pause`` seconds after each
+    ``SELECT``, so a create that checks first and inserts after is raced for sure: both writers see
+    the code free. A create that lets the ``UNIQUE`` constraint decide is not slowed at all.
+    Returns ``{"one_winner": rounds with one success and one CodeTaken, "both_won": rounds where
+    both succeeded, "errors": [names of other errors raised]}``.
+    """
+    import os
+    import threading
+    import time
+
+    class _Cursor(sqlite3.Cursor):
+        def execute(self, sql, *args):
+            out = super().execute(sql, *args)
+            if str(sql).lstrip().upper().startswith("SELECT"):
+                time.sleep(pause)
+            return out
+
+    class _Connection(sqlite3.Connection):
+        def cursor(self, factory=_Cursor):
+            return super().cursor(factory)
+
+        def execute(self, sql, *args):
+            return self.cursor().execute(sql, *args)
+
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        kwargs.setdefault("factory", _Connection)
+        return real_connect(*args, **kwargs)
+
+    one = both = 0
+    errors: set = set()
+    sqlite3.connect = connect
+    try:
+        for _ in range(rounds):
+            path = f"/tmp/shortener-race-{uuid.uuid4().hex}.db"
+            real_connect(path).close()
+            barrier, results = threading.Barrier(2, timeout=30), [None, None]
+
+            def writer(i):
+                try:
+                    store = cls(path)
+                    barrier.wait()
+                    store.create("race", f"https://writer{i}.example/", 1.0, None)
+                    results[i] = "won"
+                except threading.BrokenBarrierError:
+                    results[i] = "BrokenBarrierError"
+                except Exception as exc:  # the learner's error: its name is the result
+                    results[i] = _error_name(exc)
+                    barrier.abort()
+
+            threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if results == ["won", "won"]:
+                both += 1
+            elif sorted(results) == ["CodeTaken", "won"]:
+                one += 1
+            else:
+                errors |= {r for r in results if r not in ("won", "CodeTaken")}
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+    finally:
+        sqlite3.connect = real_connect
+    return {"one_winner": one, "both_won": both, "errors": sorted(errors)}
 
 
 _STORE_ERRORS = ("CodeTaken", "LinkNotFound", "LinkExpired", "ValueError")

@@ -416,3 +416,35 @@ def test_a_partial_outage_fails_only_its_codes():
     store.set_down(False)                      # the whole store up again ends every partial outage
     store.add_clicks("a", 1)
     assert store.click_counts() == {"a": 1, "b": 2, "c": 0}
+
+
+def test_race_create_shows_a_check_then_insert_every_round_and_never_blames_an_atomic_insert():
+    import sqlite3
+
+    from autograde.reference.url_shortener import REFERENCE_SCHEMA
+
+    class Atomic:
+        def __init__(self, path):
+            self.db = sqlite3.connect(path)
+            self.db.executescript(REFERENCE_SCHEMA)
+
+        def create(self, code, url, created_at, expires_at=None):
+            try:
+                with self.db:
+                    self.db.execute("INSERT INTO urls (short_code, long_url, created_at) VALUES (?, ?, ?)",
+                                    (code, url, created_at))
+            except sqlite3.IntegrityError:
+                raise sh.CodeTaken(code) from None
+
+    class CheckThenReplace(Atomic):
+        def create(self, code, url, created_at, expires_at=None):
+            if self.db.cursor().execute("SELECT 1 FROM urls WHERE short_code = ?", (code,)).fetchone():
+                raise sh.CodeTaken(code)
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO urls (short_code, long_url, created_at) VALUES (?, ?, ?)",
+                                (code, url, created_at))
+
+    real_connect = sqlite3.connect
+    assert sh.race_create(Atomic, rounds=5) == {"one_winner": 5, "both_won": 0, "errors": []}
+    assert sh.race_create(CheckThenReplace, rounds=5) == {"one_winner": 0, "both_won": 5, "errors": []}
+    assert sqlite3.connect is real_connect, "race_create must put sqlite3.connect back"

@@ -115,7 +115,16 @@ MUTANTS = {
         "click_counter", "                continue                      # keep it: the next flush tries again",
         "                break",
         frozenset({CLICKS}), "one unavailable shard stops the flush: codes on healthy shards wait for no reason"),
-    # 5. races: not in this list (see the report): a check-then-insert shows only under two racing connections
+    # 5. a race: check-then-insert, shown by two writers on one file (course.shortener.race_create)
+    "create_checks_then_replaces": Mutant(
+        "link_store", """        try:
+            with self.db:
+                self.db.execute("INSERT INTO urls""", """        if self.get(code) is not None:
+            raise CodeTaken(f"{code!r} is taken")
+        try:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO urls""",
+        frozenset({STORE}), "check, then INSERT OR REPLACE: right one at a time, but two racing writers both win"),
     # 6. a tolerance wider than the gap between the right and a wrong model
     "month_of_30_44_days": Mutant(
         "capacity_plan", "peak = urls_per_month / (30 * 86_400)", "peak = urls_per_month / (30.44 * 86_400)",
@@ -126,7 +135,8 @@ HIDDEN_ONLY = {"port_zero_accepted": (VALIDATE, "seed 1041"), "always_temporary"
                "servers_rounded_not_ceiled": (CAPACITY, "seed 10111"), "base62_accepts_bool": (BASE62, "seed 1013"),
                "max_attempts_unchecked": (HASH, "seed 1034"), "servers_int_plus_one": (CAPACITY, "seed 10112"),
                "url_length_off_by_one": (VALIDATE, "seed 104"), "pick_code_reserves_in_taken": (HASH, "seed 1035"),
-               "flush_stops_at_first_failure": (CLICKS, "seed 1092"), "month_of_30_44_days": (CAPACITY, "seed 10112")}
+               "flush_stops_at_first_failure": (CLICKS, "seed 1092"),
+               "create_checks_then_replaces": (STORE, "seed 1064"), "month_of_30_44_days": (CAPACITY, "seed 10112")}
 
 # A correct solution written differently from ours: recursion and dict lookups for base 62; a different
 # keyed bijection (keys from random.Random, three rounds of affine step, digit rotation and a digit
