@@ -124,6 +124,7 @@ class _Tolerance:
     rel_tol: float = 0.0
     abs_tol: float = 0.0
     integer: bool = False
+    units: bool = True  # a quantity with a unit: a ratio near 1,000 or 60 may be a unit slip
 
     def describe(self) -> str:
         parts = []
@@ -152,7 +153,7 @@ def _mismatch(got: Any, expected: Any, tol: _Tolerance, where: str) -> str | Non
         allowed = max(tol.rel_tol * abs(expected), tol.abs_tol)
         if abs(got - expected) <= allowed:
             return None
-        return f"{where} differs: expected {expected!r}, got {got!r}" + _unit_hint(got, expected)
+        return f"{where} differs: expected {expected!r}, got {got!r}" + (_unit_hint(got, expected) if tol.units else "")
     if type(expected) is bool or expected is None or type(expected) is str:
         if type(got) is type(expected) and got == expected:
             return None
@@ -183,12 +184,15 @@ def _mismatch(got: Any, expected: Any, tol: _Tolerance, where: str) -> str | Non
     raise TypeError(f"expected value of type {type(expected).__name__} is not plain data")  # a test bug
 
 
+_UNIT_RATIO_TOL = 0.01  # a unit slip is off by the factor itself; 1,003 vs 1 is a coincidence more often than not
+
+
 def _unit_hint(got: float, expected: float) -> str:
     if got == 0 or expected == 0 or (got > 0) != (expected > 0):
         return ""
     ratio = max(abs(got), abs(expected)) / min(abs(got), abs(expected))
     for factor, meaning in _UNIT_FACTORS.items():
-        if abs(ratio / factor - 1) < 0.03:
+        if abs(ratio / factor - 1) < _UNIT_RATIO_TOL:
             direction = "too large" if abs(got) > abs(expected) else "too small"
             return f": it is {direction} by {meaning}"
     return ""
@@ -289,14 +293,15 @@ def _exception_text(exc: BaseException) -> str:
 def check(fn: Callable, args: Mapping[str, Any] | tuple, expected: Any, *, rel_tol: float = 0.0,
           abs_tol: float = 0.0, integer: bool = False, seed: int | None = None,
           case: int | None = None, cases_total: int | None = None, passed: int | None = None,
-          about: str | None = None) -> Passed:
+          about: str | None = None, units: bool = True) -> Passed:
     """Call ``fn(**args)`` (or ``fn(*args)`` for a tuple) and fail unless it returns ``expected``.
 
     Numbers match within ``max(rel_tol * |expected|, abs_tol)``; ``integer=True`` also requires a
     whole number. Lists, tuples and dicts are compared item by item with the same tolerance.
+    ``units=False`` for counts and other quantities without a unit: no "unit slip?" hint.
     """
     __tracebackhide__ = True
-    tol = _Tolerance(rel_tol, abs_tol, integer)
+    tol = _Tolerance(rel_tol, abs_tol, integer, units)
     expected_plain = to_plain(expected, "expected")
     context = dict(seed=seed, case=case, cases_total=cases_total, passed=passed, about=about)
     value, error = _call(fn, args)
@@ -331,7 +336,7 @@ def check_raises(fn: Callable, args: Mapping[str, Any] | tuple, exception: type[
 
 def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Callable, *, seed: int,
                 rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False,
-                errors: tuple[type[Exception], ...] = (ValueError, TypeError)) -> Passed:
+                errors: tuple[type[Exception], ...] = (ValueError, TypeError), units: bool = True) -> Passed:
     """Compare ``fn`` with ``reference`` on every case (a dict of keyword arguments).
 
     When the reference raises one of ``errors`` (the contract's exceptions) for a case, ``fn``
@@ -347,12 +352,12 @@ def check_cases(fn: Callable, cases: Iterable[Mapping[str, Any]], reference: Cal
         except errors as exc:
             check_raises(fn, args, type(exc), **context)
             continue
-        check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)
+        check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, units=units, **context)
     return Passed(f"{getattr(fn, '__name__', 'function')} on seeded cases (seed {seed})", len(cases))
 
 
 def check_contract(fn: Callable, contract: Any, *, seed: int, n: int = 200, supplied: Mapping[str, Any] | None = None,
-                   rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False) -> Passed:
+                   rel_tol: float = 0.0, abs_tol: float = 0.0, integer: bool = False, units: bool = True) -> Passed:
     """Check ``fn`` on every case of ``contract`` (an :class:`autograde.contracts.Contract`): each stated
     rule at, just inside and just outside its boundary, each promised edge case, then ``n`` random cases
     from the whole domain, against ``contract.reference``. ``supplied`` adds arguments to every case
@@ -368,7 +373,7 @@ def check_contract(fn: Callable, contract: Any, *, seed: int, n: int = 200, supp
         except contract.errors as exc:
             check_raises(fn, args, type(exc), **context)
             continue
-        check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, **context)
+        check(fn, args, expected, rel_tol=rel_tol, abs_tol=abs_tol, integer=integer, units=units, **context)
     return Passed(f"{getattr(fn, '__name__', 'function')}: every rule of its contract and random cases (seed {seed})",
                   len(cases))
 

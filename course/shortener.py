@@ -13,7 +13,8 @@ learner's functions and classes and return plain data; a simulated redirect path
   ``SEED_POSTGRES_DDL`` and ``lint_partitioning`` (the seed's ``PARTITION OF`` mistake).
 - ``MemoryLinkStore``: a small store with the same interface as the learner's ``LinkStore``, which
   counts its reads and can be switched "down" to fail writes.
-- Drivers: ``issue_codes``, ``secret_overlap``, ``run_store_ops``, ``run_resolver``, ``run_click_counter``.
+- Drivers: ``issue_codes``, ``secret_overlap``, ``counter_codes_run``, ``schema_behaviour``, ``run_store_ops``,
+  ``race_create``, ``run_resolver``, ``redirect_facts``, ``run_click_counter``, ``keeps_arguments``.
 - The seed's expiring click counter: ``FakeRedis``, ``seed_click_counter_loss``, ``plot_click_loss``.
 - Capacity: ``simulate_redirects`` (one server of the fleet on ``course.sim``), ``p95_sweep``,
   ``plot_latency_sweep``; analytics: ``load_click_log``, ``plot_clicks_by_day``.
@@ -383,9 +384,17 @@ class MemoryLinkStore:
         self.reads = 0
         self.writes = 0
         self.down = False
+        self.down_codes: set = set()
 
-    def set_down(self, flag: bool) -> None:
-        self.down = bool(flag)
+    def set_down(self, flag: bool, codes: Sequence[str] | None = None) -> None:
+        """``flag`` for the whole store, or with ``codes`` for those codes only (a partial outage:
+        one shard of the database down, the others up)."""
+        if codes is None:
+            self.down, self.down_codes = bool(flag), set()
+        elif flag:
+            self.down_codes |= set(codes)
+        else:
+            self.down_codes -= set(codes)
 
     def create(self, code, long_url, created_at, expires_at=None):
         if code in self.rows:
@@ -407,8 +416,8 @@ class MemoryLinkStore:
         return row["long_url"]
 
     def add_clicks(self, code, n):
-        if self.down:
-            raise StoreUnavailable("the database is down")
+        if self.down or code in self.down_codes:
+            raise StoreUnavailable("the database is down" if self.down else f"the shard of {code!r} is down")
         if code not in self.rows:
             raise LinkNotFound(code)
         if n < 0:
@@ -507,6 +516,194 @@ def secret_overlap(cls: Callable, secret_a: int, secret_b: int, length: int, n: 
     return {"same_position_share": same / max(1, n)}
 
 
+def counter_codes_run(cls: Callable, secret: Any, blocks: Sequence[int], probes: Sequence[str] = (),
+                      length: int | None = None, decode_at_most: int = 24) -> dict:
+    """The checkable contract of ``CounterCodes``, whatever its bijection: build ``cls(secret, length)``
+    (``cls(secret)`` when ``length`` is None), call ``next_codes(k)`` for each k in ``blocks`` (errors
+    propagate), and let a second instance with the same secret decode up to ``decode_at_most`` of the
+    codes (the first, the last and evenly spaced ones) and each string of ``probes``.
+
+    Returns ``{"issued", "distinct", "bad_length", "bad_chars", "decoded_wrong": [[code, id, got], ...]
+    (at most 3), "probes": [for each probe: the class name of what decode raised, or "an id" for an
+    int in range(62 ** length), or its repr]}``.
+    """
+    generator = cls(secret) if length is None else cls(secret, length)
+    size = 7 if length is None else length
+    codes: list = []
+    for k in blocks:
+        block = generator.next_codes(k)
+        codes.extend(block if type(block) is list else [block])
+    reader = cls(secret) if length is None else cls(secret, length)
+    picks = sorted({0, len(codes) - 1} | {round(i * (len(codes) - 1) / max(1, decode_at_most - 1))
+                                          for i in range(decode_at_most)}) if codes else []
+    wrong = []
+    for i in picks:
+        got = reader.decode(codes[i]) if type(codes[i]) is str else None
+        if got != i:
+            wrong.append([codes[i] if type(codes[i]) is str else repr(codes[i]), i,
+                          got if type(got) in (int, str) else repr(got)])
+    answers = []
+    for probe in probes:
+        try:
+            got = reader.decode(probe)
+        except Exception as exc:  # the learner's error, whatever it is: its name is the answer
+            answers.append(_error_name(exc))
+            continue
+        answers.append("an id" if type(got) is int and 0 <= got < 62 ** size else repr(got))
+    return {"issued": len(codes), "distinct": len({c for c in codes if type(c) is str}),
+            "bad_length": sum(1 for c in codes if type(c) is not str or len(c) != size),
+            "bad_chars": sum(1 for c in codes if type(c) is not str or any(ch not in ALPHABET for ch in c)),
+            "decoded_wrong": wrong[:3], "probes": answers}
+
+
+def schema_behaviour(schema_fn: Callable, rows: Sequence[Sequence], repeat: int = 1) -> dict:
+    """Run the script ``schema_fn()`` ``repeat`` times on one locked-down in-memory SQLite, insert
+    ``rows`` (``[short_code, long_url, created_at]`` or ``[..., expires_at]``: named columns, no
+    click_count) one by one, and report what the table did.
+
+    Returns ``{"error": None or why the script failed, "inserts": ["ok" or the sqlite3 error's class
+    name, per row], "stored": [[short_code, expires_at, click_count], ...] sorted by short_code
+    (a NULL code sorts first), "redundant": [redundant indexes], "indexed_lookup": bool}``.
+    """
+    script = schema_fn()
+    out: dict[str, Any] = {"error": None, "inserts": [], "stored": [], "redundant": [], "indexed_lookup": False}
+    if type(script) is not str:
+        out["error"] = f"the schema is a {type(script).__name__}, not a str"
+        return out
+    facts = schema_facts(script)
+    if facts["error"]:
+        out["error"] = facts["error"]
+        return out
+    out["redundant"] = facts["redundant"]
+    out["indexed_lookup"] = any(w in facts["lookup_plan"] for w in ("USING INDEX", "USING COVERING INDEX",
+                                                                    "USING PRIMARY KEY"))
+    conn = _locked_down_connection()
+    try:
+        try:
+            conn.executescript(";\n".join([script] * repeat))
+        except sqlite3.Error as exc:
+            out["error"] = f"run {repeat} times: {type(exc).__name__}: {exc}"
+            return out
+        conn.set_authorizer(None)
+        conn.set_progress_handler(None, 0)
+        for row in rows:
+            cols = ["short_code", "long_url", "created_at", "expires_at"][:len(row)]
+            try:
+                with conn:
+                    conn.execute(f"INSERT INTO urls ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                 list(row))
+                out["inserts"].append("ok")
+            except sqlite3.Error as exc:
+                out["inserts"].append(type(exc).__name__)
+        stored = conn.execute("SELECT short_code, expires_at, click_count FROM urls").fetchall()
+        out["stored"] = sorted(([c, e, k] for c, e, k in stored), key=lambda r: (r[0] is not None, str(r[0])))
+        return out
+    finally:
+        conn.close()
+
+
+def redirect_facts(redirect_fn: Callable, long_url: str, track_clicks: bool) -> dict:
+    """What ``redirect_fn(long_url, track_clicks)`` answers, as the contract states it:
+    ``{"kind": "temporary" (302 or 307), "permanent" (301 or 308) or the status's repr,
+    "location": the Location, "reason": the reason key}``."""
+    response = redirect_fn(long_url, track_clicks)
+    if type(response) is not dict:
+        return {"kind": f"not a dict: {type(response).__name__}", "location": None, "reason": None}
+    status = response.get("status")
+    kind = "temporary" if status in (302, 307) else "permanent" if status in (301, 308) else repr(status)
+    return {"kind": kind, "location": response.get("location"), "reason": response.get("reason")}
+
+
+def keeps_arguments(fn: Callable, args: dict) -> dict:
+    """Call ``fn(**args)`` on deep copies and say whether it changed any of them (run it beside the
+    learner: ``beside_learner(keeps_arguments)``). Returns ``{"changed": [names of changed arguments],
+    "error": the class name of what it raised, or None}``."""
+    import copy
+
+    given = copy.deepcopy(args)
+    error = None
+    try:
+        fn(**given)
+    except Exception as exc:  # raising is judged elsewhere; here only the arguments matter
+        error = _error_name(exc)
+    return {"changed": sorted(k for k in args if given[k] != args[k]), "error": error}
+
+
+def race_create(cls: Callable, rounds: int = 8, pause: float = 0.05) -> dict:
+    """Two writers race to create the same code, ``rounds`` times: run it beside the learner
+    (``beside_learner(race_create)``). Each round makes a new database file; two threads each open
+    ``cls(path)``, meet at a barrier, and call ``create("race", their own URL, 1.0, None)``.
+
+    While it runs, every connection ``sqlite3.connect`` opens waits ``pause`` seconds after each
+    ``SELECT``, so a create that checks first and inserts after is raced for sure: both writers see
+    the code free. A create that lets the ``UNIQUE`` constraint decide is not slowed at all.
+    Returns ``{"one_winner": rounds with one success and one CodeTaken, "both_won": rounds where
+    both succeeded, "errors": [names of other errors raised]}``.
+    """
+    import os
+    import threading
+    import time
+
+    class _Cursor(sqlite3.Cursor):
+        def execute(self, sql, *args):
+            out = super().execute(sql, *args)
+            if str(sql).lstrip().upper().startswith("SELECT"):
+                time.sleep(pause)
+            return out
+
+    class _Connection(sqlite3.Connection):
+        def cursor(self, factory=_Cursor):
+            return super().cursor(factory)
+
+        def execute(self, sql, *args):
+            return self.cursor().execute(sql, *args)
+
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        kwargs.setdefault("factory", _Connection)
+        return real_connect(*args, **kwargs)
+
+    one = both = 0
+    errors: set = set()
+    sqlite3.connect = connect
+    try:
+        for _ in range(rounds):
+            path = f"/tmp/shortener-race-{uuid.uuid4().hex}.db"
+            real_connect(path).close()
+            barrier, results = threading.Barrier(2, timeout=30), [None, None]
+
+            def writer(i):
+                try:
+                    store = cls(path)
+                    barrier.wait()
+                    store.create("race", f"https://writer{i}.example/", 1.0, None)
+                    results[i] = "won"
+                except threading.BrokenBarrierError:
+                    results[i] = "BrokenBarrierError"
+                except Exception as exc:  # the learner's error: its name is the result
+                    results[i] = _error_name(exc)
+                    barrier.abort()
+
+            threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if results == ["won", "won"]:
+                both += 1
+            elif sorted(results) == ["CodeTaken", "won"]:
+                one += 1
+            else:
+                errors |= {r for r in results if r not in ("won", "CodeTaken")}
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+    finally:
+        sqlite3.connect = real_connect
+    return {"one_winner": one, "both_won": both, "errors": sorted(errors)}
+
+
 _STORE_ERRORS = ("CodeTaken", "LinkNotFound", "LinkExpired", "ValueError")
 
 
@@ -587,7 +784,8 @@ def run_click_counter(counter_cls: Callable, store_cls: Callable, codes: Sequenc
     """Put ``counter_cls(store)`` in front of ``store = store_cls()`` holding ``codes`` and run ``ops``.
 
     Operations: ``["click", code, times]`` (calls ``click(code)`` ``times`` times), ``["flush"]``,
-    ``["down"]`` / ``["up"]`` (the store starts or stops refusing writes). Returns
+    ``["down"]`` / ``["up"]`` (the store starts or stops refusing writes), ``["down", [codes]]`` /
+    ``["up", [codes]]`` (a partial outage: only writes for those codes fail). Returns
     ``{"flushed": [what each flush returned], "pending": counter.pending() at the end,
     "stored": {code: clicks in the store}, "clicked": {code: clicks made}}``.
     """
@@ -605,7 +803,10 @@ def run_click_counter(counter_cls: Callable, store_cls: Callable, codes: Sequenc
         elif kind == "flush":
             flushed.append(counter.flush())
         elif kind in ("down", "up"):
-            store.set_down(kind == "down")
+            if len(op) > 1:
+                store.set_down(kind == "down", list(op[1]))
+            else:
+                store.set_down(kind == "down")
         else:
             raise ValueError(f"unknown operation {kind!r}")
     return {"flushed": flushed, "pending": counter.pending(), "stored": store.click_counts(),

@@ -349,21 +349,23 @@ def click_counter_expected(codes, ops):
     stored = {c: 0 for c in codes}
     clicked = {c: 0 for c in codes}
     pending: dict = {}
-    down, flushed = False, []
+    down, down_codes, flushed = False, set(), []
     for op in ops:
         if op[0] == "click":
             pending[op[1]] = pending.get(op[1], 0) + op[2]
             clicked[op[1]] += op[2]
+        elif op[0] in ("down", "up") and len(op) > 1:      # a partial outage: writes of those codes fail
+            down_codes = down_codes | set(op[1]) if op[0] == "down" else down_codes - set(op[1])
         elif op[0] in ("down", "up"):
-            down = op[0] == "down"
+            down, down_codes = op[0] == "down", set()
         elif op[0] == "flush":
-            if down:
-                flushed.append(0)
-            else:
-                flushed.append(sum(pending.values()))
-                for code, k in pending.items():
+            written = 0
+            for code in list(pending):
+                if not down and code not in down_codes:
+                    k = pending.pop(code)
                     stored[code] += k
-                pending = {}
+                    written += k
+            flushed.append(written)
     return {"flushed": flushed, "pending": {c: k for c, k in pending.items() if k},
             "stored": dict(sorted(stored.items())), "clicked": dict(sorted(clicked.items()))}
 
@@ -498,3 +500,561 @@ def judge_redirect(track_clicks, long_url):
                 return f"the reason {response['reason']!r} is not why a permanent redirect is right here"
         return None
     return judge
+
+
+# =========================================================================== contracts (issue 17)
+# One contract per graded function or class. Classes are checked through their course drivers
+# (``course.shortener``): the contract's reference is the reference model of that driver, and the
+# test cell supplies the learner's class. Random cases cover the whole stated domain; each stated
+# rule has cases at, just inside and just outside its boundary.
+
+from autograde.contracts import OMIT, Contract, Rule, at_least, boundary, edge, greater_than, log_uniform  # noqa: E402
+
+
+def _any_int(rng, low_bits=1, high_bits=128):
+    bits = int(rng.integers(low_bits, high_bits + 1))
+    value = 0
+    while bits > 0:
+        chunk = min(62, bits)
+        value = (value << chunk) | int(rng.integers(0, 2 ** chunk))
+        bits -= chunk
+    return value
+
+
+def _code(rng, size):
+    return "".join(rng.choice(list(DIGITS), size=size))
+
+
+# ---------------------------------------------------------------- base 62
+
+def _encode_draw(rng):
+    return {"n": int(rng.integers(0, 62)) if rng.random() < 0.1 else _any_int(rng)}
+
+
+def _decode_draw(rng):
+    code = _code(rng, int(rng.integers(1, 23)))
+    if rng.random() < 0.1:
+        code = "0" * int(rng.integers(1, 4)) + code
+    return {"code": code}
+
+
+# ---------------------------------------------------------------- counter codes
+
+def counter_codes_expected(cls, secret, blocks, probes=(), length=None, decode_at_most=24):
+    """What ``course.shortener.counter_codes_run`` returns for a correct ``CounterCodes``."""
+    size = 7 if length is None else length
+    if type(size) is not int or size < 1:
+        raise ValueError("length must be >= 1")
+    space, issued = 62 ** size, 0
+    for k in blocks:
+        if k < 0 or issued + k > space:
+            raise ValueError("k < 0, or fewer than k ids left")
+        issued += k
+    answers = ["an id" if type(p) is str and len(p) == size and p and all(ch in VALUE for ch in p)
+               else "ValueError" for p in probes]
+    return {"issued": issued, "distinct": issued, "bad_length": 0, "bad_chars": 0, "decoded_wrong": [],
+            "probes": answers}
+
+
+def _probes(rng, size):
+    out = []
+    for _ in range(int(rng.integers(1, 5))):
+        kind = int(rng.integers(0, 5))
+        if kind == 0:
+            out.append(_code(rng, size))                                       # a valid code: an id
+        elif kind == 1:
+            out.append(_code(rng, max(0, size + int(rng.choice([-1, 1])))))    # one character short or long
+        elif kind == 2:
+            text = list(_code(rng, size))
+            text[int(rng.integers(0, size))] = str(rng.choice(["-", " ", "_", "é", "/", "+"]))
+            out.append("".join(text))                                          # a character outside ALPHABET
+        elif kind == 3:
+            out.append(_code(rng, size + int(rng.integers(2, 6))))
+        else:
+            out.append("")
+    return out
+
+
+def _counter_draw(rng):
+    size = int(rng.choice([1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 10]))
+    space = 62 ** size
+    total = int(rng.integers(0, min(space, 400) + 1))
+    if size == 1 and rng.random() < 0.3:
+        total = space                                                          # the whole space, exactly
+    cuts = sorted(int(c) for c in rng.integers(0, total + 1, size=int(rng.integers(0, 4))))
+    blocks = [b - a for a, b in zip([0] + cuts, cuts + [total])]
+    secret = int(rng.integers(0, 2 ** 62)) if rng.random() < 0.8 else f"secret-{int(rng.integers(0, 10**6))}"
+    return {"secret": secret, "length": size, "blocks": blocks, "probes": _probes(rng, size)}
+
+
+# ---------------------------------------------------------------- hash codes
+
+def _hash_draw(rng):
+    return {"long_url": _url(rng, int(rng.integers(0, 10**6))), "attempt": int(rng.integers(0, 3)) if rng.random() < 0.5
+            else int(rng.integers(0, 10**4)), "length": int(rng.integers(1, 16))}
+
+
+def _padded_example():
+    """A URL whose 5-character code starts with "0" (its hash mod 62^5 is below 62^4): padding shows."""
+    i = 0
+    while hash_code(f"https://example.com/p{i}", 0, 5)[0] != "0":
+        i += 1
+    return f"https://example.com/p{i}"
+
+
+PADDED_URL = _padded_example()
+_U = "https://example.com/a?b=c"
+_C = [hash_code(_U, a, 7) for a in range(11)]
+_OTHER = "https://other.example/"
+
+
+def _pick_draw(rng):
+    length = int(rng.choice([1, 1, 2, 2, 3]))
+    space = 62 ** length
+    fill = float(rng.uniform(0, 0.97)) if length < 3 else 0.0
+    taken, seed = {}, int(rng.integers(0, 10**9))
+    for j in range(int(space * fill)):
+        url = f"https://fill.example/{seed}/{j}"
+        taken.setdefault(hash_code(url, 0, length), url)
+    stored = list(taken.values())
+    long_url = stored[int(rng.integers(0, len(stored)))] if stored and rng.random() < 0.3 else \
+        _url(rng, int(rng.integers(0, 10**6)))
+    if length == 3:      # a few planted collisions on the URL's own attempts
+        for a in range(int(rng.integers(0, 5))):
+            taken[hash_code(long_url, a, 3)] = _OTHER
+    return {"long_url": long_url, "taken": taken, "length": length, "max_attempts": int(rng.integers(1, 13))}
+
+
+def _pick(taken, max_attempts):
+    return {"long_url": _U, "taken": taken, "length": 7, "max_attempts": max_attempts}
+
+
+# ---------------------------------------------------------------- URL validation
+
+_GOOD_HOSTS = ["example.com", "go.example.org", "10.0.0.1", "a", "xn--caf-dma.example", "a-b.c-d.example",
+               "EXAMPLE.COM", "localhost"]
+_PATH_CHARS = list("abcXYZ019-._~!$&'()*+,;=:@%/")
+
+
+def _url_draw(rng):
+    scheme = str(rng.choice(["http", "https", "HTTP", "Https", "hTTPs"]))
+    host = str(rng.choice(_GOOD_HOSTS))
+    port = ""
+    if rng.random() < 0.3:
+        port = ":" + str(rng.choice([str(int(rng.integers(1, 65536))), "080", "1", "65535", "443"]))
+    path = "/" + "".join(rng.choice(_PATH_CHARS, size=int(rng.integers(0, 40)))) if rng.random() < 0.8 else ""
+    query = "?" + "".join(rng.choice(_PATH_CHARS + ["?"], size=int(rng.integers(0, 20)))) if rng.random() < 0.3 else ""
+    frag = "#" + "".join(rng.choice(_PATH_CHARS + ["#", "?"], size=int(rng.integers(0, 10)))) if rng.random() < 0.2 else ""
+    url = f"{scheme}://{host}{port}{path}{query}{frag}"
+    if rng.random() < 0.1:
+        url = url + "a" * int(rng.integers(0, max(1, 2100 - len(url))))
+    if rng.random() < 0.15:     # one character made unacceptable (valid cases come from the rest)
+        bad = str(rng.choice([" ", "\t", "\n", "\x00", "\x7f", "\x80", "é", "☕", "\u200b"]))
+        at = int(rng.integers(0, len(url) + 1))
+        url = url[:at] + bad + url[at:]
+    return {"url": url}
+
+
+def _v(url):
+    return {"url": url}
+
+
+# ---------------------------------------------------------------- schema
+
+REFERENCE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS urls (
+    short_code  TEXT NOT NULL PRIMARY KEY,
+    long_url    TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    expires_at  REAL,
+    click_count INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def schema_expected(schema_fn, rows, repeat=1):
+    """``course.shortener.schema_behaviour`` of a correct schema (the reference's)."""
+    from course.shortener import schema_behaviour
+
+    return schema_behaviour(lambda: REFERENCE_SCHEMA, rows, repeat)
+
+
+def _schema_draw(rng):
+    codes = [_code(rng, 7) for _ in range(4)] + ["Promo", "promo", "my-alias", "é-code"]
+    rows = []
+    for _ in range(int(rng.integers(0, 14))):
+        r = rng.random()
+        code = None if r < 0.07 else codes[int(rng.integers(0, len(codes)))]
+        url = None if 0.07 <= r < 0.14 else _url(rng, len(rows))
+        created = None if 0.14 <= r < 0.18 else 1.7e9 + float(rng.integers(0, 10**6)) + 0.5
+        row = [code, url, created]
+        if rng.random() < 0.5:
+            row.append(None if rng.random() < 0.5 else created + 3600.0 if created else 1.7e9)
+        rows.append(row)
+    return {"rows": rows, "repeat": int(rng.integers(1, 4))}
+
+
+# ---------------------------------------------------------------- link store
+
+def link_store_expected(cls, ops, persistent=False):
+    return store_expected(ops)
+
+
+def _store_draw(rng):
+    persistent = bool(rng.random() < 0.15)
+    return {"ops": store_scripts(int(rng.integers(0, 2 ** 31)), n=1, length=int(rng.integers(1, 50)),
+                                 persistent=persistent)[0], "persistent": persistent}
+
+
+def _ops(*ops):
+    return {"ops": [list(op) for op in ops], "persistent": False}
+
+
+# ---------------------------------------------------------------- cached resolver
+
+def resolver_model(resolver_cls, store_cls, capacity, ttl, links, ops):
+    return resolver_expected(capacity, ttl, links, ops)
+
+
+def _resolver_draw(rng):
+    s = resolver_scenarios(int(rng.integers(0, 2 ** 31)), n=1, length=int(rng.integers(1, 120)))[0]
+    s["capacity"] = int(rng.choice([1, 2, 3, 5, 8, 20]))
+    s["ttl"] = round(log_uniform(rng, 0.5, 1000), 3)
+    return s
+
+
+_L2 = [["a", "https://a.example/", 0.0, None], ["b", "https://b.example/", 0.0, 100.0],
+       ["c", "https://c.example/", 0.0, None]]
+
+
+def _scene(capacity, ttl, *ops):
+    return {"capacity": capacity, "ttl": ttl, "links": _L2, "ops": [list(op) for op in ops] + [["stats"], ["store_reads"]]}
+
+
+# ---------------------------------------------------------------- redirect
+
+def redirect_expected(redirect_fn, long_url, track_clicks):
+    if track_clicks:
+        return {"kind": "temporary", "location": long_url, "reason": "permanent_is_cached"}
+    return {"kind": "permanent", "location": long_url, "reason": "saves_requests"}
+
+
+# ---------------------------------------------------------------- click counter
+
+def click_counter_model(counter_cls, store_cls, codes, ops):
+    return click_counter_expected(codes, ops)
+
+
+def _clicks_draw(rng):
+    codes = [f"k{i}" for i in range(int(rng.integers(1, 9)))]
+    ops, length = [], int(rng.integers(1, 60))
+    for _ in range(length):
+        r = rng.random()
+        if r < 0.55:
+            ops.append(["click", codes[int(rng.integers(0, len(codes)))], int(rng.integers(1, 6))])
+        elif r < 0.8:
+            ops.append(["flush"])
+        elif r < 0.9:
+            ops.append([str(rng.choice(["down", "up"]))])
+        else:
+            some = sorted(set(str(c) for c in rng.choice(codes, size=int(rng.integers(1, len(codes) + 1)))))
+            ops.append([str(rng.choice(["down", "up"])), some])
+    ops.append(["flush"])
+    return {"codes": codes, "ops": ops}
+
+
+# ---------------------------------------------------------------- click summary
+
+_REFS = [None, "", float("nan"), "t.co", "T.co", "www.google.com", "lobste.rs", "bücher.example", "a.example"]
+_COUNTRIES = ["US", "DE", "IN", "BR", None, "", float("nan"), "us"]
+
+
+def _summary_draw(rng):
+    codes = [_code(rng, 7) for _ in range(int(rng.integers(1, 6)))]
+    weights = rng.dirichlet(np.ones(len(codes)))
+    start = np.datetime64("2026-12-30T00:00:00") + np.timedelta64(int(rng.integers(0, 86400)), "s")
+    visitors = int(rng.integers(1, 300))
+    clicks = []
+    for _ in range(int(rng.integers(0, 250)) if rng.random() < 0.9 else int(rng.integers(0, 12))):
+        t = start + np.timedelta64(int(rng.integers(0, int(rng.choice([3600, 86400, 10 * 86400])))), "s")
+        clicks.append({"clicked_at": f"{t}Z", "short_code": codes[int(rng.choice(len(codes), p=weights))],
+                       "visitor_id": f"v{int(rng.integers(0, visitors))}",
+                       "referrer": _REFS[int(rng.integers(0, len(_REFS)))],
+                       "country": _COUNTRIES[int(rng.integers(0, len(_COUNTRIES)))]})
+    code = codes[0] if rng.random() < 0.7 else str(rng.choice(codes + ["absent0"]))
+    return {"clicks": clicks, "code": code, "top_n": int(rng.integers(1, 11))}
+
+
+def _row(t, code="x", visitor="v1", referrer="t.co", country="US"):
+    return {"clicked_at": t, "short_code": code, "visitor_id": visitor, "referrer": referrer, "country": country}
+
+
+_TIES = [_row("2026-11-02T10:00:00Z", referrer=r) for r in ("b.example", "a.example", "c.example", "b.example",
+                                                            None, "a.example")]
+
+
+# ---------------------------------------------------------------- capacity
+
+def _servers_ratio(case):
+    peak = case["urls_per_month"] / (30 * 86_400) * case["read_write_ratio"] * case["peak_factor"]
+    return peak / (case["rps_per_server"] * case.get("target_utilisation", 0.7))
+
+
+def _capacity_unambiguous(case):
+    """Random cases where a 30.44-day month gives the same servers and the load is not exactly whole
+    (where rounding up differs from int() + 1); the rules' own cases (rps_per_server 1250, never drawn)
+    test that edge on purpose."""
+    if case.get("rps_per_server") == 1250:
+        return True
+    try:
+        ratio = _servers_ratio(case)
+    except (ZeroDivisionError, TypeError):
+        return True
+    return math.ceil(ratio) == math.ceil(ratio * 30 / 30.44) and ratio != round(ratio)
+
+
+def _capacity_draw(rng):
+    return {"urls_per_month": round(log_uniform(rng, 1e3, 1e11)), "read_write_ratio": round(log_uniform(rng, 0.1, 1e3), 2),
+            "peak_factor": 1.0 if rng.random() < 0.15 else round(float(rng.uniform(1, 10)), 2),
+            "cache_hit_ratio": float(rng.choice([0.0, 1.0])) if rng.random() < 0.15 else round(float(rng.uniform(0, 1)), 3),
+            "rps_per_server": float(rng.choice([50, 200, 500, 1000, 2500, 10_000])),
+            "hot_days": int(rng.integers(0, 400)), "bytes_per_cache_entry": int(rng.integers(1, 5000)),
+            "target_utilisation": round(float(rng.uniform(0.05, 1.0)), 2), "spares": int(rng.integers(0, 5))}
+
+
+# exactly 10 servers' worth of 625 redirects/s each (1,250 at 50%) with a 30-day month; every number here is
+# exact in binary floating point, so any order of the divisions gives 10.0
+_EXACT = {"urls_per_month": 162_000_000, "read_write_ratio": 100, "peak_factor": 1.0, "rps_per_server": 1250,
+          "target_utilisation": 0.5, "spares": 1}
+
+
+# ---------------------------------------------------------------- the table
+
+CONTRACTS = {c.name: c for c in [
+    Contract(
+        "base62_encode", base62_encode, draw=_encode_draw,
+        domain="whole numbers from 0 to 2^128",
+        rules=[at_least("n", 0, says="`n` >= 0, else `ValueError`"),
+               Rule("`n` is an `int` (a float such as `7.0`, a bool or a string of digits is refused), else `ValueError`",
+                    at=[{"n": 7}], inside=[{"n": 2 ** 70}], outside=[{"n": 7.0}, {"n": True}, {"n": "7"}]),
+               boundary("a second digit starts at 62: 61 is `\"z\"`, 62 is `\"10\"`",
+                        at={"n": 62}, inside={"n": 61}, outside={"n": 63}),
+               boundary("an eighth digit starts at 62^7", at={"n": 62 ** 7}, inside={"n": 62 ** 7 - 1},
+                        outside={"n": 62 ** 7 + 1}),
+               edge("`0` is `\"0\"`", {"n": 0}),
+               edge("numbers far beyond 64 bits", {"n": 2 ** 64}, {"n": 2 ** 128 + 12345})]),
+    Contract(
+        "base62_decode", base62_decode, draw=_decode_draw,
+        domain="codes of 1 to 25 characters from all of `ALPHABET`, some with leading zeros",
+        rules=[Rule("`code` is a non-empty `str` of `ALPHABET` characters, else `ValueError`",
+                    at=[{"code": "0"}], inside=[{"code": "z"}, {"code": "Zz9"}],
+                    outside=[{"code": ""}, {"code": "ab-c"}, {"code": "a b"}, {"code": "é"}, {"code": "ab/"},
+                             {"code": "abc\n"}]),
+               edge("leading zeros are allowed: `\"007\"` is 7", {"code": "007"}, {"code": "0000"}),
+               edge("letter case matters: `\"A\"` is 10, `\"a\"` is 36", {"code": "A"}, {"code": "a"}),
+               edge("codes far beyond 64 bits", {"code": "z" * 30})]),
+    Contract(
+        "CounterCodes", counter_codes_expected, draw=_counter_draw, supplied=("cls",),
+        domain="lengths 1 to 10, integer and string secrets, 0 to 400 codes in 1 to 4 calls of `next_codes`, "
+               "all 62 codes of length 1, decoded by a second instance with the same secret",
+        rules=[Rule("`length` >= 1, else `ValueError` from the constructor",
+                    at={"length": 1, "blocks": [2, 3]}, inside={"length": 2, "blocks": [10]},
+                    outside=[{"length": 0, "blocks": [1]}, {"length": -1, "blocks": [0]}]),
+               Rule("`next_codes(k)` needs `k` >= 0 and at least `k` ids left, else `ValueError`",
+                    at=[{"length": 1, "blocks": [62]}, {"length": 2, "blocks": [0]}, {"length": 1, "blocks": [40, 22]}],
+                    inside=[{"length": 1, "blocks": [61]}, {"length": 1, "blocks": [1, 60]}],
+                    outside=[{"length": 1, "blocks": [63]}, {"length": 1, "blocks": [40, 23]},
+                             {"length": 1, "blocks": [62, 1]}, {"length": 3, "blocks": [-1]}]),
+               edge("`decode` refuses a code of another length or with a character outside `ALPHABET`: `ValueError`",
+                    {"length": 2, "blocks": [3], "probes": ["", "a", "abc", "a-", "a b", "é", "zz"]}),
+               edge("`length` defaults to 7", {"length": OMIT, "blocks": [5, 5], "probes": ["abcdefg", "abcdef"]})]),
+    Contract(
+        "hash_code", hash_code, draw=_hash_draw,
+        domain="URLs with non-ASCII paths, attempts 0 to 10,000, lengths 1 to 15 (62^15 is far beyond 64 bits)",
+        rules=[at_least("length", 1), at_least("attempt", 0),
+               edge("a code is left-padded with `\"0\"` to exactly `length` characters",
+                    {"long_url": PADDED_URL, "attempt": 0, "length": 5}),
+               edge("the URL is hashed as UTF-8", {"long_url": "https://example.com/café/☕"}),
+               edge("`attempt` and `length` default to 0 and 7", {"attempt": OMIT, "length": OMIT})]),
+    Contract(
+        "pick_code", pick_code, draw=_pick_draw, errors=(ValueError, TypeError, RuntimeError),
+        domain="codes of 1 to 3 characters in tables 0% to 97% full, some URLs already stored, 1 to 12 attempts",
+        rules=[Rule("`max_attempts` >= 1, else `ValueError`", at=_pick({}, 1), inside=_pick({_C[0]: _OTHER}, 2),
+                    outside=[_pick({}, 0), _pick({}, -1)]),
+               Rule("when all `max_attempts` attempts collide with other URLs, `RuntimeError`",
+                    at=[_pick({_C[0]: _OTHER, _C[1]: _OTHER}, 3)], inside=[_pick({_C[0]: _OTHER}, 3)],
+                    outside=[_pick({_C[0]: _OTHER, _C[1]: _OTHER, _C[2]: _OTHER}, 3),
+                             _pick({_C[0]: _OTHER}, 1)], raises=RuntimeError),
+               edge("a code that already belongs to `long_url` comes back", _pick({_C[0]: _U}, 10),
+                    _pick({_C[0]: _OTHER, _C[1]: _U}, 10)),
+               edge("codes that differ only in letter case are different codes",
+                    _pick({_C[0].swapcase(): _OTHER}, 1)),
+               edge("`length` and `max_attempts` default to 7 and 10: the tenth attempt is the last",
+                    {"long_url": _U, "taken": {c: _OTHER for c in _C[:9]}, "length": OMIT, "max_attempts": OMIT},
+                    {"long_url": _U, "taken": {c: _OTHER for c in _C[:10]}, "length": OMIT, "max_attempts": OMIT})]),
+    Contract(
+        "validate_url", validate_url, draw=_url_draw,
+        domain="http(s) URLs in any letter case with hosts, ports, paths, queries and fragments drawn from every "
+               "allowed character, some longer than 2,048 characters, some with one refused character",
+        rules=[Rule("at most 2,048 characters, else `InvalidURL`",
+                    at=_v("https://example.com/" + "a" * 2028), inside=_v("https://example.com/" + "a" * 2027),
+                    outside=_v("https://example.com/" + "a" * 2029)),
+               Rule("only code points 33 (`!`) to 126 (`~`), else `InvalidURL`",
+                    at=[_v("https://example.com/!"), _v("https://example.com/~")], inside=_v("https://example.com/\"}"),
+                    outside=[_v("https://example.com/ "), _v("https://example.com/\x7f"), _v("https://example.com/\x80"),
+                             _v("https://example.com/é"), _v("https://exa\tmple.com/"), _v("https://example.com/\x00"),
+                             _v("https://example.com/\u200b")]),
+               Rule("the scheme is `http` or `https` in any letter case, followed by `://`, else `InvalidURL`",
+                    at=[_v("http://example.com/"), _v("https://example.com/")],
+                    inside=[_v("HTTP://example.com/"), _v("hTtPs://example.com/")],
+                    outside=[_v("javascript:alert(1)"), _v("data:text/html,x"), _v("ftp://example.com/"),
+                             _v("httpx://example.com/"), _v("https:/example.com/"), _v("https:example.com"),
+                             _v("//example.com/"), _v("example.com"), _v("file:///etc/passwd")]),
+               Rule("no `@` in the authority (an `@` in the path or query is fine), else `InvalidURL`",
+                    at=_v("https://example.com/@user"), inside=_v("https://example.com/?to=a@b.example"),
+                    outside=[_v("https://bank.example@evil.example/"), _v("https://u:p@example.com/"),
+                             _v("https://@example.com/")]),
+               Rule("a port is 1 to 5 digits worth 1 to 65535 (leading zeros are fine), else `InvalidURL`",
+                    at=[_v("https://example.com:1/"), _v("https://example.com:65535/")],
+                    inside=[_v("https://example.com:080/"), _v("https://example.com:8080")],
+                    outside=[_v("https://example.com:0/"), _v("https://example.com:00/"),
+                             _v("https://example.com:65536/"), _v("https://example.com:/"),
+                             _v("https://example.com:80a/"), _v("https://example.com:123456/")]),
+               Rule("the host is not empty and has only ASCII letters, digits, `-` and `.`, else `InvalidURL`",
+                    at=_v("https://a/"), inside=[_v("https://xn--caf-dma.example/"), _v("https://10.0.0.1/")],
+                    outside=[_v("https:///path"), _v("https://"), _v("https://exa_mple.com/"), _v("https://[::1]/"),
+                             _v("https://ex!ample.com/")]),
+               edge("a query or fragment may follow the host directly",
+                    _v("https://example.com?x"), _v("https://example.com#top"))]),
+    Contract(
+        "schema_sql", schema_expected, draw=_schema_draw, supplied=("schema_fn",),
+        domain="0 to 13 inserts naming short_code, long_url, created_at and sometimes expires_at, with duplicate "
+               "codes, codes differing only in case, and NULLs; the script run 1 to 3 times",
+        rules=[edge("the script can run again on the same database", {"rows": [], "repeat": 3}),
+               edge("`short_code` is unique, and codes that differ only in letter case are different codes",
+                    {"rows": [["Promo", "https://a.example/", 1.0], ["promo", "https://b.example/", 2.0],
+                              ["Promo", "https://c.example/", 3.0]]}),
+               edge("`short_code`, `long_url` and `created_at` refuse NULL (in SQLite a `TEXT PRIMARY KEY` alone "
+                    "does not)",
+                    {"rows": [[None, "https://a.example/", 1.0], [None, "https://b.example/", 2.0],
+                              ["a", None, 1.0], ["b", "https://b.example/", None]]}),
+               edge("`expires_at` is NULL unless given, `click_count` starts at 0",
+                    {"rows": [["a", "https://a.example/", 1.0], ["b", "https://b.example/", 1.0, 5.0]]})]),
+    Contract(
+        "LinkStore", link_store_expected, draw=_store_draw, supplied=("cls",),
+        domain="scripts of 1 to 50 operations on 10 codes (7 random ones, `my-alias`, `Promo2026`), times a "
+               "second to hours apart, some on a file reopened between operations",
+        rules=[boundary("a link with `expires_at` is expired from `now >= expires_at` on",
+                        at=_ops(["create", "c", "https://a.example/", 100.0, 200.0], ["resolve", "c", 200.0]),
+                        inside=_ops(["create", "c", "https://a.example/", 100.0, 200.0], ["resolve", "c", 199.999]),
+                        outside=_ops(["create", "c", "https://a.example/", 100.0, 200.0], ["resolve", "c", 200.001])),
+               boundary("`add_clicks(code, n)` with `n` < 0 gives `ValueError`, checked before `LinkNotFound`",
+                        at=_ops(["create", "c", "https://a.example/", 1.0, None], ["add_clicks", "c", 0],
+                                ["add_clicks", "nope", 0], ["get", "c"]),
+                        inside=_ops(["create", "c", "https://a.example/", 1.0, None], ["add_clicks", "c", 1],
+                                    ["get", "c"]),
+                        outside=_ops(["create", "c", "https://a.example/", 1.0, None], ["add_clicks", "c", -1],
+                                     ["add_clicks", "nope", -1], ["get", "c"])),
+               edge("`CodeTaken` even when the link with that code has expired",
+                    _ops(["create", "c", "https://a.example/", 1.0, 2.0], ["resolve", "c", 3.0],
+                         ["create", "c", "https://b.example/", 3.0, None], ["get", "c"])),
+               edge("codes that differ only in letter case are different links",
+                    _ops(["create", "Promo", "https://a.example/", 1.0, None],
+                         ["create", "promo", "https://b.example/", 1.0, None], ["resolve", "PROMO", 2.0],
+                         ["resolve", "promo", 2.0], ["delete", "PROMO"], ["resolve", "Promo", 2.0])),
+               edge("`delete` says True once, then False", _ops(["create", "c", "https://a.example/", 1.0, None],
+                                                                ["delete", "c"], ["delete", "c"], ["get", "c"],
+                                                                ["create", "c", "https://b.example/", 1.0, None])),
+               edge("links and click counts survive reopening the file",
+                    {"ops": [["create", "k", "https://example.com/k", 1.5, 9.5], ["add_clicks", "k", 4], ["reopen"],
+                             ["get", "k"], ["reopen"], ["resolve", "k", 9.5]], "persistent": True})]),
+    Contract(
+        "CachedResolver", resolver_model, draw=_resolver_draw, supplied=("resolver_cls", "store_cls"),
+        domain="2 to 16 links (40% expiring), capacities 1 to 20, TTLs 0.5 s to 1,000 s, 1 to 120 resolves, "
+               "deletes and stats",
+        rules=[boundary("an entry is a hit while `now` is before its end of validity; at `now + ttl` it is a miss",
+                        at=_scene(4, 60.0, ["resolve", "a", 0.0], ["resolve", "a", 60.0]),
+                        inside=_scene(4, 60.0, ["resolve", "a", 0.0], ["resolve", "a", 59.999]),
+                        outside=_scene(4, 60.0, ["resolve", "a", 0.0], ["resolve", "a", 60.001])),
+               boundary("an entry's validity ends at the link's `expires_at` when that comes before `now + ttl`",
+                        at=_scene(4, 60.0, ["resolve", "b", 50.0], ["resolve", "b", 100.0]),
+                        inside=_scene(4, 60.0, ["resolve", "b", 50.0], ["resolve", "b", 99.999]),
+                        outside=_scene(4, 40.0, ["resolve", "b", 50.0], ["resolve", "b", 95.0])),
+               boundary("holding more than `capacity` entries evicts the least recently used",
+                        at=_scene(2, 600.0, ["resolve", "a", 0.0], ["resolve", "c", 1.0], ["resolve", "a", 2.0],
+                                  ["resolve", "c", 3.0]),
+                        inside=_scene(3, 600.0, ["resolve", "a", 0.0], ["resolve", "c", 1.0], ["resolve", "a", 2.0]),
+                        outside=_scene(2, 600.0, ["resolve", "a", 0.0], ["resolve", "c", 1.0], ["resolve", "b", 1.5],
+                                       ["resolve", "a", 2.0], ["resolve", "c", 3.0], ["resolve", "b", 4.0])),
+               edge("`capacity` 1 keeps only the last link", _scene(1, 600.0, ["resolve", "a", 0.0],
+                                                                    ["resolve", "c", 1.0], ["resolve", "a", 2.0])),
+               edge("unknown and expired links are not cached: each try reads the store",
+                    _scene(4, 600.0, ["resolve", "zz", 0.0], ["resolve", "zz", 1.0], ["resolve", "b", 100.0],
+                           ["resolve", "b", 101.0])),
+               edge("a deleted link is forgotten at once", _scene(4, 600.0, ["resolve", "a", 0.0], ["delete", "a"],
+                                                                  ["resolve", "a", 1.0]))]),
+    Contract(
+        "redirect_response", redirect_expected, draw=lambda rng: {"long_url": _url(rng, int(rng.integers(0, 10**6))),
+                                                                  "track_clicks": bool(rng.random() < 0.5)},
+        supplied=("redirect_fn",),
+        domain="URLs with paths, queries and non-ASCII characters; clicks counted or not",
+        rules=[edge("while clicks are counted: a temporary redirect (302 or 307), because a permanent one is cached",
+                    {"track_clicks": True}),
+               edge("with nothing to count: a permanent redirect (301 or 308), which saves repeat requests",
+                    {"track_clicks": False}),
+               edge("`location` is the long URL exactly as given",
+                    {"long_url": "https://example.com/a%20b?q=1&r=%C3%A9#frag"}, {"long_url": "https://example.com/café"})]),
+    Contract(
+        "ClickCounter", click_counter_model, draw=_clicks_draw, supplied=("counter_cls", "store_cls"),
+        domain="1 to 8 codes, 1 to 60 clicks, flushes and outages of the whole store or of some codes",
+        rules=[edge("a flush with nothing pending writes nothing and returns 0", {"codes": ["a"], "ops": [["flush"]]}),
+               edge("an outage keeps every pending click for the next flush",
+                    {"codes": ["a", "b"], "ops": [["click", "a", 2], ["click", "b", 1], ["down"], ["flush"],
+                                                  ["click", "a", 1], ["flush"], ["up"], ["flush"], ["flush"]]}),
+               edge("an outage of some codes keeps only theirs; the others are written",
+                    {"codes": ["a", "b", "c"], "ops": [["click", "a", 2], ["click", "b", 3], ["click", "c", 1],
+                                                       ["down", ["a"]], ["flush"], ["click", "b", 1], ["up", ["a"]],
+                                                       ["down", ["c"]], ["flush"], ["up"], ["flush"]]}),
+               edge("`pending()` leaves out codes with nothing pending",
+                    {"codes": ["a", "b"], "ops": [["click", "a", 1], ["click", "b", 1], ["down", ["b"]], ["flush"]]})]),
+    Contract(
+        "click_summary", click_summary, draw=_summary_draw,
+        domain="logs of 0 to 250 clicks on 1 to 5 codes over an hour to ten days, up to 300 visitors, missing "
+               "values as None, NaN or \"\", referrers differing only in case, `top_n` 1 to 10",
+        rules=[at_least("top_n", 1),
+               edge("an empty log, or a code with no clicks, gives zeros and empty collections",
+                    {"clicks": [], "code": "x"}, {"clicks": [_row("2026-11-02T10:00:00Z", code="y")], "code": "x"}),
+               edge("ties among referrers are in alphabetical order, `(direct)` included",
+                    {"clicks": _TIES, "code": "x", "top_n": 2}, {"clicks": _TIES, "code": "x", "top_n": 4}),
+               edge("days are UTC days: 23:59:59 and 00:00:00 are different days",
+                    {"clicks": [_row("2026-12-31T23:59:59Z"), _row("2027-01-01T00:00:00Z", visitor="v2")], "code": "x"}),
+               edge("a missing referrer or country may be None, NaN or `\"\"`",
+                    {"clicks": [_row("2026-11-02T10:00:00Z", referrer=r, country=c)
+                                for r, c in ((None, ""), (float("nan"), None), ("", float("nan")))], "code": "x"}),
+               edge("`top_n` larger than the number of referrers lists them all",
+                    {"clicks": _TIES, "code": "x", "top_n": 50}),
+               edge("`top_n` defaults to 3", {"clicks": _TIES, "code": "x", "top_n": OMIT})]),
+    Contract(
+        "capacity_plan", capacity_plan, draw=_capacity_draw, accept=_capacity_unambiguous,
+        domain="10^3 to 10^11 URLs a month, 0.1 to 1,000 reads per write, peak factors 1 to 10, hit ratios 0 to 1, "
+               "servers of 50 to 10,000 redirects/s at 5% to 100%, 0 to 4 spares; random cases avoid loads just above a "
+               "whole number of servers, and the rules test that edge",
+        rules=[greater_than("urls_per_month", 0, step=0.5), greater_than("read_write_ratio", 0, step=0.01),
+               at_least("peak_factor", 1, step=0.01),
+               Rule("`cache_hit_ratio` is a fraction in [0, 1] (95 for 95% is refused), else `ValueError`",
+                    at=[{"cache_hit_ratio": 0.0}, {"cache_hit_ratio": 1.0}],
+                    inside=[{"cache_hit_ratio": 0.001}, {"cache_hit_ratio": 0.999}],
+                    outside=[{"cache_hit_ratio": -0.001}, {"cache_hit_ratio": 1.001}, {"cache_hit_ratio": 95}]),
+               greater_than("rps_per_server", 0, step=0.5), at_least("hot_days", 0),
+               greater_than("bytes_per_cache_entry", 0, step=1),
+               greater_than("target_utilisation", 0, step=0.01),
+               Rule("`target_utilisation` <= 1, else `ValueError`", at={"target_utilisation": 1.0},
+                    inside={"target_utilisation": 0.99}, outside={"target_utilisation": 1.01}),
+               at_least("spares", 0),
+               boundary("a peak that needs exactly k servers gets k (plus spares); a month is 30 days (a 30.44-day month is "
+                        "1.5% off, inside the 2% for the numbers, but it changes `servers` just above a whole number)",
+                        at=dict(_EXACT), inside=dict(_EXACT, urls_per_month=161_000_000),
+                        outside=dict(_EXACT, urls_per_month=163_000_000)),
+               edge("`target_utilisation` and `spares` default to 0.7 and 1",
+                    {"target_utilisation": OMIT, "spares": OMIT})]),
+]}

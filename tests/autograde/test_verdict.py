@@ -217,3 +217,22 @@ def test_a_shortened_input_shows_the_step_where_the_result_differs():
     assert "result[150] differs: expected 'ok-150', got 'stale'" in text
     assert "  ops[150]: ['put', 'key-150', 150]" in text, text
     assert "same seed gives the same case" in text
+
+
+def test_unit_hint_is_only_offered_for_quantities_with_a_unit():
+    """Issue 17: 40 clicks counted as 5 is not "bits vs bytes?"; a count passes units=False."""
+    lost = lambda: 5  # noqa: E731
+    assert "bits vs bytes" in failure(check, lost, (), 40)  # today's default: the hint may be offered
+    for text in (failure(check, lost, (), 40, units=False),
+                 failure(check_cases, lambda k: k // 8, [dict(k=40)], lambda k: k, seed=3, units=False)):
+        assert "40" in text and "5" in text and "factor" not in text, text
+
+
+@pytest.mark.parametrize("got", [1045.0, 975.0, 61.5])
+def test_unit_hint_needs_a_ratio_close_to_the_factor(got):
+    """A ratio 2-3% away from 1,000, 1,024 or 60 is a wrong answer, not a unit slip (before: within 3% gave a hint)."""
+    assert "factor" not in failure(check, lambda: got, (), 1.0)
+
+
+def test_unit_hint_survives_rounding_of_a_real_slip():
+    assert "factor of 1,000" in failure(check, lambda: 1234.0, (), 1.2345)

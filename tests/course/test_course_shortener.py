@@ -341,3 +341,110 @@ def test_click_log_records_are_plain_data():
     assert set(records[0]) == {"clicked_at", "short_code", "visitor_id", "referrer", "country"}
     assert any(r["referrer"] is None for r in records) and any(r["country"] is None for r in records)
     assert all(type(v) in (str, type(None)) for r in records[:500] for v in r.values())
+
+
+# --------------------------------------------------------------------------- contract drivers (issue 17)
+
+def test_counter_codes_run_matches_the_reference_for_a_correct_class_and_not_for_wrong_ones():
+    from autograde.reference import url_shortener as ref
+
+    contract = ref.CONTRACTS["CounterCodes"]
+    for seed in (0, 1):
+        for index, case in enumerate(contract.cases(seed, n=30)):
+            try:
+                expected = ref.counter_codes_expected(cls=MixedCodes, **case.args)
+            except ValueError:
+                with pytest.raises(ValueError):
+                    sh.counter_codes_run(MixedCodes, **case.args)
+                continue
+            got = sh.counter_codes_run(MixedCodes, **case.args)
+            assert got == expected, f"{case.args} ({case.label}): expected {expected}, got {got} (seed {seed}, case {index})"
+
+    class Repeats(MixedCodes):          # every id after the first 10 gets id 0's code
+        def next_codes(self, k):
+            out = super().next_codes(k)
+            return [c if self.i - k + j < 10 else out[0] for j, c in enumerate(out)]
+
+    class AcceptsAnyLength(MixedCodes):
+        def decode(self, code):
+            return 0
+
+    args = dict(secret=3, length=2, blocks=[30], probes=["a", "ab", "a-"])
+    expected = ref.counter_codes_expected(cls=None, **args)
+    assert sh.counter_codes_run(Repeats, **args)["distinct"] < expected["distinct"]
+    assert sh.counter_codes_run(AcceptsAnyLength, **args)["probes"] != expected["probes"]
+
+
+def test_schema_behaviour_tells_a_primary_key_that_holds_null_from_one_that_does_not():
+    from autograde.reference import url_shortener as ref
+
+    rows = [[None, "https://a.example/", 1.0], [None, "https://b.example/", 2.0], ["Promo", "https://c.example/", 3.0],
+            ["promo", "https://d.example/", 3.0]]
+    right = sh.schema_behaviour(lambda: ref.REFERENCE_SCHEMA, rows, repeat=2)
+    assert right["inserts"] == ["IntegrityError", "IntegrityError", "ok", "ok"], right
+    nullable = ref.REFERENCE_SCHEMA.replace("TEXT NOT NULL PRIMARY KEY", "TEXT PRIMARY KEY")
+    assert sh.schema_behaviour(lambda: nullable, rows)["inserts"] == ["ok", "ok", "ok", "ok"]
+    nocase = ref.REFERENCE_SCHEMA.replace("TEXT NOT NULL PRIMARY KEY", "TEXT NOT NULL PRIMARY KEY COLLATE NOCASE")
+    assert sh.schema_behaviour(lambda: nocase, rows)["inserts"][3] == "IntegrityError"
+    once = ref.REFERENCE_SCHEMA.replace("IF NOT EXISTS ", "")
+    assert sh.schema_behaviour(lambda: once, [], repeat=2)["error"]
+
+
+def test_redirect_facts_and_keeps_arguments():
+    assert sh.redirect_facts(lambda u, t: {"status": 307, "location": u, "reason": "r"}, "https://x/", True) == \
+        {"kind": "temporary", "location": "https://x/", "reason": "r"}
+    assert sh.redirect_facts(lambda u, t: None, "https://x/", True)["kind"].startswith("not a dict")
+
+    def reserves(taken, code):
+        taken[code] = "reserved"
+        return code
+
+    assert sh.keeps_arguments(reserves, {"taken": {"a": "x"}, "code": "b"}) == {"changed": ["taken"], "error": None}
+    assert sh.keeps_arguments(lambda taken, code: 1 / 0, {"taken": {}, "code": "b"}) == \
+        {"changed": [], "error": "ZeroDivisionError"}
+
+
+def test_a_partial_outage_fails_only_its_codes():
+    store = sh.MemoryLinkStore()
+    for code in "abc":
+        store.create(code, f"https://{code}.example/", 0.0)
+    store.set_down(True, ["a", "b"])
+    store.set_down(False, ["b"])
+    with pytest.raises(sh.StoreUnavailable):
+        store.add_clicks("a", 1)
+    store.add_clicks("b", 2)
+    store.set_down(False)                      # the whole store up again ends every partial outage
+    store.add_clicks("a", 1)
+    assert store.click_counts() == {"a": 1, "b": 2, "c": 0}
+
+
+def test_race_create_shows_a_check_then_insert_every_round_and_never_blames_an_atomic_insert():
+    import sqlite3
+
+    from autograde.reference.url_shortener import REFERENCE_SCHEMA
+
+    class Atomic:
+        def __init__(self, path):
+            self.db = sqlite3.connect(path)
+            self.db.executescript(REFERENCE_SCHEMA)
+
+        def create(self, code, url, created_at, expires_at=None):
+            try:
+                with self.db:
+                    self.db.execute("INSERT INTO urls (short_code, long_url, created_at) VALUES (?, ?, ?)",
+                                    (code, url, created_at))
+            except sqlite3.IntegrityError:
+                raise sh.CodeTaken(code) from None
+
+    class CheckThenReplace(Atomic):
+        def create(self, code, url, created_at, expires_at=None):
+            if self.db.cursor().execute("SELECT 1 FROM urls WHERE short_code = ?", (code,)).fetchone():
+                raise sh.CodeTaken(code)
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO urls (short_code, long_url, created_at) VALUES (?, ?, ?)",
+                                (code, url, created_at))
+
+    real_connect = sqlite3.connect
+    assert sh.race_create(Atomic, rounds=5) == {"one_winner": 5, "both_won": 0, "errors": []}
+    assert sh.race_create(CheckThenReplace, rounds=5) == {"one_winner": 0, "both_won": 5, "errors": []}
+    assert sqlite3.connect is real_connect, "race_create must put sqlite3.connect back"

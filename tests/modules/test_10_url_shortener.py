@@ -86,22 +86,69 @@ MUTANTS = {
         "capacity_plan", "math.ceil(peak / (rps_per_server * target_utilisation))",
         "round(peak / (rps_per_server * target_utilisation))",
         frozenset({CAPACITY}), "servers rounded to nearest (the seed's example rounds up anyway: hidden only)"),
+    # issue 17's six classes, each a mistake learners made that used to score full marks
+    # 1. a contract rule with no hidden case
+    "base62_accepts_bool": Mutant(
+        "base62", "if type(n) is not int or n < 0:", "if not isinstance(n, int) or n < 0:",
+        frozenset({BASE62}), "True encoded as \"1\" and 7.0 refused only by accident: the contract says an int"),
+    "max_attempts_unchecked": Mutant(
+        "hash_codes", "    if max_attempts < 1:\n        raise ValueError(\"max_attempts must be at least 1\")\n", "",
+        frozenset({HASH}), "max_attempts=0 raises RuntimeError (no free code) instead of ValueError"),
+    # 2. an exact boundary never hit
+    "servers_int_plus_one": Mutant(
+        "capacity_plan", "math.ceil(peak / (rps_per_server * target_utilisation))",
+        "int(peak / (rps_per_server * target_utilisation)) + 1",
+        frozenset({CAPACITY}), "int(x) + 1 for ceil: one server too many when the load divides exactly"),
+    "url_length_off_by_one": Mutant(
+        "validate_url", "if len(url) > MAX_URL_LENGTH:", "if len(url) >= MAX_URL_LENGTH:",
+        frozenset({VALIDATE}), "a URL of exactly 2,048 characters refused"),
+    # 3. inputs from a corner of the stated domain: keys that differ only in case
+    "codes_case_insensitive": Mutant(
+        "schema_sql", "short_code  TEXT NOT NULL PRIMARY KEY,", "short_code  TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,",
+        frozenset({SCHEMA, STORE}), "'Promo' and 'promo' are one code: the second custom alias is refused as taken"),
+    # 4. state rules: arguments left unchanged, partial outages
+    "pick_code_reserves_in_taken": Mutant(
+        "hash_codes", "        if code not in taken or taken[code] == long_url:\n            return code",
+        "        if code not in taken or taken[code] == long_url:\n            taken[code] = long_url\n            return code",
+        frozenset({HASH}), "pick_code writes into the caller's table: a code 'reserved' for a link nobody created"),
+    "flush_stops_at_first_failure": Mutant(
+        "click_counter", "                continue                      # keep it: the next flush tries again",
+        "                break",
+        frozenset({CLICKS}), "one unavailable shard stops the flush: codes on healthy shards wait for no reason"),
+    # 5. a race: check-then-insert, shown by two writers on one file (course.shortener.race_create)
+    "create_checks_then_replaces": Mutant(
+        "link_store", """        try:
+            with self.db:
+                self.db.execute("INSERT INTO urls""", """        if self.get(code) is not None:
+            raise CodeTaken(f"{code!r} is taken")
+        try:
+            with self.db:
+                self.db.execute("INSERT OR REPLACE INTO urls""",
+        frozenset({STORE}), "check, then INSERT OR REPLACE: right one at a time, but two racing writers both win"),
+    # 6. a tolerance wider than the gap between the right and a wrong model
+    "month_of_30_44_days": Mutant(
+        "capacity_plan", "peak = urls_per_month / (30 * 86_400)", "peak = urls_per_month / (30.44 * 86_400)",
+        frozenset({CAPACITY}), "a 30.44-day month, 1.5% off (inside the 2% tolerance) except in whole servers"),
 }
 
 HIDDEN_ONLY = {"port_zero_accepted": (VALIDATE, "seed 1041"), "always_temporary": (REDIRECT, "seed 1081"),
-               "servers_rounded_not_ceiled": (CAPACITY, "seed 10111")}
+               "servers_rounded_not_ceiled": (CAPACITY, "seed 10111"), "base62_accepts_bool": (BASE62, "seed 1013"),
+               "max_attempts_unchecked": (HASH, "seed 1034"), "servers_int_plus_one": (CAPACITY, "seed 10112"),
+               "url_length_off_by_one": (VALIDATE, "seed 104"), "pick_code_reserves_in_taken": (HASH, "seed 1035"),
+               "flush_stops_at_first_failure": (CLICKS, "seed 1092"),
+               "create_checks_then_replaces": (STORE, "seed 1064"), "month_of_30_44_days": (CAPACITY, "seed 10112")}
 
 # A correct solution written differently from ours: recursion and dict lookups for base 62; a different
 # keyed bijection (keys from random.Random, three rounds of affine step, digit rotation and a digit
 # substitution table); hexdigest;
 # a regular expression instead of urlsplit; a rowid table with a UNIQUE column and INSERT OR IGNORE;
-# an LRU kept as a list; 307/308; a Counter; plain Python instead of pandas; a 365/12-day month.
+# an LRU kept as a list; 307/308; a Counter; plain Python instead of pandas; the peak computed in another order.
 ALTERNATIVE = {
     "base62": '''
 VALUES = {ch: i for i, ch in enumerate(ALPHABET)}
 
 def base62_encode(n):
-    if not isinstance(n, int) or n < 0:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(n)
     return ALPHABET[n] if n < 62 else base62_encode(n // 62) + ALPHABET[n % 62]
 
@@ -339,12 +386,12 @@ def capacity_plan(urls_per_month, read_write_ratio, peak_factor, cache_hit_ratio
               rps_per_server > 0, hot_days >= 0, bytes_per_cache_entry > 0, 0 < target_utilisation <= 1, spares >= 0]
     if not all(checks):
         raise ValueError("bad plan")
-    month_s = 365 / 12 * 86_400
+    month_s = 30 * 86_400
     peak = urls_per_month * read_write_ratio * peak_factor / month_s
     usable = rps_per_server * target_utilisation
     servers = int(peak // usable) + (peak % usable > 0) + spares
     return {"peak_redirects_per_s": peak, "servers": servers, "db_reads_per_s": peak - peak * cache_hit_ratio,
-            "cache_bytes": urls_per_month * 12 / 365 * hot_days * bytes_per_cache_entry}
+            "cache_bytes": urls_per_month / 30 * hot_days * bytes_per_cache_entry}
 ''',
 }
 
@@ -363,3 +410,31 @@ def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports, name
     """These mutants pass every visible test; only the seeded hidden cases find them."""
     cell, seed = HIDDEN_ONLY[name]
     assert_caught_by_hidden_tests(reports[name], cell, seed)
+
+
+def test_every_answer_cell_of_the_release_defines_its_names():
+    """Issue 17: a solution block at class level became `raise NotImplementedError()` in CounterCodes' class
+    body, so the template could not be defined even with every method filled in. Each answer cell of the
+    release must run (after the setup cell) and define what it names; calling a stub may raise."""
+    import ast
+    import json
+
+    from autograde.notebook import cell_role, nbgrader_meta
+    from submissions import release_notebook
+
+    nb = json.loads(release_notebook(ASSIGNMENT).read_text())
+    namespace: dict = {}
+    for cell in nb["cells"]:
+        meta = nbgrader_meta(cell)
+        source = "".join(cell["source"])
+        if meta.get("grade_id") == "shortener_setup":
+            exec(compile(source, "setup", "exec"), namespace)
+        elif cell["cell_type"] == "code" and cell_role(cell) == "answer":
+            names = [n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+            try:
+                exec(compile(source, meta["grade_id"], "exec"), namespace)
+            except Exception as exc:  # noqa: BLE001 (any error here is the bug)
+                pytest.fail(f"the release's answer cell {meta['grade_id']} raises {type(exc).__name__} when run "
+                            f"unchanged:\n{source}")
+            missing = [n for n in names if n not in namespace]
+            assert not missing, f"answer cell {meta['grade_id']} does not define {missing}"
