@@ -65,7 +65,9 @@ class SandboxPlan:
 
 def default_plan(repo_root: Path) -> SandboxPlan:
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
-    system = [p for p in ("/usr", "/etc", "/opt") if os.path.isdir(p)]
+    # The system (programs, libraries, /etc for the loader cache, certificates, time zones) and
+    # the two Python prefixes; not /opt, /srv or /home wholesale: only what the learner needs.
+    system = [p for p in ("/usr", "/etc") if os.path.isdir(p)]
     repo = [str(repo_root / name) for name in ("course", "data", "autograde")]
     return SandboxPlan(readonly=sorted(prefixes) + system + repo,
                        hidden=[str(repo_root / "autograde" / "reference")])
@@ -169,3 +171,10 @@ def learner_environment() -> dict[str, str]:
     return {"PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
             "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.matplotlib",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "TMPDIR": "/tmp"}
+
+
+def zygote_environment(config_dir: str) -> dict[str, str]:
+    """The zygote's whole environment: the learner's, plus a private matplotlib directory for the
+    font cache built while pre-loading. Nothing of the grader's environment: the zygote's initial
+    environment block is inherited by every learner process and can be read back from /proc."""
+    return {**learner_environment(), "MPLCONFIGDIR": config_dir}

@@ -13,14 +13,17 @@ import builtins
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
-from autograde.isolation import Limits, SandboxPlan, default_plan, full_isolation_possible, sandbox_uid
+from autograde.isolation import (Limits, SandboxPlan, default_plan, full_isolation_possible, sandbox_uid,
+                                 zygote_environment)
 from autograde.layout import REPO_ROOT
 
 MAX_REPLY_BYTES = 16 * 1024 * 1024
@@ -57,11 +60,14 @@ class Zygote:
         self.isolation = "full" if full_isolation_possible() else "limited"
         self._lock = threading.Lock()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-        env.pop("NBGRADER_EXECUTION", None)
+        # The zygote's environment block is copied into every learner process, where
+        # prctl(PR_SET_DUMPABLE, 1) + /proc/self/environ reads it back whatever os.environ says:
+        # so it gets a minimal, explicit one, never the grader's (CI secrets, HOME, PWD).
+        self._config_dir = tempfile.mkdtemp()  # a name that does not say "grader"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograde.zygote", str(theirs.fileno()), self.isolation],
-            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, cwd=str(REPO_ROOT))
+            pass_fds=[theirs.fileno()], env=zygote_environment(self._config_dir),
+            stdin=subprocess.DEVNULL, cwd=str(REPO_ROOT))
         theirs.close()
         self.control = ours
         self.control.settimeout(start_timeout)
@@ -101,6 +107,7 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            shutil.rmtree(self._config_dir, ignore_errors=True)
 
     def __enter__(self) -> "Zygote":
         return self
