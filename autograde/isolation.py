@@ -29,14 +29,24 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 SANDBOX_UID_BASE = 1_900_000_000  # a range no real account uses
 MAX_WORKERS = 8
+PID_MAX_LIMIT = 1 << 22  # the kernel's ceiling for /proc/sys/kernel/pid_max (PID_MAX_LIMIT, 64-bit)
 
 
 def sandbox_uid(slot: int, grader_pid: int | None = None) -> int:
-    """The unprivileged uid of one worker slot of one grader process: never shared with another
-    grader running at the same time, so RLIMIT_NPROC and clean-up concern only its own processes."""
+    """The unprivileged uid of one worker slot of one grader process.
+
+    It is a one-to-one function of (grader pid, slot) over the kernel's whole pid range, so two
+    graders running at the same time (in one PID namespace) never share a uid, and RLIMIT_NPROC
+    and clean-up concern only their own processes: BASE + pid * 8 + slot stays below
+    1_900_000_000 + 2**22 * 8 = 1_933_554_432 < 2**31 - 1 for every pid the kernel can hand out.
+    (It used ``pid % 1_000_000``, which made pids 5 and 1_000_005 share a uid on hosts with a
+    large pid_max.)"""
     if not 0 <= slot < MAX_WORKERS:
         raise ValueError(f"worker slot must be in [0, {MAX_WORKERS})")
-    return SANDBOX_UID_BASE + (os.getpid() if grader_pid is None else grader_pid) % 1_000_000 * MAX_WORKERS + slot
+    pid = os.getpid() if grader_pid is None else grader_pid
+    if not 0 < pid < PID_MAX_LIMIT:
+        raise ValueError(f"a pid must be in (0, {PID_MAX_LIMIT}), got {pid}")
+    return SANDBOX_UID_BASE + pid * MAX_WORKERS + slot
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ class LearnerProcess:
     def __init__(self, sock: socket.socket, pid: int, isolation: str, limits: Limits):
         self.sock, self.pid, self.isolation, self.limits = sock, pid, isolation, limits
         self.buffer = bytearray()
+        self._start = self._scanned = 0  # the unread part of buffer starts at _start; no newline before _scanned
         self.next_id = 0
         self.alive = True
         self._lock = threading.RLock()  # one request at a time, whichever grader thread makes it
@@ -159,6 +160,9 @@ class LearnerProcess:
         return reply
 
     def _reply(self, request_id: int, deadline: float) -> dict | None:
+        """The reply to ``request_id``, or None at the deadline. Other lines (stale replies, or
+        whatever the learner's code wrote on the socket) are skipped, with the deadline checked
+        after each one: a flood of tiny lines cannot hold the grader past it."""
         while True:
             line = self._line(deadline)
             if line is None:
@@ -166,12 +170,29 @@ class LearnerProcess:
             try:
                 reply = json.loads(line)
             except ValueError:
-                continue
+                reply = None
             if isinstance(reply, dict) and reply.get("id") == request_id:
                 return reply
+            if time.monotonic() >= deadline:
+                return None
 
     def _line(self, deadline: float) -> bytes | None:
-        while b"\n" not in self.buffer:
+        """The next full line (one already buffered is returned even past the deadline: its
+        caller checks the deadline after each line), or None at the deadline. A line is taken by
+        moving an offset, not by copying the buffer, so a burst of lines costs linear time."""
+        while True:
+            newline = self.buffer.find(b"\n", self._scanned)
+            if newline >= 0:
+                line = bytes(self.buffer[self._start:newline])
+                self._start = self._scanned = newline + 1
+                if self._start > 65536 and self._start * 2 > len(self.buffer):  # compact now and then
+                    del self.buffer[:self._start]
+                    self._start = self._scanned = 0
+                return line
+            self._scanned = len(self.buffer)
+            if self._scanned - self._start > MAX_REPLY_BYTES:
+                self.kill()
+                raise LearnerProcessDied(f"a reply was larger than {MAX_REPLY_BYTES // 2**20} MB")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -186,12 +207,6 @@ class LearnerProcess:
                 self.kill()
                 raise LearnerProcessDied("the learner's process ended")
             self.buffer += chunk
-            if len(self.buffer) > MAX_REPLY_BYTES:
-                self.kill()
-                raise LearnerProcessDied(f"a result was larger than {MAX_REPLY_BYTES // 2**20} MB")
-        line, _, rest = bytes(self.buffer).partition(b"\n")
-        self.buffer = bytearray(rest)
-        return line
 
     def execute(self, source: str, deadline: float) -> dict:
         """Run one cell of learner-side code; returns {"output", "error"?}."""

@@ -97,3 +97,91 @@ def test_2_only_what_the_learner_needs_is_mounted():
     unexpected = set(seen["/"]) - {"bin", "dev", "etc", "lib", "lib32", "lib64", "proc", "sbin", "tmp", "usr"} \
         - python_homes - {REPO_ROOT.parts[1]}
     assert not unexpected, f"input: listdir('/') in the sandbox; expected no extra top-level entries; got {sorted(unexpected)}"
+
+
+# --------------------------------------------------------------------------- item 8: reply flood, uids
+FLOOD_ATTACK = r'''
+import os, stat, time
+
+def _runner_socket():
+    for fd in range(3, 256):
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                return fd
+        except OSError:
+            pass
+
+def flood(seconds):
+    """Write tiny lines (each a valid JSON object that is no reply) on the grader's socket."""
+    fd, end, burst = _runner_socket(), time.monotonic() + seconds, b"{}\n" * 350_000
+    while time.monotonic() < end:
+        os.write(fd, burst)
+    return "flood over"
+'''
+FLOOD_SECONDS = 10.0
+DEADLINE = 0.5
+MARGIN = 1.0  # generous for a loaded machine; the flood itself lasts FLOOD_SECONDS
+
+
+@pytest.fixture(scope="module")
+def flood_zygote():
+    with Zygote(slot=5, limits=Limits(cell_seconds=10)) as zygote:
+        yield zygote
+
+
+def test_8_a_flood_of_tiny_lines_cannot_hold_the_grader_past_its_deadline(flood_zygote):
+    """The learner's code writes ~millions of tiny lines on the socket while its call runs: the grader
+    must give up waiting for the reply within a small margin of its 0.5 s deadline."""
+    learner = _learner(flood_zygote, FLOOD_ATTACK)
+    process = learner._process
+    try:
+        process.next_id += 1
+        request_id = process.next_id
+        process.sock.sendall((json.dumps({"op": "call", "target": {"name": "flood"}, "args": [FLOOD_SECONDS],
+                                          "kwargs": {}, "id": request_id}) + "\n").encode())
+        started = time.monotonic()
+        reply = process._reply(request_id, started + DEADLINE)
+        elapsed = time.monotonic() - started
+    finally:
+        process.kill()
+    assert reply is None and elapsed < DEADLINE + MARGIN, (
+        f"input: a {FLOOD_SECONDS:g} s flood of '{{}}' lines, deadline {DEADLINE} s; expected: no reply, "
+        f"given up within {DEADLINE + MARGIN:g} s; got: reply {reply!r} after {elapsed:.2f} s")
+
+
+def test_8_a_flooding_call_times_out_like_any_other(flood_zygote):
+    from autograde.sandbox import INTERRUPT_GRACE_S
+
+    learner = _learner(flood_zygote, FLOOD_ATTACK)
+    learner._process.deadline = time.monotonic() + DEADLINE
+    started = time.monotonic()
+    try:
+        with pytest.raises(CellTimeout):
+            learner["flood"](FLOOD_SECONDS)
+    finally:
+        learner._process.kill()
+    elapsed = time.monotonic() - started
+    assert elapsed < DEADLINE + INTERRUPT_GRACE_S + MARGIN, f"the flooding call took {elapsed:.2f} s to time out"
+
+
+def test_8_sandbox_uids_of_different_graders_never_collide():
+    """Two graders running at once must never share a sandbox uid, whatever their pids (pid_max can
+    be up to 2**22): pid % 1_000_000 made pids 5 and 1_000_005 share one."""
+    import random
+
+    from autograde.isolation import MAX_WORKERS, PID_MAX_LIMIT, SANDBOX_UID_BASE, sandbox_uid
+
+    seed = 18
+    rng = random.Random(seed)
+    pids = {1, 5, 999_999, 1_000_000, 1_000_001, 1_000_005, 2_000_005, PID_MAX_LIMIT - 1}
+    pids |= {rng.randrange(1, PID_MAX_LIMIT) for _ in range(20_000)}
+    seen: dict[int, tuple[int, int]] = {}
+    for pid in sorted(pids):
+        for slot in range(MAX_WORKERS):
+            uid = sandbox_uid(slot, pid)
+            assert SANDBOX_UID_BASE <= uid < 2**31 - 1, f"input: pid {pid}, slot {slot}; got uid {uid} out of range"
+            assert uid not in seen, (f"input: (pid, slot) {(pid, slot)} and {seen.get(uid)} (seed {seed}); "
+                                     f"expected: different uids; got: both {uid}")
+            seen[uid] = (pid, slot)
+    with pytest.raises(ValueError):
+        sandbox_uid(0, PID_MAX_LIMIT)
