@@ -30,6 +30,17 @@ from autograde.sandbox import CellTimeout, LearnerNames, LearnerProcess, Learner
 from autograde.verdict import VerdictFailure
 
 MESSAGE_LIMIT = 3000
+OUTPUT_LIMIT = 20_000  # characters of one cell's output kept (the learner's side keeps as much, if not tampered with)
+NAME_LIMIT = 100
+
+
+def _cut(text, limit: int) -> str:
+    """``text`` (whatever the learner's process sent) as a str of at most about ``limit`` characters.
+    Enforced here, in the grader: the learner's code can replace its own output capture."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... ({len(text) - limit} more characters not kept)"
 
 
 @dataclass
@@ -165,7 +176,7 @@ def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float) ->
         exec(code, LearnerNames(learner))  # noqa: S102 (the instructor's test code)
         return CellRun("ok")
     except VerdictFailure as exc:
-        return CellRun("fail", str(exc))
+        return CellRun("fail", _cut(str(exc), 4 * MESSAGE_LIMIT))  # _test_result cuts its middle
     except CellTimeout as exc:
         return CellRun("timeout", f"your code ran for more than {cell_seconds:g} s in this test; {exc}"
                                   f"{_busy_note()}")
@@ -175,7 +186,7 @@ def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float) ->
         return CellRun("error", f"the test itself is broken (tell the instructor): {exc}")
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return CellRun("error", text)
+        return CellRun("error", _cut(text, MESSAGE_LIMIT))
 
 
 def _run_learner_cell(source: str, learner: LearnerProcess, deadline: float, cell_seconds: float) -> CellRun:
@@ -185,10 +196,14 @@ def _run_learner_cell(source: str, learner: LearnerProcess, deadline: float, cel
         return CellRun("timeout", f"the cell ran for more than {cell_seconds:g} s; {exc}{_busy_note()}")
     except LearnerProcessDied as exc:
         return CellRun("error", f"the cell ended its own process ({exc})")
+    output = _cut(reply.get("output", ""), OUTPUT_LIMIT)
     error = reply.get("error")
     if error:
-        return CellRun("error", f"{error.get('type')}: {error.get('message')}", reply.get("output", ""))
-    return CellRun("ok", output=reply.get("output", ""))
+        if not isinstance(error, dict):
+            error = {"message": error}
+        return CellRun("error", f"{_cut(error.get('type'), NAME_LIMIT)}: {_cut(error.get('message'), MESSAGE_LIMIT)}",
+                       output)
+    return CellRun("ok", output=output)
 
 
 def run_notebook(nb, zygote: Zygote) -> dict[int, CellRun]:

@@ -26,7 +26,8 @@ from autograde.isolation import (Limits, SandboxPlan, default_plan, full_isolati
                                  zygote_environment)
 from autograde.layout import REPO_ROOT
 
-MAX_REPLY_BYTES = 16 * 1024 * 1024
+MAX_REPLY_BYTES = 16 * 1024 * 1024  # one reply (one line); a longer one kills the learner's process
+MAX_ERROR_MESSAGE = 4000
 INTERRUPT_GRACE_S = 3.0
 
 
@@ -242,9 +243,11 @@ def rebuild_exception(error: dict) -> Exception:
     """The exception the learner's code raised, rebuilt here: the course's own exception class if
     it came from ``course`` (so ``isinstance`` works in drivers), else one of the same name that
     subclasses the nearest built-in exception class."""
+    if not isinstance(error, dict):
+        error = {"message": error}
     name = str(error.get("type", "Exception"))[:100]
-    message = str(error.get("message", ""))
-    module = str(error.get("module", ""))
+    message = str(error.get("message", ""))[:MAX_ERROR_MESSAGE]  # the learner's side cuts too, unless tampered with
+    module = str(error.get("module", ""))[:200]
     if module == "course" or module.startswith("course."):
         import importlib
 
@@ -258,7 +261,8 @@ def rebuild_exception(error: dict) -> Exception:
             except Exception:
                 pass
     base = Exception
-    for candidate in error.get("builtin_bases", []):
+    bases = error.get("builtin_bases", [])
+    for candidate in bases[:50] if isinstance(bases, list) else []:
         cls = getattr(builtins, str(candidate), None)
         if isinstance(cls, type) and issubclass(cls, Exception):
             base = cls

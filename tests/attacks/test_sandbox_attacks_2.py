@@ -185,3 +185,52 @@ def test_8_sandbox_uids_of_different_graders_never_collide():
             seen[uid] = (pid, slot)
     with pytest.raises(ValueError):
         sandbox_uid(0, PID_MAX_LIMIT)
+
+
+# --------------------------------------------------------------------------- item 4: output caps
+ASSIGNMENT = "01-requirements-estimation"
+FULL = 14
+
+
+def _module01_submission(path: Path, servers_needed_prefix: str = "", servers_needed_suffix: str = "") -> Path:
+    """Module 01's solution, with code put before / after the servers_needed answer cell."""
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from submissions import answer_sources, write_submission
+
+    from autograde.layout import source_notebook
+
+    answers = answer_sources(source_notebook(ASSIGNMENT))
+    answers["servers_needed"] = servers_needed_prefix + answers["servers_needed"] + servers_needed_suffix
+    return write_submission(ASSIGNMENT, path, answers)
+
+
+OUTPUT_ATTACK = '''
+import sys
+import autograde.runner as _runner
+type(sys.stdout).take = lambda self: "X" * 1_000_000
+_runner._describe_exception = lambda exc: {"type": "T" * 1_000_000, "message": "M" * 5_000_000,
+                                          "builtin_bases": ["ValueError"] * 1_000}
+'''
+
+
+def test_4_output_and_message_caps_hold_when_the_learner_replaces_its_own_capture(tmp_path):
+    """An answer cell replaces the output capture's ``take`` (every cell then "prints" a million
+    characters) and the runner's exception description (a 5 MB message): the grader cuts both, so
+    the autograded notebook stays small, and the correct answer still earns its points."""
+    from autograde.batch import autograded_notebook
+    from autograde.grading import MESSAGE_LIMIT, grade_notebook
+    from autograde.runner import STDOUT_KEEP as OUTPUT_LIMIT  # the documented cap: 20,000 characters a cell
+
+    path = _module01_submission(tmp_path / "output_attack.ipynb", OUTPUT_ATTACK,
+                                "\nraise ValueError('after the definitions')\n")
+    with Zygote(slot=5, limits=Limits(cell_seconds=20, notebook_seconds=180)) as zygote:
+        report = grade_notebook(path, ASSIGNMENT, zygote=zygote)
+    assert report.score == FULL, f"input: {path.name}; expected {FULL}; got {report.score}\n{report.table()}"
+    nb, runs = report.notebook_run
+    longest_output = max(len(run.output) for run in runs.values())
+    longest_message = max(len(run.message) for run in runs.values())
+    assert any(run.output.startswith("X" * 1000) for run in runs.values()), "the attack did not take effect"
+    assert longest_output <= OUTPUT_LIMIT + 100, f"expected outputs cut to {OUTPUT_LIMIT}; got {longest_output}"
+    assert longest_message <= 2 * MESSAGE_LIMIT + 300, f"expected messages cut; got {longest_message}"
+    size = len(json.dumps(autograded_notebook(report)))
+    assert size < 2_000_000, f"expected the autograded notebook under 2 MB; got {size:,} bytes"
