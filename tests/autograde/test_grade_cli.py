@@ -72,8 +72,10 @@ def test_json_has_the_documented_shape(mixed_report):
     assert mixed_report["assignment"] == ASSIGNMENT
     assert mixed_report["max_score"] == 14 and mixed_report["manual_max"] == 3
     for test in mixed_report["tests"]:
-        assert set(test) == {"id", "points", "max_points", "status", "message"}
-        assert test["status"] in STATUSES
+        assert set(test) == {"id", "points", "max_points", "status", "message", "retry"}
+        assert test["status"] in STATUSES and test["retry"] in (False, True)
+        assert not test["retry"] or (test["status"] == "timeout" and test["points"] == 0), test
+    assert mixed_report["retry"] in (False, True)
     assert mixed_report["score"] == sum(t["points"] for t in mixed_report["tests"])
 
 
