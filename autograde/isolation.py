@@ -275,8 +275,6 @@ def detect_cgroups() -> CgroupSupport:
     """Which per-submission cgroups this process (root, Linux) can make. Never raises."""
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
         return CgroupSupport(reason="not root on Linux")
-    if os.environ.get("AUTOGRADE_CGROUPS") == "off":
-        return CgroupSupport(reason="cgroups turned off (AUTOGRADE_CGROUPS=off)")
     try:
         return _detect_cgroups()
     except Exception as exc:  # a surprise in /proc or /sys must not stop grading: fall back

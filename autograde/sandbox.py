@@ -72,7 +72,9 @@ class Zygote:
     """One worker's pre-warmed forking process."""
 
     def __init__(self, slot: int = 0, limits: Limits | None = None, plan: SandboxPlan | None = None,
-                 start_timeout: float = 120.0, grader_pid: int | None = None):
+                 start_timeout: float = 120.0, grader_pid: int | None = None, cgroups: bool | None = None):
+        """``cgroups``: False keeps to per-process limits (rlimits) even where per-submission cgroups
+        could be made; None (the default) means yes unless AUTOGRADE_CGROUPS=off."""
         self.slot = slot
         self.uid = sandbox_uid(slot, grader_pid)
         self.limits = limits or Limits()
@@ -86,7 +88,9 @@ class Zygote:
         # so it gets a minimal, explicit one, never the grader's (CI secrets, HOME, PWD).
         self._config_dir = tempfile.mkdtemp()  # a name that does not say "grader"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograde.zygote", str(theirs.fileno()), self.mode],
+            [sys.executable, "-m", "autograde.zygote", str(theirs.fileno()), self.mode,
+             "cgroups" if (os.environ.get("AUTOGRADE_CGROUPS") != "off" if cgroups is None else cgroups)
+             else "no-cgroups"],
             pass_fds=[theirs.fileno()], env=zygote_environment(self._config_dir),
             stdin=subprocess.DEVNULL, cwd=str(REPO_ROOT))
         theirs.close()

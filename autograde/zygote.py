@@ -190,7 +190,12 @@ def main() -> None:
     preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # learner processes are reaped automatically
     new_root = tempfile.mkdtemp(prefix="autograde-root-") if full else ""
-    support = isolation.detect_cgroups() if full else isolation.CgroupSupport(reason="no full isolation")
+    if not full:
+        support = isolation.CgroupSupport(reason="no full isolation")
+    elif sys.argv[3:4] == ["no-cgroups"]:
+        support = isolation.CgroupSupport(reason="cgroups turned off")
+    else:
+        support = isolation.detect_cgroups()
     control.send(json.dumps({"ready": True, "limits": support.describe(), "cgroups": support.version}).encode())
     try:
         while True:

@@ -234,3 +234,177 @@ def test_4_output_and_message_caps_hold_when_the_learner_replaces_its_own_captur
     assert longest_message <= 2 * MESSAGE_LIMIT + 300, f"expected messages cut; got {longest_message}"
     size = len(json.dumps(autograded_notebook(report)))
     assert size < 2_000_000, f"expected the autograded notebook under 2 MB; got {size:,} bytes"
+
+
+# --------------------------------------------------------------------------- item 3: per-submission limits
+MEMORY_ATTACK = r'''
+import os, time
+
+def four_hoarders(mib_each):
+    """Four processes each fill mib_each MiB (every page written), report, and hold it for a while.
+    Returns how many of them held their memory at the same time."""
+    r, w = os.pipe()
+    children = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                try:  # if the kernel must kill, a hoarder goes first, not the learner's process
+                    import ctypes
+                    ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self is then its own
+                    with open("/proc/self/oom_score_adj", "w") as f:
+                        f.write("1000")
+                except OSError:
+                    pass
+                hoard = b"\x01" * (mib_each * 2**20)
+                os.write(w, b"1")
+                time.sleep(6)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    os.close(w)
+    os.set_blocking(r, False)
+    ended = set()
+
+    def reap():
+        for pid in children:
+            if pid not in ended and os.waitpid(pid, os.WNOHANG)[0]:
+                ended.add(pid)
+
+    reported, give_up = 0, time.monotonic() + 5
+    while reported < 4 and len(ended) < 4 and time.monotonic() < give_up:
+        try:
+            reported += len(os.read(r, 4))  # a killed hoarder never writes
+        except BlockingIOError:
+            time.sleep(0.05)
+        reap()
+    time.sleep(0.5)
+    reap()
+    holding = min(reported, 4 - len(ended))  # reported, and still alive (holding) now
+    for pid in children:
+        if pid not in ended:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    return holding
+'''
+MEMORY_LIMIT_MIB, HOARD_MIB = 512, 200
+
+
+def test_3_four_processes_of_one_submission_share_one_memory_limit():
+    """Four processes of one submission, each under the per-process limit (200 MiB against 512 MiB),
+    try to hold 800 MiB together: with a per-submission cgroup at most two can hold at once."""
+    from autograde.sandbox import LearnerProcessDied
+
+    limits = Limits(cell_seconds=30, memory_bytes=MEMORY_LIMIT_MIB * 2**20)
+    with Zygote(slot=5, limits=limits) as zygote:
+        if not zygote.cgroups:
+            pytest.skip(f"no per-submission cgroups on this machine: {zygote.isolation}")
+        learner = _learner(zygote, MEMORY_ATTACK, seconds=30)
+        try:
+            holding = learner["four_hoarders"](HOARD_MIB)
+        except LearnerProcessDied:
+            holding = 0  # the kernel killed the whole sandbox: nothing is held either
+        finally:
+            learner._process.kill()
+    assert holding * HOARD_MIB <= MEMORY_LIMIT_MIB, (
+        f"input: 4 processes x {HOARD_MIB} MiB, limit {MEMORY_LIMIT_MIB} MiB per submission; expected: at most "
+        f"{MEMORY_LIMIT_MIB // HOARD_MIB} holding at once; got: {holding} ({zygote.isolation})")
+
+
+def test_3_cgroups_are_removed_and_the_fallback_is_said(tmp_path):
+    """Each sandbox's cgroup is gone once it is killed; with cgroups turned off (or unavailable) the
+    sandbox still starts, its CPU time is still measured, and ``isolation`` says per-process limits."""
+    with Zygote(slot=5, limits=Limits(cell_seconds=10)) as zygote:
+        process = zygote.spawn()
+        dirs = dict(process.cgroups)
+        reply = process.execute("x = sum(range(3_000_000))", time.monotonic() + 30)
+        used = process.cpu_seconds()
+        process.kill()
+        if zygote.cgroups:
+            assert dirs and all(os.path.basename(d).startswith("autograde-") for d in dirs.values()), dirs
+            assert "cgroup v" in zygote.isolation, zygote.isolation
+        leftover = [d for d in dirs.values() if os.path.exists(d)]
+    assert "error" not in reply and used is not None and used > 0, (reply, used)
+    assert leftover == [], f"expected every cgroup removed after kill; left: {leftover}"
+    with Zygote(slot=5, limits=Limits(cell_seconds=10), cgroups=False) as plain:
+        process = plain.spawn()
+        try:
+            assert process.cgroups == {}
+            assert "error" not in process.execute("x = sum(range(3_000_000))", time.monotonic() + 30)
+            used = process.cpu_seconds()
+        finally:
+            process.kill()
+    assert used is not None and used > 0, f"CPU time of the process tree (fallback): {used}"
+    assert plain.isolation.startswith("full; per-process limits only"), plain.isolation
+
+
+def test_3_cgroup_v2_files_are_written_as_documented(tmp_path):
+    """What a v2 sandbox cgroup gets (checked on a stand-in directory: this is the only part of v2
+    that can be checked on a machine whose controllers sit in v1)."""
+    from autograde.isolation import CgroupSupport, create_cgroup
+
+    limits = Limits(memory_bytes=3 * 2**30, processes=64, cpu_cores=1.0)
+    dirs = create_cgroup(CgroupSupport(2, {"": str(tmp_path)}), "autograde-1-1", limits)
+    written = {f.name: f.read_text() for f in Path(dirs[""]).iterdir()}
+    assert written == {"memory.max": str(3 * 2**30), "memory.swap.max": "0", "pids.max": "64",
+                       "cpu.max": "100000 100000"}, written
+
+
+def _module01_with_cpu(path: Path, cpu_seconds: float, extra: str = "") -> Path:
+    """A correct module 01 notebook whose servers_needed cell also computes for cpu_seconds of CPU."""
+    burn = (f"import time as _t\n_s = _t.process_time()\nwhile _t.process_time() - _s < {cpu_seconds}:\n"
+            "    pass\n")
+    return _module01_submission(path, extra + burn)
+
+
+SETSID_LOOPS = '''
+import os, time
+for _ in range(40):
+    if os.fork() == 0:
+        os.setsid()
+        _end = time.monotonic() + 60
+        while time.monotonic() < _end:
+            pass
+        os._exit(0)
+time.sleep(0.5)
+'''
+
+
+def test_3_forty_setsid_busy_loops_cannot_cost_an_honest_neighbour_points(tmp_path):
+    """A submission starts 40 busy loops in new sessions; an honest notebook graded beside it in the
+    same batch (whose answer needs 1 s of CPU against a 3 s limit) keeps its full marks."""
+    from autograde.grading import GradeReport, grade_many
+
+    attacker = _module01_submission(tmp_path / "attacker.ipynb", SETSID_LOOPS,
+                                    "\nimport time\ntime.sleep(20)\n")
+    honest = _module01_with_cpu(tmp_path / "honest.ipynb", 1.0, "import time\ntime.sleep(2)\n")
+    reports = grade_many([attacker, honest], workers=2,
+                         limits=Limits(cell_seconds=3, notebook_seconds=120, backstop_factor=10))
+    report = reports[1]
+    assert isinstance(report, GradeReport), report
+    assert report.score == FULL and not report.retry, (
+        f"input: honest.ipynb beside 40 setsid busy loops; expected {FULL}/{FULL}, graded; got "
+        f"{report.score} (retry {report.retry}, {report.isolation})\n{report.table()}")
+
+
+# --------------------------------------------------------------------------- issue 17: limits under load
+def test_17_a_correct_notebook_graded_beside_a_cpu_hog_scores_full_marks(tmp_path):
+    """Four busy loops (started here, killed in the end) load the 2 cores; a correct notebook whose
+    answer cell needs 1 s of CPU, graded with a 2 s limit, keeps full marks: its time is CPU time."""
+    from autograde.grading import grade_notebook
+
+    path = _module01_with_cpu(tmp_path / "correct.ipynb", 1.0)
+    hogs = [subprocess.Popen([sys.executable, "-c",
+                              "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end:\n    pass"])
+            for _ in range(4)]
+    try:
+        time.sleep(1.0)
+        with Zygote(slot=5, limits=Limits(cell_seconds=2, notebook_seconds=120, backstop_factor=10)) as zygote:
+            report = grade_notebook(path, ASSIGNMENT, zygote=zygote)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert report.score == FULL and not report.retry, (
+        f"input: correct notebook (1 s CPU in one cell, limit 2 s) beside 4 busy loops; expected {FULL}; "
+        f"got {report.score} (retry {report.retry}, load {os.getloadavg()[0]:.1f})\n{report.table()}")
