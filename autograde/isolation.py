@@ -75,13 +75,22 @@ class SandboxPlan:
     hidden: list[str] = field(default_factory=list)
 
 
+# What of /etc a learner's code needs: the dynamic loader, users and name lookup (loopback), time
+# zones, certificates, fonts, MIME and locale tables. Not the rest: /etc also holds pip.conf,
+# .npmrc, gitconfig, environment, machine-id and the like, which can carry a host's credentials.
+ETC_ALLOWED = ("alternatives", "ca-certificates", "ca-certificates.conf", "fonts", "gai.conf", "group", "host.conf",
+               "hosts", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "locale.alias", "localtime", "mime.types",
+               "nsswitch.conf", "os-release", "passwd", "pki", "protocols", "services", "ssl", "timezone")
+
+
 def default_plan(repo_root: Path) -> SandboxPlan:
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
-    # The system (programs, libraries, /etc for the loader cache, certificates, time zones) and
-    # the two Python prefixes; not /opt, /srv or /home wholesale: only what the learner needs.
-    system = [p for p in ("/usr", "/etc") if os.path.isdir(p)]
+    # The system's programs and libraries, the needed part of /etc and the two Python prefixes;
+    # not /opt, /srv or /home wholesale: only what the learner needs.
+    system = ["/usr"] if os.path.isdir("/usr") else []
+    etc = [f"/etc/{name}" for name in ETC_ALLOWED if os.path.lexists(f"/etc/{name}")]
     repo = [str(repo_root / name) for name in ("course", "data", "autograde")]
-    return SandboxPlan(readonly=sorted(prefixes) + system + repo,
+    return SandboxPlan(readonly=sorted(prefixes) + system + etc + repo,
                        hidden=[str(repo_root / "autograde" / "reference")])
 
 
@@ -120,10 +129,18 @@ def build_root(new_root: str, plan: SandboxPlan) -> None:
     os.makedirs(new_root + "/tmp")
     _mount("tmpfs", new_root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")
     for path in plan.readonly:
-        if not os.path.exists(path):
+        if not os.path.lexists(path):
             continue
         target = new_root + path
-        os.makedirs(target, exist_ok=True)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.islink(path):  # e.g. /etc/localtime: the same link (its target is bound, or absent)
+            if not os.path.lexists(target):
+                os.symlink(os.readlink(path), target)
+            continue
+        if os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
+        elif not os.path.exists(target):
+            open(target, "w").close()
         _mount(path, target, None, MS_BIND | MS_REC)
         _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for path in plan.hidden:

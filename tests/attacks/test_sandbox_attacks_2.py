@@ -84,7 +84,7 @@ def test_2_only_what_the_learner_needs_is_mounted():
         learner = _learner(zygote, ENVIRON_ATTACK)
         try:
             seen = {path: learner["visible"](path) for path in
-                    (str(REPO_ROOT), str(REPO_ROOT.parent), "/", str(REPO_ROOT / "autograde" / "reference"))}
+                    (str(REPO_ROOT), str(REPO_ROOT.parent), "/", str(REPO_ROOT / "autograde" / "reference"), "/etc")}
         finally:
             learner._process.kill()
     allowed_in_root = {"autograde", "course", "data", Path(sys.prefix).name}
@@ -97,6 +97,11 @@ def test_2_only_what_the_learner_needs_is_mounted():
     unexpected = set(seen["/"]) - {"bin", "dev", "etc", "lib", "lib32", "lib64", "proc", "sbin", "tmp", "usr"} \
         - python_homes - {REPO_ROOT.parts[1]}
     assert not unexpected, f"input: listdir('/') in the sandbox; expected no extra top-level entries; got {sorted(unexpected)}"
+    from autograde.isolation import ETC_ALLOWED
+
+    extra_etc = set(seen["/etc"]) - set(ETC_ALLOWED)
+    assert not extra_etc, (f"input: listdir('/etc') in the sandbox; expected only {sorted(ETC_ALLOWED)}; "
+                           f"got also {sorted(extra_etc)} (pip.conf, .npmrc and the like can hold credentials)")
 
 
 # --------------------------------------------------------------------------- item 8: reply flood, uids
