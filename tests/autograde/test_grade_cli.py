@@ -101,7 +101,9 @@ def test_cells_that_crash_or_time_out_outside_tests_are_noted(mixed_report):
     notes = "\n".join(mixed_report["notes"])
     assert "your answer cell 'storage_bytes'" in notes and "RuntimeError: boom after the definition" in notes, notes
     assert "a provided cell, starting `estimate = url_shortener_estimate(" in notes, notes  # calls bandwidth
-    assert "ran for more than 5 s" in notes, notes
+    # On a busy machine (load above the cores) a spin that got too little CPU before the wall-clock
+    # backstop is "not graded" (retry), not a verdict; on a quiet one it ran out of its 5 s.
+    assert "ran for more than 5 s" in notes or (mixed_report["retry"] and "not graded" in notes), notes
     assert "answer cell 'servers_needed' is missing" in notes, notes
 
 
