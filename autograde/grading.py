@@ -11,6 +11,12 @@ grader, and reach the learner's functions through proxies that return plain data
 earns its points when it runs without error (nbgrader's rule). Its status is ``pass``; ``fail``
 when :class:`autograde.verdict.VerdictFailure` was raised (the message is the verdict's);
 ``error`` for any other exception; ``timeout`` when the learner's code ran out of time.
+
+Time is the CPU time of the learner's processes (its cgroup's, else its process tree's), with
+wall-clock time as a backstop: on a machine that is not busy, a cell also ends after its limit in
+wall-clock time (code that sleeps or waits uses no CPU); on a busy one (load above its cores)
+the wall-clock limit stretches, and if it runs out anyway the test gets status ``timeout`` with
+``retry: true``: not graded (0 points withheld, not failed), grade again when the machine is quieter.
 """
 
 from __future__ import annotations
@@ -29,10 +35,22 @@ from autograde.isolation import Limits
 from autograde.beside import grading_beside
 from autograde.notebook import (answer_names, cell_role, defined_names, free_names, graded_cells, nbgrader_meta,
                                 read_notebook)
-from autograde.sandbox import CellTimeout, LearnerNames, LearnerProcess, LearnerProcessDied, TestCodeError, Zygote
+from autograde.sandbox import (CellTimeout, LearnerNames, LearnerProcess, LearnerProcessDied, TestCodeError, Zygote,
+                               machine_busy)
 from autograde.verdict import VerdictFailure
 
 MESSAGE_LIMIT = 3000
+OUTPUT_LIMIT = 20_000  # characters of one cell's output kept (the learner's side keeps as much, if not tampered with)
+NAME_LIMIT = 100
+
+
+def _cut(text, limit: int) -> str:
+    """``text`` (whatever the learner's process sent) as a str of at most about ``limit`` characters.
+    Enforced here, in the grader: the learner's code can replace its own output capture."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... ({len(text) - limit} more characters not kept)"
 
 
 @dataclass
@@ -42,6 +60,7 @@ class TestResult:
     max_points: float
     status: str  # pass | fail | error | timeout | missing
     message: str = ""
+    retry: bool = False  # not graded: the machine was too busy to tell (status timeout); grade again
 
 
 @dataclass
@@ -56,12 +75,20 @@ class GradeReport:
     isolation: str = ""
     seconds: float = 0.0
     notebook_run: tuple | None = field(default=None, repr=False, compare=False)  # (notebook, runs) for feedback
+    busy: bool = False  # a cell (test or not) was stopped by the wall-clock backstop on a busy machine
+
+    @property
+    def retry(self) -> bool:
+        """Some cell or test was not graded because the machine was too busy: grade the notebook again
+        (the batch grader does, once); until then the score is incomplete, not a verdict."""
+        return self.busy or any(t.retry for t in self.tests)
 
     def to_json(self) -> dict:
         """The documented JSON shape of ``python -m autograde grade --json``."""
         return {"assignment": self.assignment, "notebook": self.notebook, "score": self.score,
                 "max_score": self.max_score, "manual_max": self.manual_max,
-                "tests": [asdict(t) for t in self.tests], "notes": self.notes, "isolation": self.isolation}
+                "tests": [asdict(t) for t in self.tests], "notes": self.notes, "isolation": self.isolation,
+                "retry": self.retry}
 
     def table(self) -> str:
         """The human-readable report: one row per test, then the total."""
@@ -69,9 +96,11 @@ class GradeReport:
         lines = [f"{self.assignment}  ({self.notebook})", "",
                  f"{'test':<{width}}  {'points':>9}  status"]
         for t in self.tests:
-            lines.append(f"{t.id:<{width}}  {_num(t.points):>4}/{_num(t.max_points):<4}  {t.status}")
+            status = f"{t.status} (not graded: grade again)" if t.retry else t.status
+            lines.append(f"{t.id:<{width}}  {_num(t.points):>4}/{_num(t.max_points):<4}  {status}")
         lines.append(f"{'total':<{width}}  {_num(self.score):>4}/{_num(self.max_score):<4}"
-                     + (f"  (+{_num(self.manual_max)} points graded by hand)" if self.manual_max else ""))
+                     + (f"  (+{_num(self.manual_max)} points graded by hand)" if self.manual_max else "")
+                     + ("  (incomplete: some tests were not graded, grade again)" if self.retry else ""))
         problems = [t for t in self.tests if t.status != "pass" and t.message]
         if problems or self.notes:
             lines += ["", "What to fix:"]
@@ -141,24 +170,31 @@ class GraderFault(Exception):
 
 
 def _busy_note() -> str:
-    """Time limits are wall-clock time: on a machine busy with other work, say so rather than only blame the code."""
-    try:
-        load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    except (AttributeError, OSError):
-        return ""
-    if load <= cores:
-        return ""
-    return (f" (this machine was busy: load {load:.1f} on {cores} cores; a time limit is wall-clock time, so grade "
-            "again when fewer notebooks are graded at once)")
+    """On a machine busy with other work, say so (only wall-clock limits can be hit because of it)."""
+    busy, how = machine_busy()
+    return f" (this machine was busy: {how})" if busy else ""
+
+
+def _timeout_message(exc: CellTimeout, what: str, seconds: float) -> str:
+    """Why ``what`` ("your code ... in this test", "the cell") ran out of time."""
+    if exc.retry:
+        return (f"not graded: the machine was too busy ({machine_busy()[1]}) for {what} to finish within "
+                f"{seconds:g} s of CPU time or the stretched wall-clock limit; {exc}. This is not a verdict "
+                "on your code: grade again when fewer notebooks are graded at once")
+    if exc.reason == "cpu":
+        return f"{what} ran for more than {seconds:g} s of CPU time; {exc}"
+    return f"{what} ran for more than {seconds:g} s; {exc}{_busy_note()}"
 
 
 @dataclass
 class CellRun:
-    """What happened when one code cell ran: status ok | fail | error | timeout, a message, output."""
+    """What happened when one code cell ran: status ok | fail | error | timeout, a message, output;
+    ``retry`` when it was not graded because the machine was too busy."""
 
     status: str
     message: str = ""
     output: str = ""
+    retry: bool = False
 
 
 def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float,
@@ -172,30 +208,33 @@ def _run_test_cell(source: str, learner: LearnerProcess, cell_seconds: float,
             exec(code, LearnerNames(learner, reachable))  # noqa: S102 (the instructor's test code)
         return CellRun("ok")
     except VerdictFailure as exc:
-        return CellRun("fail", str(exc))
+        return CellRun("fail", _cut(str(exc), 4 * MESSAGE_LIMIT))  # _test_result cuts its middle
     except CellTimeout as exc:
-        return CellRun("timeout", f"your code ran for more than {cell_seconds:g} s in this test; {exc}"
-                                  f"{_busy_note()}")
+        return CellRun("timeout", _timeout_message(exc, "your code in this test", cell_seconds), retry=exc.retry)
     except LearnerProcessDied as exc:
         return CellRun("error", f"your code ended its own process during this test ({exc})")
     except TestCodeError as exc:
         return CellRun("error", f"the test itself is broken (tell the instructor): {exc}")
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return CellRun("error", text)
+        return CellRun("error", _cut(text, MESSAGE_LIMIT))
 
 
 def _run_learner_cell(source: str, learner: LearnerProcess, deadline: float, cell_seconds: float) -> CellRun:
     try:
         reply = learner.execute(source, deadline)
     except CellTimeout as exc:
-        return CellRun("timeout", f"the cell ran for more than {cell_seconds:g} s; {exc}{_busy_note()}")
+        return CellRun("timeout", _timeout_message(exc, "the cell", cell_seconds), retry=exc.retry)
     except LearnerProcessDied as exc:
         return CellRun("error", f"the cell ended its own process ({exc})")
+    output = _cut(reply.get("output", ""), OUTPUT_LIMIT)
     error = reply.get("error")
     if error:
-        return CellRun("error", f"{error.get('type')}: {error.get('message')}", reply.get("output", ""))
-    return CellRun("ok", output=reply.get("output", ""))
+        if not isinstance(error, dict):
+            error = {"message": error}
+        return CellRun("error", f"{_cut(error.get('type'), NAME_LIMIT)}: {_cut(error.get('message'), MESSAGE_LIMIT)}",
+                       output)
+    return CellRun("ok", output=output)
 
 
 def run_notebook(nb, zygote: Zygote, only_tests: Collection[str] | None = None,
@@ -211,7 +250,9 @@ def run_notebook(nb, zygote: Zygote, only_tests: Collection[str] | None = None,
     costs only the tests that depend on it. The whole notebook has one hard deadline.
     """
     limits = zygote.limits
-    notebook_deadline = time.monotonic() + limits.notebook_seconds
+    started = time.monotonic()
+    notebook_deadline = started + limits.notebook_seconds  # wall-clock; stretched on a busy machine
+    notebook_backstop = started + limits.notebook_seconds * max(1.0, limits.backstop_factor)
     runs: dict[int, CellRun] = {}
     replay: list[str] = []
     last_index = len(nb.cells) - 1
@@ -228,21 +269,25 @@ def run_notebook(nb, zygote: Zygote, only_tests: Collection[str] | None = None,
             if only_tests is not None and cell_role(cell) == "test" and \
                     str(nbgrader_meta(cell).get("grade_id")) not in only_tests:
                 continue
-            if time.monotonic() >= notebook_deadline:
+            now = time.monotonic()
+            if now >= notebook_deadline and (now >= notebook_backstop or not machine_busy()[0]):
+                retry = now >= notebook_backstop
                 runs[index] = CellRun("timeout", f"the notebook used up its {limits.notebook_seconds:g} s "
-                                                 "before this cell ran")
+                                                 "before this cell ran"
+                                      + (" (not graded: the machine was too busy; grade again)" if retry else ""),
+                                      retry=retry)
                 continue
             if not learner.alive:
                 learner = zygote.spawn()
                 for earlier in replay:
-                    _run_learner_cell(earlier, learner, min(time.monotonic() + limits.cell_seconds,
-                                                            notebook_deadline), limits.cell_seconds)
-            deadline = min(time.monotonic() + limits.cell_seconds, notebook_deadline)
+                    learner.start_clock(limits.cell_seconds, notebook_deadline, notebook_backstop)
+                    _run_learner_cell(earlier, learner, learner.deadline, limits.cell_seconds)
+            learner.start_clock(limits.cell_seconds, max(notebook_deadline, time.monotonic() + 1.0),
+                                notebook_backstop)
             if cell_role(cell) == "test":
-                learner.deadline = deadline
                 runs[index] = _run_test_cell(cell.source, learner, limits.cell_seconds, reachable)
             else:
-                runs[index] = _run_learner_cell(cell.source, learner, deadline, limits.cell_seconds)
+                runs[index] = _run_learner_cell(cell.source, learner, learner.deadline, limits.cell_seconds)
                 if learner.alive:  # a cell that killed its process is not replayed
                     replay.append(cell.source)
     finally:
@@ -262,7 +307,7 @@ def _test_result(cell_id: str, max_points: float, run: CellRun | None, missing_a
     message = run.message
     if len(message) > MESSAGE_LIMIT:  # cut the middle: the end holds the replay line
         message = message[:MESSAGE_LIMIT - 600] + "\n  ... (message cut) ...\n" + message[-500:]
-    return TestResult(cell_id, 0.0, max_points, run.status, message)
+    return TestResult(cell_id, 0.0, max_points, run.status, message, retry=run.retry)
 
 
 def _cell_problem_notes(nb, runs: dict[int, CellRun]) -> list[str]:
@@ -315,11 +360,15 @@ def grade_prepared(path: str | Path, assignment: str, nb, missing: list[str], zy
             answers_since_last_test = []
     notes = [f"answer cell '{m}' is missing from your notebook; it was graded as blank" for m in missing]
     notes += _cell_problem_notes(nb, runs)
+    busy = any(run.retry for run in runs.values())
+    if busy:
+        notes.insert(0, "grading was incomplete: the machine was too busy to finish some cells in time, so their "
+                        "tests are not a verdict on your code; grade again")
     manual_max = sum(c.points for c in graded_cells(nb) if c.role == "manual")
     return GradeReport(assignment=assignment, notebook=str(path),
                        score=sum(t.points for t in tests), max_score=sum(t.max_points for t in tests),
                        manual_max=manual_max, tests=tests, notes=notes, isolation=zygote.isolation,
-                       seconds=round(time.monotonic() - started, 2), notebook_run=(nb, runs))
+                       seconds=round(time.monotonic() - started, 2), notebook_run=(nb, runs), busy=busy)
 
 
 def grade_notebook(path: str | Path, assignment: str | None = None, limits: Limits | None = None,

@@ -13,18 +13,23 @@ import builtins
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
-from autograde.isolation import Limits, SandboxPlan, default_plan, full_isolation_possible, sandbox_uid
+from autograde.isolation import (Limits, SandboxPlan, cgroup_cpu_seconds, default_plan, full_isolation_possible,
+                                 process_tree_cpu_seconds, remove_cgroup, sandbox_uid, zygote_environment)
 from autograde.layout import REPO_ROOT
 
-MAX_REPLY_BYTES = 16 * 1024 * 1024
+MAX_REPLY_BYTES = 16 * 1024 * 1024  # one reply (one line); a longer one kills the learner's process
+MAX_ERROR_MESSAGE = 4000
 INTERRUPT_GRACE_S = 3.0
+CPU_POLL_S = 0.25  # how often a waiting grader reads the learner's CPU time
 
 
 class SandboxError(RuntimeError):
@@ -33,7 +38,25 @@ class SandboxError(RuntimeError):
 
 class CellTimeout(BaseException):
     """The learner's code ran out of time. A BaseException, so that no ``except Exception`` in
-    test code (or in the verdict helper) can swallow it."""
+    test code (or in the verdict helper) can swallow it.
+
+    ``reason``: "cpu" (it used its CPU time), "wall" (it ran out of wall-clock time on a machine
+    that was not busy: sleeping, blocked, or CPU time could not be measured) or "backstop" (the
+    machine was busy and even the stretched wall-clock limit ran out). ``retry``: the grader
+    cannot tell whether the code was at fault (a busy machine): not graded, grade again."""
+
+    def __init__(self, message: str = "", reason: str = "wall", retry: bool = False):
+        super().__init__(message)
+        self.reason, self.retry = reason, retry
+
+
+def machine_busy() -> tuple[bool, str]:
+    """Whether the machine is busier than its cores (1-minute load average), and how busy."""
+    try:
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    except (AttributeError, OSError):
+        return False, ""
+    return load > cores, f"load {load:.1f} on {cores} cores"
 
 
 class TestCodeError(BaseException):
@@ -49,19 +72,27 @@ class Zygote:
     """One worker's pre-warmed forking process."""
 
     def __init__(self, slot: int = 0, limits: Limits | None = None, plan: SandboxPlan | None = None,
-                 start_timeout: float = 120.0, grader_pid: int | None = None):
+                 start_timeout: float = 120.0, grader_pid: int | None = None, cgroups: bool | None = None):
+        """``cgroups``: False keeps to per-process limits (rlimits) even where per-submission cgroups
+        could be made; None (the default) means yes unless AUTOGRADE_CGROUPS=off."""
         self.slot = slot
         self.uid = sandbox_uid(slot, grader_pid)
         self.limits = limits or Limits()
         self.plan = plan or default_plan(REPO_ROOT)
         self.isolation = "full" if full_isolation_possible() else "limited"
+        self.mode = self.isolation  # "full" or "limited"; isolation adds which limits hold
         self._lock = threading.Lock()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
-        env.pop("NBGRADER_EXECUTION", None)
+        # The zygote's environment block is copied into every learner process, where
+        # prctl(PR_SET_DUMPABLE, 1) + /proc/self/environ reads it back whatever os.environ says:
+        # so it gets a minimal, explicit one, never the grader's (CI secrets, HOME, PWD).
+        self._config_dir = tempfile.mkdtemp()  # a name that does not say "grader"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograde.zygote", str(theirs.fileno()), self.isolation],
-            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL, cwd=str(REPO_ROOT))
+            [sys.executable, "-m", "autograde.zygote", str(theirs.fileno()), self.mode,
+             "cgroups" if (os.environ.get("AUTOGRADE_CGROUPS") != "off" if cgroups is None else cgroups)
+             else "no-cgroups"],
+            pass_fds=[theirs.fileno()], env=zygote_environment(self._config_dir),
+            stdin=subprocess.DEVNULL, cwd=str(REPO_ROOT))
         theirs.close()
         self.control = ours
         self.control.settimeout(start_timeout)
@@ -73,6 +104,8 @@ class Zygote:
         if not ready.get("ready"):
             self.close()
             raise SandboxError("the grading sandbox did not start (the zygote exited)")
+        self.cgroups = int(ready.get("cgroups") or 0)  # 2, 1, or 0: per-process rlimits only
+        self.isolation += f"; {ready.get('limits') or 'per-process limits only'}"
         self.control.settimeout(60.0)
 
     def spawn(self) -> "LearnerProcess":
@@ -90,7 +123,7 @@ class Zygote:
         if "pid" not in reply:
             ours.close()
             raise SandboxError(f"could not start a sandboxed process: {reply.get('error', 'no reason given')}")
-        return LearnerProcess(ours, int(reply["pid"]), self.isolation, self.limits)
+        return LearnerProcess(ours, int(reply["pid"]), self.isolation, self.limits, reply.get("cgroups") or {})
 
     def close(self) -> None:
         try:
@@ -101,6 +134,7 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            shutil.rmtree(self._config_dir, ignore_errors=True)
 
     def __enter__(self) -> "Zygote":
         return self
@@ -112,13 +146,38 @@ class Zygote:
 class LearnerProcess:
     """One sandboxed process running a learner's cells, and the requests made to it."""
 
-    def __init__(self, sock: socket.socket, pid: int, isolation: str, limits: Limits):
+    def __init__(self, sock: socket.socket, pid: int, isolation: str, limits: Limits,
+                 cgroups: dict[str, str] | None = None):
         self.sock, self.pid, self.isolation, self.limits = sock, pid, isolation, limits
+        self.cgroups = dict(cgroups or {})
         self.buffer = bytearray()
+        self._start = self._scanned = 0  # the unread part of buffer starts at _start; no newline before _scanned
         self.next_id = 0
         self.alive = True
         self._lock = threading.RLock()  # one request at a time, whichever grader thread makes it
-        self.deadline = time.monotonic() + limits.cell_seconds
+        self.start_clock(limits.cell_seconds)
+
+    # ------------------------------------------------------------------ time
+    def cpu_seconds(self) -> float | None:
+        """CPU time used so far by the learner's processes: its cgroup's, else its process tree's."""
+        if self.cgroups:
+            return cgroup_cpu_seconds(self.cgroups)
+        return process_tree_cpu_seconds(self.pid)
+
+    def start_clock(self, seconds: float, wall_cap: float | None = None, backstop_cap: float | None = None) -> None:
+        """Give the next cell (or test cell) ``seconds`` of the learner's CPU time from now.
+
+        On a machine that is not busy, ``seconds`` of wall-clock time also end it (as before: a
+        sleeping or deadlocked cell uses no CPU). On a busy one (load above its cores) the
+        wall-clock limit stretches up to ``backstop_factor`` times; if that runs out too, the cell
+        is not graded (CellTimeout with retry). ``deadline`` is the plain wall-clock limit."""
+        now = time.monotonic()
+        self.seconds = seconds
+        self.deadline = now + seconds if wall_cap is None else min(now + seconds, wall_cap)
+        backstop = now + seconds * max(1.0, self.limits.backstop_factor)
+        self.backstop = backstop if backstop_cap is None else min(backstop, backstop_cap)
+        used = self.cpu_seconds()
+        self.cpu_until = None if used is None else used + seconds
 
     # ------------------------------------------------------------------ requests
     def request(self, message: dict, deadline: float | None = None) -> dict:
@@ -137,21 +196,45 @@ class LearnerProcess:
         except OSError as exc:
             self.kill()
             raise LearnerProcessDied(f"the learner's process ended ({exc.strerror})") from None
-        reply = self._reply(request_id, deadline)
-        if reply is None:  # out of time: interrupt, and kill if that does not work
+        reply = self._await(request_id, deadline)
+        if isinstance(reply, str):  # out of time: interrupt, and kill if that does not work
+            reason, retry = reply, reply == "backstop"
             try:
                 self.sock.sendall(b'{"op": "interrupt"}\n')
             except OSError:
                 pass
             if self._reply(request_id, time.monotonic() + INTERRUPT_GRACE_S) is None:
                 self.kill()
-                raise CellTimeout("it did not stop when interrupted, so its process was killed")
-            raise CellTimeout("it was interrupted")
+                raise CellTimeout("it did not stop when interrupted, so its process was killed", reason, retry)
+            raise CellTimeout("it was interrupted", reason, retry)
         if reply.get("interrupted"):
             raise CellTimeout("it was interrupted")
         return reply
 
+    def _await(self, request_id: int, deadline: float) -> dict | str:
+        """The reply, or why time ran out: "cpu", "wall" or "backstop" (see CellTimeout)."""
+        hard = max(self.backstop, deadline)
+        while True:
+            cpu_until = self.cpu_until
+            now = time.monotonic()
+            until = deadline if cpu_until is None else min(hard, now + CPU_POLL_S)
+            reply = self._reply(request_id, until)
+            if reply is not None:
+                return reply
+            now = time.monotonic()
+            if now >= hard:
+                return "backstop" if cpu_until is not None else "wall"
+            if cpu_until is not None:
+                used = self.cpu_seconds()
+                if used is not None and used >= cpu_until:
+                    return "cpu"
+            if now >= deadline and (cpu_until is None or not machine_busy()[0]):
+                return "wall"
+
     def _reply(self, request_id: int, deadline: float) -> dict | None:
+        """The reply to ``request_id``, or None at the deadline. Other lines (stale replies, or
+        whatever the learner's code wrote on the socket) are skipped, with the deadline checked
+        after each one: a flood of tiny lines cannot hold the grader past it."""
         while True:
             line = self._line(deadline)
             if line is None:
@@ -159,12 +242,29 @@ class LearnerProcess:
             try:
                 reply = json.loads(line)
             except ValueError:
-                continue
+                reply = None
             if isinstance(reply, dict) and reply.get("id") == request_id:
                 return reply
+            if time.monotonic() >= deadline:
+                return None
 
     def _line(self, deadline: float) -> bytes | None:
-        while b"\n" not in self.buffer:
+        """The next full line (one already buffered is returned even past the deadline: its
+        caller checks the deadline after each line), or None at the deadline. A line is taken by
+        moving an offset, not by copying the buffer, so a burst of lines costs linear time."""
+        while True:
+            newline = self.buffer.find(b"\n", self._scanned)
+            if newline >= 0:
+                line = bytes(self.buffer[self._start:newline])
+                self._start = self._scanned = newline + 1
+                if self._start > 65536 and self._start * 2 > len(self.buffer):  # compact now and then
+                    del self.buffer[:self._start]
+                    self._start = self._scanned = 0
+                return line
+            self._scanned = len(self.buffer)
+            if self._scanned - self._start > MAX_REPLY_BYTES:
+                self.kill()
+                raise LearnerProcessDied(f"a reply was larger than {MAX_REPLY_BYTES // 2**20} MB")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -179,12 +279,6 @@ class LearnerProcess:
                 self.kill()
                 raise LearnerProcessDied("the learner's process ended")
             self.buffer += chunk
-            if len(self.buffer) > MAX_REPLY_BYTES:
-                self.kill()
-                raise LearnerProcessDied(f"a result was larger than {MAX_REPLY_BYTES // 2**20} MB")
-        line, _, rest = bytes(self.buffer).partition(b"\n")
-        self.buffer = bytearray(rest)
-        return line
 
     def execute(self, source: str, deadline: float) -> dict:
         """Run one cell of learner-side code; returns {"output", "error"?}."""
@@ -235,15 +329,19 @@ class LearnerProcess:
             self.sock.close()
         except OSError:
             pass
+        if self.cgroups:  # whatever still runs in it is killed; then the cgroup is removed
+            remove_cgroup(self.cgroups)
 
 
 def rebuild_exception(error: dict) -> Exception:
     """The exception the learner's code raised, rebuilt here: the course's own exception class if
     it came from ``course`` (so ``isinstance`` works in drivers), else one of the same name that
     subclasses the nearest built-in exception class."""
+    if not isinstance(error, dict):
+        error = {"message": error}
     name = str(error.get("type", "Exception"))[:100]
-    message = str(error.get("message", ""))
-    module = str(error.get("module", ""))
+    message = str(error.get("message", ""))[:MAX_ERROR_MESSAGE]  # the learner's side cuts too, unless tampered with
+    module = str(error.get("module", ""))[:200]
     if module == "course" or module.startswith("course."):
         import importlib
 
@@ -257,7 +355,8 @@ def rebuild_exception(error: dict) -> Exception:
             except Exception:
                 pass
     base = Exception
-    for candidate in error.get("builtin_bases", []):
+    bases = error.get("builtin_bases", [])
+    for candidate in bases[:50] if isinstance(bases, list) else []:
         cls = getattr(builtins, str(candidate), None)
         if isinstance(cls, type) and issubclass(cls, Exception):
             base = cls

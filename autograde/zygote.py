@@ -46,8 +46,12 @@ def preload() -> None:
             pass
 
 
-def _spawn_full(request: dict, runner_fd: int, new_root: str) -> int:
-    """Fork: new namespaces, a tiny init as PID 1 (root), the learner's process as PID 2."""
+_spawned = 0
+
+
+def _spawn_full(request: dict, runner_fd: int, new_root: str, cgroups: dict[str, str]) -> int:
+    """Fork: its own cgroup(s) if any, new namespaces, a tiny init as PID 1 (root), the learner's
+    process as PID 2."""
     from autograde import isolation
 
     read_end, write_end = os.pipe()
@@ -65,6 +69,8 @@ def _spawn_full(request: dict, runner_fd: int, new_root: str) -> int:
         os.close(read_end)
         os.close(_lifeline_write)
         os.setsid()
+        if cgroups:  # before anything forks: every process of the sandbox inherits the cgroup(s)
+            isolation.join_cgroup(cgroups)
         isolation.unshare_namespaces()
         init = os.fork()
         if init:
@@ -172,7 +178,9 @@ def _spawn_limited(request: dict, runner_fd: int) -> int:
 
 
 def main() -> None:
-    global _lifeline, _lifeline_write
+    global _lifeline, _lifeline_write, _spawned
+    from autograde import isolation
+
     control = socket.socket(fileno=int(sys.argv[1]))
     full = sys.argv[2] == "full"
     if sys.platform.startswith("linux"):
@@ -182,7 +190,13 @@ def main() -> None:
     preload()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # learner processes are reaped automatically
     new_root = tempfile.mkdtemp(prefix="autograde-root-") if full else ""
-    control.send(json.dumps({"ready": True}).encode())
+    if not full:
+        support = isolation.CgroupSupport(reason="no full isolation")
+    elif sys.argv[3:4] == ["no-cgroups"]:
+        support = isolation.CgroupSupport(reason="cgroups turned off")
+    else:
+        support = isolation.detect_cgroups()
+    control.send(json.dumps({"ready": True, "limits": support.describe(), "cgroups": support.version}).encode())
     try:
         while True:
             message, fds, _, _ = socket.recv_fds(control, 1 << 20, 1)
@@ -192,13 +206,23 @@ def main() -> None:
             try:
                 if not fds:
                     raise RuntimeError("no runner socket attached")
+                cgroups: dict[str, str] = {}
                 if full:
+                    if support.version:
+                        _spawned += 1
+                        cgroups = isolation.create_cgroup(support, f"{isolation.CGROUP_PREFIX}{os.getpid()}-{_spawned}",
+                                                          isolation.Limits(**request["limits"]))
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    pid = _spawn_full(request, fds[0], new_root)
-                    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+                    try:
+                        pid = _spawn_full(request, fds[0], new_root, cgroups)
+                    except BaseException:
+                        isolation.remove_cgroup(cgroups)
+                        raise
+                    finally:
+                        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
                 else:
                     pid = _spawn_limited(request, fds[0])
-                reply = {"pid": pid}
+                reply = {"pid": pid, "cgroups": cgroups}
             except Exception as exc:
                 reply = {"error": f"{type(exc).__name__}: {exc}"}
             for fd in fds:

@@ -237,7 +237,7 @@ def test_attack_gets_the_stated_score_and_message(results, name):
 
 def test_the_honest_submission_in_the_same_batch_gets_full_marks(results):
     assert results["honest"].score == FULL
-    assert results["honest"].isolation == "full"
+    assert results["honest"].isolation.startswith("full")
 
 
 def test_nothing_outside_the_sandbox_was_written(results):

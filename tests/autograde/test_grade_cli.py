@@ -72,8 +72,10 @@ def test_json_has_the_documented_shape(mixed_report):
     assert mixed_report["assignment"] == ASSIGNMENT
     assert mixed_report["max_score"] == 14 and mixed_report["manual_max"] == 3
     for test in mixed_report["tests"]:
-        assert set(test) == {"id", "points", "max_points", "status", "message"}
-        assert test["status"] in STATUSES
+        assert set(test) == {"id", "points", "max_points", "status", "message", "retry"}
+        assert test["status"] in STATUSES and test["retry"] in (False, True)
+        assert not test["retry"] or (test["status"] == "timeout" and test["points"] == 0), test
+    assert mixed_report["retry"] in (False, True)
     assert mixed_report["score"] == sum(t["points"] for t in mixed_report["tests"])
 
 
@@ -99,7 +101,9 @@ def test_cells_that_crash_or_time_out_outside_tests_are_noted(mixed_report):
     notes = "\n".join(mixed_report["notes"])
     assert "your answer cell 'storage_bytes'" in notes and "RuntimeError: boom after the definition" in notes, notes
     assert "a provided cell, starting `estimate = url_shortener_estimate(" in notes, notes  # calls bandwidth
-    assert "ran for more than 5 s" in notes, notes
+    # On a busy machine (load above the cores) a spin that got too little CPU before the wall-clock
+    # backstop is "not graded" (retry), not a verdict; on a quiet one it ran out of its 5 s.
+    assert "ran for more than 5 s" in notes or (mixed_report["retry"] and "not graded" in notes), notes
     assert "answer cell 'servers_needed' is missing" in notes, notes
 
 

@@ -131,3 +131,63 @@ def test_a_test_passing_non_plain_data_is_a_broken_test_not_a_learner_error(lear
 def test_learner_names_read_as_their_names_in_messages(learner):
     assert repr(learner["Counter"]) == "Counter"
     assert "in the learner's process" in repr(learner["Counter"](1))
+
+
+# ----------------------------------------------------------------------------- time: CPU, wall, backstop
+SLEEPER = "import time\ndef sleeper():\n    time.sleep(60)\n"
+
+
+@pytest.fixture
+def sleeper(zygote):
+    process = zygote.spawn()
+    assert "error" not in process.execute(LEARNER_CODE + SLEEPER, time.monotonic() + 30)
+    yield process
+    process.kill()
+
+
+@pytest.mark.parametrize("busy, reason, retry", [(False, "wall", False), (True, "backstop", True)])
+def test_a_sleeping_call_ends_by_wall_clock_and_is_retried_only_on_a_busy_machine(sleeper, monkeypatch, busy,
+                                                                                   reason, retry):
+    """Sleeping uses no CPU: on a quiet machine the plain wall-clock limit ends it (a verdict); on a
+    busy one the limit stretches to the backstop, and then the call is not graded (retry)."""
+    import autograde.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "machine_busy", lambda: (busy, "load 9.0 on 2 cores"))
+    sleeper.start_clock(0.5)
+    started = time.monotonic()
+    with pytest.raises(CellTimeout) as info:
+        LearnerNames(sleeper)["sleeper"]()
+    elapsed = time.monotonic() - started
+    assert (info.value.reason, info.value.retry) == (reason, retry), (
+        f"input: sleep(60), 0.5 s clock, busy={busy}; expected ({reason}, retry={retry}); "
+        f"got ({info.value.reason}, retry={info.value.retry})")
+    lower = 0.5 * (sleeper.limits.backstop_factor if busy else 1)
+    assert elapsed >= lower - 0.05, f"busy={busy}: gave up after {elapsed:.2f} s, before {lower:g} s"
+
+
+def test_a_spinning_call_ends_by_cpu_time_even_on_a_busy_machine(zygote, monkeypatch):
+    import autograde.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "machine_busy", lambda: (True, "load 9.0 on 2 cores"))
+    process = zygote.spawn()
+    try:
+        assert "error" not in process.execute(LEARNER_CODE, time.monotonic() + 30)
+        process.start_clock(0.5)
+        process.backstop = time.monotonic() + 60  # far: only the CPU budget can end it
+        with pytest.raises(CellTimeout) as info:
+            LearnerNames(process)["spin"]()
+    finally:
+        process.kill()
+    assert (info.value.reason, info.value.retry) == ("cpu", False), (info.value.reason, info.value.retry)
+
+
+def test_a_test_not_graded_for_a_busy_machine_says_so_everywhere():
+    from autograde.grading import CellRun, GradeReport, _test_result
+
+    result = _test_result("correct_x", 2, CellRun("timeout", "not graded: the machine was too busy", retry=True), [])
+    assert (result.points, result.status, result.retry) == (0.0, "timeout", True), result
+    report = GradeReport("a", "a.ipynb", 0.0, 2.0, 0.0, tests=[result])
+    assert report.to_json()["retry"] is True and report.to_json()["tests"][0]["retry"] is True
+    assert "not graded" in report.table() and "grade again" in report.table()
+    passed = GradeReport("a", "a.ipynb", 2.0, 2.0, 0.0, tests=[_test_result("correct_x", 2, CellRun("ok"), [])])
+    assert passed.to_json()["retry"] is False
