@@ -93,7 +93,12 @@ def run_from_bundle(assignment: str, root: Path, folder: Path) -> dict:
     km = KernelManager(kernel_name="bundle", kernel_spec_manager=specs)
     client = NotebookClient(nb, km=km, timeout=300, allow_errors=False, record_timing=False,
                             resources={"metadata": {"path": str(release.parent)}})
-    client.execute(env=env)  # raises CellExecutionError, naming the cell, if any cell fails
+    # nbclient shuts down only kernels it started with a manager of its own: this one is ours to end.
+    try:
+        client.execute(env=env, cleanup_kc=True)  # raises CellExecutionError, naming the cell, if any cell fails
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     return json.loads("".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stdout"))
 
 
