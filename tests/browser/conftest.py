@@ -52,7 +52,7 @@ def _why_browser_tests_cannot_run() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "Playwright for Python is not installed (`pip install -e .` installs it)"
+        return "Playwright for Python is not installed (`pip install -e '.[test]'` installs it; `make test` does)"
     if find_chromium() is None:
         where = os.environ.get("COURSE_CHROMIUM")
         return f"no Chromium at COURSE_CHROMIUM={where}" if where else "no Chromium found on PATH"
