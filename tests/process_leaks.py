@@ -28,6 +28,7 @@ import pytest
 
 MARK = "LEAKCHECK_RUN"
 EXEMPT = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+XDIST_WORKER = ("execnet", "exec(eval(sys.stdin.readline()))")  # how execnet starts a pytest-xdist worker
 
 
 def _read(path: Path) -> bytes | None:
@@ -79,8 +80,8 @@ def leftover_processes(mark: str | None, skip_xdist_workers: bool) -> dict[int, 
         ours |= {pid for pid, info in processes.items() if needle in info["environ"] + b"\0"}
     ours.discard(me)
     if skip_xdist_workers:  # the workers and what they run: each worker checks its own processes
-        workers = {pid for pid in ours if processes[pid]["ppid"] == me and "execnet" in processes[pid]["cmdline"]
-                   or b"PYTEST_XDIST_WORKER=" in processes[pid]["environ"]}
+        workers = {pid for pid in ours if processes[pid]["ppid"] == me
+                   and any(sign in processes[pid]["cmdline"] for sign in XDIST_WORKER)}
         ours -= workers
     return {pid: processes[pid]["cmdline"] or "?" for pid in sorted(ours)
             if processes[pid]["state"] not in ("Z", "X") and not any(e in processes[pid]["cmdline"] for e in EXEMPT)}
