@@ -26,6 +26,15 @@ def test_leaks_an_orphan():
     # setsid and a background job whose shell exits at once: the sleep becomes a child of init
     subprocess.run(["setsid", "sh", "-c", "sleep {tag} >/dev/null 2>&1 &"], check=True)
 '''
+# The bug of issue 19: nbclient never shuts down a kernel whose manager it was handed.
+LEAKY_KERNEL = '''
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+def test_leaks_a_kernel():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1  # {tag}")])
+    NotebookClient(nb, km=KernelManager(kernel_name="python3"), timeout=60).execute()
+'''
 CLEAN = '''
 import subprocess
 def test_waits_for_its_child():
@@ -77,3 +86,11 @@ def test_a_clean_run_passes(tmp_path):
     out = result.stdout + result.stderr
     assert result.returncode == 0, f"a run that ends what it starts must pass; got {result.returncode}:\n{out}"
     assert "PROCESSES LEFT BEHIND" not in out, out
+
+
+def test_a_kernel_left_running_by_nbclient_is_caught(tmp_path):
+    result = _run_pytest(tmp_path, LEAKY_KERNEL.format(tag="leak"))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, f"a run that leaves a kernel must fail; got exit 0:\n{out}"
+    assert "PROCESSES LEFT BEHIND" in out and re.search(r"pid \d+: \S*python\S* -m ipykernel_launcher", out), \
+        f"expected the kernel to be listed; got:\n{out}"
