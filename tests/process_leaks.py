@@ -7,6 +7,9 @@ process that was orphaned on purpose (``setsid``, a double fork) and is now a ch
 in a sandbox get a fresh environment and are found through their parents, or are killed with their
 PID namespace by design.
 
+Under pytest-xdist each worker checks what it started and hands its findings to the controller, which
+reports them and fails the run.
+
 Not counted: zombies (already dead), multiprocessing's resource tracker and fork server (they end with
 the interpreter), and, in pytest-xdist's controller, its workers (each worker checks its own).
 Processes get ``LEAKCHECK_GRACE_SECONDS`` (default 15) to end on their own before they count: a kernel
@@ -122,15 +125,28 @@ def pytest_sessionfinish(session, exitstatus):
         if not left or time.monotonic() >= deadline:
             break
         time.sleep(0.5)
-    if not left:
+    lines = []
+    if left:
+        where = f" (pytest-xdist worker {config.workerinput.get('workerid')})" if is_worker else ""
+        lines = [f"{len(left)} process(es) started by the tests{where} were still alive {grace:g} s after the "
+                 "last test (now killed); every test must end what it starts:"]
+        lines += [f"  pid {pid}: {cmdline[:300]}" for pid, cmdline in left.items()]
+        _kill(left)
+    if is_worker:  # a worker's own report and exit status are not shown: hand the lines to the controller
+        config.workeroutput["leakcheck"] = lines
         return
-    lines = [f"{len(left)} process(es) started by the tests were still alive {grace:g} s after the last test "
-             "(now killed); every test must end what it starts:"]
-    lines += [f"  pid {pid}: {cmdline[:300]}" for pid, cmdline in left.items()]
-    _kill(left)
-    session.config._leakcheck_report = lines
-    if session.exitstatus == 0:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    lines += getattr(config, "_leakcheck_from_workers", [])
+    if lines:
+        config._leakcheck_report = lines
+        if session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist's controller: a worker finished; keep what its leak check found."""
+    lines = getattr(node, "workeroutput", {}).get("leakcheck") or []
+    node.config.__dict__.setdefault("_leakcheck_from_workers", []).extend(lines)
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -42,12 +42,12 @@ def test_waits_for_its_child():
 '''
 
 
-def _run_pytest(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
+def _run_pytest(tmp_path: Path, source: str, *options: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_case.py").write_text(source)
     env = {k: v for k, v in os.environ.items() if k != "LEAKCHECK_RUN"}
     env.update(PYTHONPATH=str(TESTS), LEAKCHECK_GRACE_SECONDS="1")
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "process_leaks", "-p", "no:cacheprovider",
-                           "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_case.py")],
+                           "--rootdir", str(tmp_path), "-c", os.devnull, *options, str(tmp_path / "test_case.py")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -66,10 +66,18 @@ def _alive_with(tag: str) -> list[str]:
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the check reads /proc (Linux)")
 
 
+def _xdist(workers: str) -> tuple[str, ...]:
+    if workers:
+        pytest.importorskip("xdist", reason="pytest-xdist is not installed")
+        return ("-n", workers)
+    return ()
+
+
+@pytest.mark.parametrize("workers", ["", "2"], ids=["serial", "xdist"])
 @pytest.mark.parametrize("template", [LEAKY_CHILD, LEAKY_ORPHAN], ids=["child", "orphan"])
-def test_a_run_that_leaves_a_process_behind_fails_and_names_it(tmp_path, template):
+def test_a_run_that_leaves_a_process_behind_fails_and_names_it(tmp_path, template, workers):
     tag = f"{3000 + os.getpid() % 1000}.{time.monotonic_ns() % 10**6}"  # a unique sleep to recognise
-    result = _run_pytest(tmp_path, template.format(tag=tag))
+    result = _run_pytest(tmp_path, template.format(tag=tag), *_xdist(workers))
     out = result.stdout + result.stderr
     assert result.returncode != 0, f"a leaking test run must fail; got exit 0:\n{out}"
     assert "PROCESSES LEFT BEHIND" in out and re.search(rf"pid \d+: sleep {re.escape(tag)}", out), \
@@ -81,8 +89,9 @@ def test_a_run_that_leaves_a_process_behind_fails_and_names_it(tmp_path, templat
     assert not _alive_with(tag), f"the check must kill what it reports; still alive: {_alive_with(tag)}"
 
 
-def test_a_clean_run_passes(tmp_path):
-    result = _run_pytest(tmp_path, CLEAN)
+@pytest.mark.parametrize("workers", ["", "2"], ids=["serial", "xdist"])
+def test_a_clean_run_passes(tmp_path, workers):
+    result = _run_pytest(tmp_path, CLEAN, *_xdist(workers))
     out = result.stdout + result.stderr
     assert result.returncode == 0, f"a run that ends what it starts must pass; got {result.returncode}:\n{out}"
     assert "PROCESSES LEFT BEHIND" not in out, out
