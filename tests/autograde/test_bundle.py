@@ -386,6 +386,16 @@ def test_every_command_the_bundle_tells_a_learner_to_run_works_there(tmp_path, c
             _check_output(command, _run(command, root / "notebooks", terminal).stdout)
         timings.append((f"START-HERE: {command}", time.monotonic() - started))
 
+    # nbgrader's Validate button (the README's and the start page's other way to check) runs nbgrader's
+    # validator on the saved notebook: the same, from the bundle alone, without the instructor's nbgrader_config.
+    started = time.monotonic()
+    module = root / "notebooks" / "01-requirements-estimation"
+    validated = _run(".venv/bin/python -m nbgrader validate "
+                     f"{shlex.quote(str(module / '01-requirements-estimation.ipynb'))}", root, env)
+    assert "Success! Your notebook passes all the tests." in validated.stdout + validated.stderr, \
+        f"nbgrader validate of the solved module 01 in the bundle:\n{validated.stdout[-2000:]}{validated.stderr[-2000:]}"
+    timings.append(("nbgrader validate (the Validate button's check), module 01", time.monotonic() - started))
+
     # Each module's environment check, run by the course's Python in the module's folder, prints the line.
     python = root / ".venv" / "bin" / "python"
 
