@@ -144,13 +144,36 @@ def _summary(notebook: str, report: dict[str, Any]) -> str:
             "Some checks failed (marked NO above). Fix them before you start: select the course's "
             "Jupyter kernel, or set up the course's environment as the course README describes."
         )
-    lines.append(
+    lines += _how_to_grade(notebook)
+    return "\n".join(lines)
+
+
+def grading_mode() -> str:
+    """How ``python -m autograde grade`` grades with this Python: ``"full"`` (the course repository: the
+    hidden tests too), ``"visible"`` (the student bundle, which has no reference answers: visible tests
+    only), or ``"missing"`` (the course's ``autograde`` package cannot be imported by this Python)."""
+    try:
+        if importlib.util.find_spec("autograde") is None:
+            return "missing"
+        return "full" if importlib.util.find_spec("autograde.reference") is not None else "visible"
+    except (ImportError, ValueError):
+        return "missing"
+
+
+def _how_to_grade(notebook: str) -> list[str]:
+    mode = grading_mode()
+    if mode == "missing":
+        return ["To grade this notebook from a terminal, this Python needs the course installed: in the course's",
+                f"folder run `{shlex.quote(sys.executable)} -m pip install -e .`, then run this cell again."]
+    what = ("It runs the hidden tests too, as your instructor's grading does." if mode == "full" else
+            "Visible tests only; hidden tests run when your instructor grades.")
+    return [
         "To grade this notebook, save it, then paste this line into a terminal (in JupyterLab:\n"
         "File > New > Terminal). It names this folder and this Python, so it works whatever the\n"
-        "terminal's current folder and whichever Python comes first on its PATH:\n"
-        f"    {grade_command(notebook)}"
-    )
-    return "\n".join(lines)
+        "terminal's current folder and whichever Python comes first on its PATH.",
+        what,
+        f"    {grade_command(notebook)}",
+    ]
 
 
 def grade_command(notebook: str) -> str:

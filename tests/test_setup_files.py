@@ -48,3 +48,36 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / "README.md").read_text()
     assert re.search(r"^test:", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert re.search(r"^course:", (ROOT / "Makefile").read_text(), re.MULTILINE)
+
+
+# What only the tests use: a learner's install (the student bundle's `pip install -e .`) must not pull these in.
+TEST_ONLY = {"pytest", "nbval", "hypothesis", "pyyaml", "playwright"}
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_a_learner_installs_no_test_tools_and_make_test_installs_them():
+    project = _pyproject()["project"]
+    learner = set(dict(_requirement(d) for d in project["dependencies"]))
+    test_extra = set(dict(_requirement(d) for d in project["optional-dependencies"]["test"]))
+    assert not learner & TEST_ONLY, f"test tools in the learner's dependencies: {sorted(learner & TEST_ONLY)}"
+    assert TEST_ONLY <= test_extra, f"missing from the [test] extra: {sorted(TEST_ONLY - test_extra)}"
+    assert {"jupyterlab", "nbgrader", "numpy", "pandas", "matplotlib", "networkx", "simpy"} <= learner
+    setup = re.search(r"^\$\(STAMP\):.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.MULTILINE | re.DOTALL)
+    assert setup and "pip install --quiet -e '.[test]'" in setup.group(0), \
+        f"the Makefile's setup must install the [test] extra for `make test`; its recipe:\n{setup and setup.group(0)}"
+
+
+def test_every_third_party_module_the_tests_import_is_installed_by_the_test_extra():
+    """A test that imports a tool nobody declared works only on machines that happen to have it."""
+    project = _pyproject()["project"]
+    declared = set(dict(_requirement(d) for d in project["dependencies"] + project["optional-dependencies"]["test"]))
+    module_to_package = {"yaml": "pyyaml", "hypothesis": "hypothesis", "pytest": "pytest",
+                         "playwright": "playwright", "nbval": "nbval"}
+    imported = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        imported |= set(re.findall(r"^\s*(?:import|from)\s+(\w+)", path.read_text(), re.MULTILINE))
+    needed = {module_to_package[m] for m in imported & set(module_to_package)} | {"nbval"}  # nbval: `make test`
+    assert needed <= declared, f"imported by tests/ (or run by make test) but not declared: {sorted(needed - declared)}"

@@ -7,7 +7,8 @@ repository is written. Every test saves screenshots to ``artifacts/screenshots/`
 
 Without Chromium or Playwright these tests are skipped, and the run ends with a line saying so and how
 to enable them; set ``COURSE_REQUIRE_BROWSER=1`` (``.ci/run`` does) to make that a failure instead.
-``COURSE_CHROMIUM=/path/to/chrome`` picks another Chromium-based browser.
+``COURSE_CHROMIUM=/path/to/chrome`` picks another Chromium-based browser. JupyterLab gets
+``COURSE_LAB_START_SECONDS`` (default 240) to start; the run ends with a line saying how long it took.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _why_browser_tests_cannot_run() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "Playwright for Python is not installed (`pip install -e .` installs it)"
+        return "Playwright for Python is not installed (`pip install -e '.[test]'` installs it; `make test` does)"
     if find_chromium() is None:
         where = os.environ.get("COURSE_CHROMIUM")
         return f"no Chromium at COURSE_CHROMIUM={where}" if where else "no Chromium found on PATH"
@@ -62,6 +63,23 @@ SKIP_REASON = _why_browser_tests_cannot_run()
 
 
 REQUIRED = os.environ.get("COURSE_REQUIRE_BROWSER") == "1"
+# How long JupyterLab may take to start: generous, because a busy machine (other test runs, a CI
+# neighbour) can make a start that takes 10 s when quiet take minutes.
+DEFAULT_LAB_START_SECONDS = 240.0
+LAB_STARTUP: dict[str, float] = {}  # what the last start took, for the run's summary
+
+
+def lab_start_seconds() -> float:
+    value = os.environ.get("COURSE_LAB_START_SECONDS", "")
+    if not value.strip():
+        return DEFAULT_LAB_START_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise pytest.UsageError(f"COURSE_LAB_START_SECONDS must be a positive number of seconds; got {value!r}")
+    return seconds
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,6 +92,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if LAB_STARTUP:
+        terminalreporter.write_line(f"JupyterLab started in {LAB_STARTUP['seconds']:.1f} s (allowed "
+                                    f"{LAB_STARTUP['limit']:g} s; set COURSE_LAB_START_SECONDS to change)")
     if SKIP_REASON is not None and not REQUIRED:
         terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", yellow=True)
         terminalreporter.write_line(f"{SKIP_REASON}. To run them, {ENABLE_HINT}.")
@@ -134,7 +155,10 @@ def lab(tmp_path_factory):
         server = subprocess.Popen(command, cwd=course_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
     lab = Lab(course_dir, port, token, log)
     try:
-        _wait_until_serving(lab, server)
+        limit = lab_start_seconds()
+        took = _wait_until_serving(lab, server, limit)
+        LAB_STARTUP.update(seconds=took, limit=limit)
+        print(f"JupyterLab started in {took:.1f} s (allowed {limit:g} s)")
         yield lab
     finally:
         server.terminate()
@@ -145,18 +169,22 @@ def lab(tmp_path_factory):
             server.wait()
 
 
-def _wait_until_serving(lab: Lab, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+def _wait_until_serving(lab: Lab, server: subprocess.Popen, timeout: float) -> float:
+    """Wait until JupyterLab answers; return the seconds it took."""
+    started = time.monotonic()
+    deadline = started + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {server.returncode}:\n{lab.log.read_text()[-3000:]}")
+            raise RuntimeError(f"JupyterLab exited with {server.returncode} after {time.monotonic() - started:.1f} s:"
+                               f"\n{lab.log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(lab.url("api/status"), timeout=2) as response:
                 if response.status == 200:
-                    return
+                    return time.monotonic() - started
         except OSError:
             time.sleep(0.3)
-    raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{lab.log.read_text()[-3000:]}")
+    raise RuntimeError(f"JupyterLab did not answer within {timeout:g} s (COURSE_LAB_START_SECONDS; default "
+                       f"{DEFAULT_LAB_START_SECONDS:g}):\n{lab.log.read_text()[-3000:]}")
 
 
 # --- the browser ---------------------------------------------------------------------------------

@@ -96,3 +96,36 @@ def test_an_empty_module_name_is_refused():
     """Check that the module name is required."""
     with pytest.raises(ValueError):
         check_environment("")
+
+
+def _hide_modules(monkeypatch, *names):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in names else real(name, *a))
+
+
+def test_in_the_repository_the_grading_line_says_hidden_tests_run_too(capsys):
+    """Check that, where the reference answers are (the course repository), the line promises the hidden tests."""
+    check_environment("01_latency", packages=())
+    printed = capsys.readouterr().out
+    assert "hidden tests too" in printed and "Visible tests only" not in printed, printed
+
+
+def test_in_the_student_bundle_the_grading_line_says_visible_tests_only(monkeypatch, capsys):
+    """Check that without the reference answers (the student bundle) the line says what it can grade."""
+    _hide_modules(monkeypatch, "autograde.reference")
+    check_environment("01_latency", packages=())
+    printed = capsys.readouterr().out
+    assert "Visible tests only; hidden tests run when your instructor grades" in printed, printed
+    assert "hidden tests too" not in printed, printed
+    assert printed.strip().splitlines()[-1].strip().endswith("-m autograde grade 01_latency.ipynb"), printed
+
+
+def test_without_the_course_installed_it_says_how_to_install_it_instead(monkeypatch, capsys):
+    """Check that a Python that cannot import autograde is not handed a grading line that would fail."""
+    _hide_modules(monkeypatch, "autograde")
+    check_environment("01_latency", packages=())
+    printed = capsys.readouterr().out
+    assert "-m autograde grade" not in printed, printed
+    assert f"{shlex.quote(sys.executable)} -m pip install -e ." in printed, printed
