@@ -51,7 +51,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 # What only the tests use: a learner's install (the student bundle's `pip install -e .`) must not pull these in.
-TEST_ONLY = {"pytest", "nbval", "hypothesis", "pyyaml", "playwright"}
+TEST_ONLY = {"pytest", "nbval", "hypothesis", "pyyaml", "playwright", "pytest-xdist"}
 
 
 def _pyproject() -> dict:
@@ -66,7 +66,8 @@ def test_a_learner_installs_no_test_tools_and_make_test_installs_them():
     assert TEST_ONLY <= test_extra, f"missing from the [test] extra: {sorted(TEST_ONLY - test_extra)}"
     assert {"jupyterlab", "nbgrader", "numpy", "pandas", "matplotlib", "networkx", "simpy"} <= learner
     setup = re.search(r"^\$\(STAMP\):.*?(?=^\S)", (ROOT / "Makefile").read_text(), re.MULTILINE | re.DOTALL)
-    assert setup and "pip install --quiet -e '.[test]'" in setup.group(0), \
+    extras = re.search(r"pip install --quiet -e '\.\[([a-z,]+)\]'", setup.group(0)) if setup else None
+    assert extras and "test" in extras.group(1).split(","), \
         f"the Makefile's setup must install the [test] extra for `make test`; its recipe:\n{setup and setup.group(0)}"
 
 
