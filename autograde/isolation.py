@@ -83,8 +83,24 @@ ETC_ALLOWED = ("alternatives", "ca-certificates", "ca-certificates.conf", "fonts
                "nsswitch.conf", "os-release", "passwd", "pki", "protocols", "services", "ssl", "timezone")
 
 
+def _interpreter_dirs() -> set[str]:
+    """The folders along the symlink chain of this Python (a venv's ``bin/python`` may point through
+    folders outside both prefixes, e.g. a pyenv shim or a distribution's ``/opt`` build): each must
+    exist in the sandbox, or a subprocess started with ``sys.executable`` finds nothing there."""
+    dirs, path = set(), sys.executable
+    for _ in range(40):  # a symlink loop ends here
+        dirs.add(os.path.dirname(os.path.abspath(path)))
+        if not os.path.islink(path):
+            break
+        target = os.readlink(path)
+        path = target if os.path.isabs(target) else os.path.join(os.path.dirname(path), target)
+    return {os.path.realpath(d) for d in dirs}
+
+
 def default_plan(repo_root: Path) -> SandboxPlan:
     prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
+    prefixes |= {d for d in _interpreter_dirs()
+                 if not any(d == p or d.startswith(p + os.sep) for p in prefixes | {"/usr"})}
     # The system's programs and libraries, the needed part of /etc and the two Python prefixes;
     # not /opt, /srv or /home wholesale: only what the learner needs.
     system = ["/usr"] if os.path.isdir("/usr") else []

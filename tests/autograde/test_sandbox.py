@@ -191,3 +191,23 @@ def test_a_test_not_graded_for_a_busy_machine_says_so_everywhere():
     assert "not graded" in report.table() and "grade again" in report.table()
     passed = GradeReport("a", "a.ipynb", 2.0, 2.0, 0.0, tests=[_test_result("correct_x", 2, CellRun("ok"), [])])
     assert passed.to_json()["retry"] is False
+
+
+def test_the_sandbox_binds_every_folder_along_the_interpreters_symlinks(tmp_path, monkeypatch):
+    """A venv's python may be a link through folders outside both prefixes (found by the student-bundle
+    test: module 03's call_in_subprocess found no interpreter in the sandbox)."""
+    import os
+    import sys
+
+    from autograde.isolation import _interpreter_dirs, default_plan
+    from autograde.layout import REPO_ROOT
+
+    (tmp_path / "shims").mkdir()
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    os.symlink(os.path.realpath(sys.executable), tmp_path / "shims" / "python3")
+    os.symlink(tmp_path / "shims" / "python3", tmp_path / "venv" / "bin" / "python")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "venv" / "bin" / "python"))
+    dirs = _interpreter_dirs()
+    assert {str(tmp_path / "venv" / "bin"), str(tmp_path / "shims"),
+            os.path.dirname(os.path.realpath(sys.executable))} <= dirs
+    assert str(tmp_path / "shims") in default_plan(REPO_ROOT).readonly
