@@ -37,6 +37,7 @@ How it works:
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
 import traceback
@@ -139,6 +140,17 @@ def grade_on_worker(data: bytes, name: str, assignment: str | None, only_tests):
     return worker.address, report
 
 
+def describe_cluster(stats: dict) -> list[str]:
+    """The summary's lines about the cluster: where it was, and what each worker graded."""
+    lines = [f"  cluster   {stats.get('scheduler', '?')}"
+             + (f", dashboard {stats['dashboard']}" if stats.get("dashboard") else "")]
+    for address, count in sorted(stats.get("per_worker", {}).items()):
+        limited = stats.get("limited", {}).get(address, 0)
+        lines.append(f"  worker    {address}: {count} notebook{'s' if count != 1 else ''}"
+                     + (f", {limited} graded with isolation: limited (not root on that worker)" if limited else ""))
+    return lines
+
+
 def _killed_message(name: str, exc) -> str:
     count = getattr(exc, "allowed_failures", None)
     count = f"{count + 1}" if isinstance(count, int) else "several"
@@ -179,6 +191,7 @@ def iter_graded_on_cluster(jobs: list[tuple], scheduler: str, limits: Limits | N
     stats.setdefault("per_worker", Counter())
     stats.setdefault("limited", Counter())
     stats.setdefault("dashboard", "")
+    stats.setdefault("worker_of", {})
     if not jobs:
         return
     cluster = None
@@ -197,6 +210,8 @@ def iter_graded_on_cluster(jobs: list[tuple], scheduler: str, limits: Limits | N
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     stats["scheduler"] = address
     stats["dashboard"] = _dashboard(client)
+    print(f"Dask scheduler {address}, {len(client.scheduler_info().get('workers', {}))} workers"
+          + (f"; dashboard {stats['dashboard']}" if stats["dashboard"] else ""), file=sys.stderr, flush=True)
     run = uuid.uuid4().hex[:8]
     pending: dict = {}  # future -> (index, name)
     try:
@@ -232,6 +247,7 @@ def iter_graded_on_cluster(jobs: list[tuple], scheduler: str, limits: Limits | N
             future.release()
             if address_of_worker:
                 stats["per_worker"][address_of_worker] += 1
+                stats["worker_of"][index] = address_of_worker
                 if isinstance(result, GradeReport) and result.isolation != "full":
                     stats["limited"][address_of_worker] += 1
             submit_next()
