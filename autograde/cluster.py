@@ -37,6 +37,7 @@ How it works:
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 import threading
@@ -167,6 +168,10 @@ def _dashboard(client) -> str:
     if not port:
         return ""
     host = info["address"].split("://", 1)[-1].rsplit(":", 1)[0]
+    try:  # listed is not served: a scheduler started with --no-dashboard still lists its port
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except (OSError, ValueError):
+        return ""
     return f"http://{host}:{port}/status"
 
 
