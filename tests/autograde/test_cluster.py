@@ -265,6 +265,39 @@ def test_a_worker_killed_mid_notebook_loses_and_duplicates_no_grade(dask_cluster
     assert dask_cluster.worker_processes() and killed[0] not in dask_cluster.worker_processes()
 
 
+def test_a_client_killed_mid_batch_is_resumed_grading_exactly_what_is_missing(dask_cluster, tmp_path):
+    n = 6
+    students = {f"s{i}": (source_notebook(ASSIGNMENT) if i % 2 else release_notebook(ASSIGNMENT)) for i in range(n)}
+    subs = nbgrader_layout(tmp_path / "submitted", students)
+    workspace = tmp_path / "ws"
+    command = [sys.executable, "-m", "autograde", "batch", str(subs), "--scheduler", dask_cluster.address,
+               "--workspace", str(workspace)]
+    client = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO_ROOT,
+                              start_new_session=True)
+    state, recorded = workspace / "batch-state.db", 0
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and client.poll() is None:  # kill it once some, not all, are recorded
+        if state.exists():
+            with sqlite3.connect(state) as db:
+                recorded = db.execute("SELECT COUNT(*) FROM results WHERE outcome='graded'").fetchone()[0]
+            if recorded >= 1:
+                break
+        time.sleep(0.1)
+    os.killpg(client.pid, signal.SIGKILL)
+    client.wait()
+    assert 1 <= recorded < n, f"the client was killed with {recorded} of {n} recorded: not in the middle"
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-2000:]
+    graded_again = int(resumed.stdout.split("graded ", 1)[1].split(",")[0])
+    unchanged = int(resumed.stdout.split("unchanged since last run ", 1)[1].split(",")[0])
+    assert graded_again + unchanged == n and unchanged >= recorded, resumed.stdout
+    assert "worker    tcp://127.0.0.1" in resumed.stdout, f"no per-worker counts in the summary: {resumed.stdout}"
+    expected = {s: 14.0 if int(s[1:]) % 2 else 0.0 for s in students}
+    assert sorted((r[0], r[3]) for r in state_rows(workspace)) == sorted(expected.items())
+    assert {s: float(r["score"]) for s, r in csv_rows(workspace / "grades.csv").items()} == expected
+    assert {s for s, _ in gradebook_cells(workspace)} == set(students)
+
+
 def test_a_submission_that_keeps_killing_workers_is_unusable_not_retried_forever(tmp_path):
     """Full isolation keeps a learner's code from killing its worker, so the test plays that part: bob's
     answer names its own process ``autograde-kill`` and sleeps; the test kills the worker above any process so
