@@ -68,6 +68,7 @@ class Timed:
 def run(label: str, subs: Path, workdir: Path, copies: int, **kwargs) -> dict:
     save = Timed(batch, "_save_result")
     csv = Timed(batch.State, "write_csv")
+    gradebook = Timed(batch.Gradebook, "save")
     started = time.perf_counter()
     try:
         summary = batch.run_batch(subs, workspace=workdir / label.replace(" ", "-"),
@@ -75,10 +76,11 @@ def run(label: str, subs: Path, workdir: Path, copies: int, **kwargs) -> dict:
     finally:
         save.restore()
         csv.restore()
+        gradebook.restore()
     wall = time.perf_counter() - started
     if summary.graded != copies or summary.faults:
         print(f"  {label}: graded {summary.graded} of {copies}, faults {summary.faults}", file=sys.stderr)
-    return {"label": label, "wall": wall, "rate": copies / wall, "save": save, "csv": csv,
+    return {"label": label, "wall": wall, "rate": copies / wall, "save": save, "csv": csv, "gradebook": gradebook,
             "per_worker": dict(summary.cluster.get("per_worker", {}))}
 
 
@@ -110,8 +112,9 @@ def main() -> None:
         print(f"{r['label']:<8} {r['wall']:>8.1f} {r['rate']:>12.3f} {overhead:>20}  {workers}")
     save = statistics.median(t for r in results for t in r["save"].each)
     first = statistics.median(r["save"].each[0] for r in results)
+    in_gradebook = statistics.median(t for r in results for t in r["gradebook"].each[1:])
     print(f"client writes per result (gradebook + autograded notebook + state): median {save * 1000:.1f} ms, "
-          f"so at most {1 / save:.1f} results/s; the first of a run {first * 1000:.0f} ms (registers the assignment)")
+          f"so at most {1 / save:.1f} results/s ({in_gradebook * 1000:.1f} ms of it in nbgrader's gradebook); the first of a run {first * 1000:.0f} ms (registers the assignment)")
     rows, seconds = csv_rewrite(5000)
     print(f"CSV rewrite after each result: {seconds * 1000:.0f} ms for a class of {rows} rows "
           f"({seconds / rows * 1e6:.1f} us a row, so {seconds / rows * 150_000:.1f} s per result at 150,000 rows)")
