@@ -132,6 +132,11 @@ def _batch(args) -> int:
 
     if not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}")
+    if args.scheduler:
+        from autograde.cluster import dask_missing
+
+        if dask_missing():
+            raise UsageError(dask_missing())
     workspace = _workspace(args)
     feedback = None if args.feedback is None else Path(args.feedback) if args.feedback else workspace / "batch-feedback"
     summary = run_batch(Path(args.submissions), workers=args.workers,
