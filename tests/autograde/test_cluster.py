@@ -5,8 +5,12 @@
   hostile submission (its answer cell calls ``os._exit(0)``) and a file that is not a notebook.
 - A worker killed (SIGKILL) while it grades a notebook: its task runs again on a worker, and every
   submission is yielded and recorded exactly once.
+- A client killed with kill -9 mid-batch: the same command again grades exactly what is missing.
 - A submission whose grading kills its worker more often than the scheduler allows is reported as
   unusable, with the number of workers it killed, and the others are graded.
+- A worker without full isolation: the summary names every grade it made.
+Every cluster's processes (and their zygotes and sandboxes) are killed afterwards, and the teardown
+fails if any is left.
 """
 
 from __future__ import annotations
@@ -113,10 +117,10 @@ def alive(pid: int) -> bool:
 class DaskCluster:
     """A `dask scheduler` and `dask worker`s (each with its nanny) on 127.0.0.1, in their own sessions."""
 
-    def __init__(self, tmp: Path, workers: int = 2, allowed_failures: int = 3):
+    def __init__(self, tmp: Path, workers: int = 2, allowed_failures: int = 3, env: dict | None = None):
         self.tmp = tmp
         self.processes: list[subprocess.Popen] = []
-        self.env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=str(allowed_failures))
+        self.env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=str(allowed_failures), **(env or {}))
         scheduler_file = tmp / "scheduler.json"
         self._start([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                      "--scheduler-file", str(scheduler_file)], "scheduler")
@@ -336,6 +340,26 @@ def test_a_submission_that_keeps_killing_workers_is_unusable_not_retried_forever
 
 
 KILL_ME = "autograde-kill"
+
+
+def test_a_worker_without_full_isolation_is_named_in_the_summary_for_every_grade(tmp_path):
+    """AUTOGRADE_ISOLATION=limited makes a worker grade as one that is not root would."""
+    subs = nbgrader_layout(tmp_path / "submitted", {"alice": source_notebook(ASSIGNMENT),
+                                                    "bob": release_notebook(ASSIGNMENT)})
+    cluster = DaskCluster(tmp_path, workers=1, env={"AUTOGRADE_ISOLATION": "limited"})
+    try:
+        summary = run_batch(subs, scheduler=cluster.address, workspace=tmp_path / "ws", limits=LIMITS)
+    finally:
+        cluster.stop()
+    from autograde.cluster import describe_cluster
+
+    assert summary.graded == 2, summary
+    noted = {key for key, note in summary.notes if "graded with isolation: limited on tcp://127.0.0.1" in note}
+    assert noted == {f"alice/{ASSIGNMENT}", f"bob/{ASSIGNMENT}"}, f"limited-isolation notes: {summary.notes}"
+    lines = describe_cluster(summary.cluster)
+    assert any("2 notebooks, 2 graded with isolation: limited" in line for line in lines), lines
+    assert {s: float(r["score"]) for s, r in csv_rows(tmp_path / "ws" / "grades.csv").items()} == \
+        {"alice": 14.0, "bob": 0.0}
 
 
 def _comm(pid: int) -> str:
