@@ -784,6 +784,7 @@ class Summary:
     notes: list = field(default_factory=list)      # (key, note): duplicates, timestamps, feedback not written
     lock_note: str = ""
     seconds: float = 0.0
+    cluster: dict = field(default_factory=dict)    # with --scheduler: autograde.cluster's stats (per worker)
 
     @property
     def exit_status(self) -> int:
@@ -805,7 +806,7 @@ def _progress(done: int, total: int, summary: Summary, started: float, final: bo
 
 def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, feedback_dir: Path | None = None,
               assignment: str | None = None, workspace: Path | None = None, db_url: str | None = None,
-              limits: Limits | None = None, wait: float = 0.0) -> Summary:
+              limits: Limits | None = None, wait: float = 0.0, scheduler: str | None = None) -> Summary:
     """Grade every submission in ``source`` that is new or changed; see the module's docstring."""
     started = time.monotonic()
     workspace = Path(os.path.abspath(workspace or REPO_ROOT / "grading"))  # nbgrader changes directory: no relative URL
@@ -854,11 +855,20 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
         state.write_csv(csv_path)
         total = len(jobs)
         _progress(0, total, summary, started)
-        for count, (index, result) in enumerate(iter_graded(jobs, workers, limits), start=1):
+        if scheduler is None:
+            graded = iter_graded(jobs, workers, limits)
+        else:  # a Dask cluster grades; this process still writes everything (autograde/cluster.py)
+            from autograde.cluster import iter_graded_on_cluster
+
+            graded = iter_graded_on_cluster(jobs, scheduler, limits, workers=workers, stats=summary.cluster)
+        for count, (index, result) in enumerate(graded, start=1):
             sub, sha, copy = job_subs[index]
             if isinstance(result, GradeReport):
                 _save_result(sub, sha, result, gradebook, state, workspace, feedback_dir, summary)
                 summary.graded += 1
+                if scheduler is not None and result.isolation != "full":
+                    worker = summary.cluster.get("worker_of", {}).get(index, "a Dask worker")
+                    summary.notes.append((sub.key, f"graded with isolation: {result.isolation} on {worker} (not root there)"))
             elif isinstance(result, UsageError):
                 why = str(result).replace(str(copy), sub.source)
                 summary.unusable.append((sub.key, sub.source, why))
@@ -926,3 +936,8 @@ def print_summary(summary: Summary) -> None:
         print(f"  note      {key}: {note}")
     for key, why in summary.faults:
         print(f"  fault     {key}: {why} (will be retried on the next run)")
+    if summary.cluster:
+        from autograde.cluster import describe_cluster
+
+        for line in describe_cluster(summary.cluster):
+            print(line)

@@ -31,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="grade a folder or zip of submissions into the gradebook and a CSV")
     batch.add_argument("submissions", help="nbgrader's submitted/ layout, a flat folder of notebooks, or a .zip")
     batch.add_argument("--workers", type=int, default=2, help="notebooks graded at once (default 2, at most 8)")
+    batch.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster at ADDRESS (tcp://host:8786), or `local` for a LocalCluster of "
+                            "--workers processes; needs `pip install -e .[cluster]` (default: local worker processes)")
     batch.add_argument("--csv", help="grades CSV (default WORKSPACE/grades.csv); a CSV of another layout is never "
                                      "overwritten")
     batch.add_argument("--feedback", nargs="?", const="", default=None, metavar="DIR",
@@ -129,11 +132,16 @@ def _batch(args) -> int:
 
     if not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS}")
+    if args.scheduler:
+        from autograde.cluster import dask_missing
+
+        if dask_missing():
+            raise UsageError(dask_missing())
     workspace = _workspace(args)
     feedback = None if args.feedback is None else Path(args.feedback) if args.feedback else workspace / "batch-feedback"
     summary = run_batch(Path(args.submissions), workers=args.workers,
                         csv_path=Path(args.csv) if args.csv else None, feedback_dir=feedback,
-                        assignment=args.assignment, workspace=workspace, wait=args.wait)
+                        assignment=args.assignment, workspace=workspace, wait=args.wait, scheduler=args.scheduler)
     print_summary(summary)
     print(f"grades: {Path(args.csv) if args.csv else workspace / 'grades.csv'}"
           + (f"; feedback pages: {feedback}/" if feedback is not None else ""))
