@@ -76,6 +76,7 @@ ZIP_MAX_RATIO = 200                    # uncompressed / compressed size of one m
 MEMBER_MAX_BYTES = 64 * 1024 * 1024    # one member, and one submitted notebook
 NAME_MAX_BYTES = 255                   # one path component (Linux NAME_MAX)
 PATH_MAX_BYTES = 1024                  # one member's whole name
+CSV_EVERY_S = 2.0                      # the CSV is rewritten at most this often while grading (and at the end)
 
 #: Exit status of ``python -m autograde batch`` (a Python crash exits 1 with a traceback).
 EXIT_OK = 0                 # every submission graded (or unchanged)
@@ -861,12 +862,15 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
             from autograde.cluster import iter_graded_on_cluster
 
             graded = iter_graded_on_cluster(jobs, scheduler, limits, workers=workers, stats=summary.cluster)
-        for count, (index, result) in enumerate(graded, start=1):
+        csv_written = time.monotonic()
+        for count, (index, result) in enumerate(_with_one_retry(graded, jobs, limits), start=1):
             sub, sha, copy = job_subs[index]
-            if isinstance(result, GradeReport):
+            if isinstance(result, GradeReport) and result.retry:  # too busy twice: the next run grades it
+                summary.faults.append((sub.key, "not graded: the machine was too busy (twice)"))
+            elif isinstance(result, GradeReport):
                 _save_result(sub, sha, result, gradebook, state, workspace, feedback_dir, summary)
                 summary.graded += 1
-                if scheduler is not None and result.isolation != "full":
+                if scheduler is not None and not result.isolation.startswith("full"):
                     worker = summary.cluster.get("worker_of", {}).get(index, "a Dask worker")
                     summary.notes.append((sub.key, f"graded with isolation: {result.isolation} on {worker} (not root there)"))
             elif isinstance(result, UsageError):
@@ -876,7 +880,9 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
                              "; ".join(sub.notes), sub.source)
             else:  # a fault of the grader: not recorded as done, so the next run retries it
                 summary.faults.append((sub.key, str(result)))
-            state.write_csv(csv_path)
+            if time.monotonic() - csv_written > CSV_EVERY_S:  # the state is the record; the CSV follows it
+                state.write_csv(csv_path)
+                csv_written = time.monotonic()
             _progress(count, total, summary, started, final=count == total)
         for sub in subs:
             summary.notes += [(sub.key, note) for note in sub.notes]
@@ -884,6 +890,21 @@ def run_batch(source: Path, *, workers: int = 2, csv_path: Path | None = None, f
         gradebook.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _with_one_retry(graded, jobs: list, limits: Limits | None):
+    """``graded``'s ``(index, result)`` pairs, except that a report marked ``retry`` (not graded: the
+    machine was too busy to tell) is held back, and each such job is graded once more at the end, on
+    one local worker (less load than the first round). A second ``retry`` is passed on as it is."""
+    busy = []
+    for index, result in graded:
+        if isinstance(result, GradeReport) and result.retry:
+            busy.append(index)
+            continue
+        yield index, result
+    if busy:
+        for position, result in iter_graded([jobs[i] for i in busy], 1, limits):
+            yield busy[position], result
 
 
 def _write_feedback(path: Path, page: str) -> str:

@@ -253,7 +253,7 @@ def iter_graded_on_cluster(jobs: list[tuple], scheduler: str, limits: Limits | N
             if address_of_worker:
                 stats["per_worker"][address_of_worker] += 1
                 stats["worker_of"][index] = address_of_worker
-                if isinstance(result, GradeReport) and result.isolation != "full":
+                if isinstance(result, GradeReport) and not result.isolation.startswith("full"):
                     stats["limited"][address_of_worker] += 1
             submit_next()
             yield index, result

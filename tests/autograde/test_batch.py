@@ -217,3 +217,28 @@ def test_two_files_for_one_student_pick_the_newest_then_the_first_name(tmp_path)
     subs = discover(folder)
     assert [s.source for s in subs] == ["amy_a.ipynb"], [s.source for s in subs]
     assert "ignored amy_b.ipynb, amy_old.ipynb" in subs[0].notes[0], subs[0].notes
+
+
+def test_a_report_not_graded_because_the_machine_was_busy_is_graded_once_more(monkeypatch):
+    """A test stopped by the wall-clock backstop on a busy machine is no verdict: batch holds the report
+    back and grades that notebook once more, on one worker, after the others; a second 'too busy' is
+    passed on (the run then lists it as a fault, so the next run grades it)."""
+    from autograde import batch
+    from autograde.grading import GradeReport, TestResult
+
+    def report(retry):
+        return GradeReport("a", "nb", 0, 1, 0, tests=[TestResult("t", 0, 1, "timeout", retry=retry)])
+
+    regraded = []
+
+    def fake_iter_graded(jobs, workers, limits):
+        regraded.append((list(jobs), workers))
+        yield 0, report(retry=False)
+        yield 1, report(retry=True)
+
+    monkeypatch.setattr(batch, "iter_graded", fake_iter_graded)
+    first = [(0, report(False)), (1, report(True)), (2, report(False)), (3, report(True))]
+    out = list(batch._with_one_retry(iter(first), ["j0", "j1", "j2", "j3"], None))
+    assert [i for i, _ in out] == [0, 2, 1, 3]
+    assert regraded == [(["j1", "j3"], 1)]
+    assert [r.retry for _, r in out] == [False, False, False, True]
