@@ -170,7 +170,20 @@ def concurrent_increments(store_class: type, n_threads: int, increments_per_thre
             "conflicts": totals["conflicts"], "appended": totals["appended"], "errors": sorted(errors)}
 
 
-def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20) -> dict:
+class _YieldingKey(str):
+    """A dict key (a ``str``, equal to and hashing like the plain one) whose every hashing pauses its
+    thread for a moment, letting the other threads run: copying a dict that holds it (``copy.deepcopy``)
+    hands the other threads a turn in the middle of the copy."""
+
+    def __hash__(self) -> int:
+        time.sleep(3e-4)  # long enough for a waiting thread to wake up and take its turn
+        return str.__hash__(self)
+
+    def __reduce__(self):
+        return (_YieldingKey, (str(self),))
+
+
+def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20, readers: int = 0) -> dict:
     """Race ``n_threads`` threads on one ``store_class()`` with no channel between them, in ``rounds``.
 
     In each round every thread waits at a barrier, then appends one event to stream ``"race"`` with
@@ -179,8 +192,14 @@ def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20) -> d
     the thread switch interval is made tiny for the race, so a store that checks the version and
     stores the events in two steps without a lock lets two writers win the same round.
 
-    Returns ``{"winners": [one count per round], "versions": [...], "errors": [...]}``: a correct store
-    gives ``[1] * rounds`` and versions ``1..rounds``. Runs next to the learner's class
+    With ``readers``, each append holds two events, whose data copies hand other threads a turn, and
+    that many more threads call ``read("race", v)`` and ``read_all(p)`` for the records after those they
+    have seen, over and over, counting the *torn reads*: an odd number of records, half of an append
+    (the events of one append are stored all or none, and a reader must not see half of them).
+
+    Returns ``{"winners": [one count per round], "versions": [...], "errors": [...]}`` (and
+    ``"torn_reads"`` with readers): a correct store gives ``[1] * rounds``, versions ``1..rounds`` (two
+    per round with readers) and no torn read. Runs next to the learner's class
     (``autograde.beside.beside_learner``): across a process boundary the calls would be serialised.
     """
     import sys
@@ -192,13 +211,20 @@ def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20) -> d
     errors: list[str] = []
     payload = {"note": "x" * 32, "lines": [{"sku": f"sku-{k}", "qty": k} for k in range(8)]}
 
+    batch = 2 if readers else 1
+    torn = [0]
+    racing = threading.Event()
+
     def writer(w: int) -> None:
         try:
             for r in range(rounds):
                 barrier.wait(timeout=20)
-                event = {"type": "Raced", "data": {"round": r, "writer": w, **payload}}
+                events = [{"type": "Raced", "data": {"round": r, "writer": w, **payload}}]
+                if readers:
+                    events = [{"type": "Raced", "data": {_YieldingKey("round"): r, "part": p, "writer": w}}
+                              for p in range(batch)]
                 try:
-                    store.append("race", [event], r)
+                    store.append("race", events, r * batch)
                 except Exception as exc:
                     if type(exc).__name__ != "ConcurrencyError":
                         raise
@@ -210,20 +236,41 @@ def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20) -> d
             with lock:
                 errors.append(f"writer {w}: {type(exc).__name__}: {exc}")
 
+    def reader(k: int) -> None:
+        try:
+            done = 0  # records seen so far, whole appends only: read only what is newer (short reads, many)
+            while racing.is_set():
+                for seen in (store.read("race", done), store.read_all(done)):
+                    if len(seen) % batch:
+                        with lock:
+                            torn[0] += 1
+                done += len(seen) - len(seen) % batch
+        except Exception as exc:  # reported in the result
+            with lock:
+                errors.append(f"reader {k}: {type(exc).__name__}: {exc}")
+
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
+    racing.set()
     try:
+        watchers = [threading.Thread(target=reader, args=(k,), daemon=True) for k in range(readers)]
         threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in range(n_threads)]
-        for t in threads:
+        for t in watchers + threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
     finally:
+        racing.clear()
         sys.setswitchinterval(interval)
-    if any(t.is_alive() for t in threads):
-        errors.append("x: a writer was still running after 30 s (a deadlock?)")
-    return {"winners": winners, "versions": [r["version"] for r in store.read("race", 0)],
-            "errors": sorted(set(e.split(": ", 1)[1] for e in errors))}
+    for t in watchers:
+        t.join(timeout=30)
+    if any(t.is_alive() for t in threads + watchers):
+        errors.append("x: a thread was still running after 30 s (a deadlock?)")
+    result = {"winners": winners, "versions": [r["version"] for r in store.read("race", 0)],
+              "errors": sorted(set(e.split(": ", 1)[1] for e in errors))}
+    if readers:
+        result["torn_reads"] = torn[0]
+    return result
 
 # =========================================================================== copies (learner-side probes)
 

@@ -381,3 +381,42 @@ def test_result_edit_probe_names_an_argument_the_result_shares():
     event = {"type": "OrderPlaced", "data": {"items": {"mug": 1}}}
     assert result_edit_probe(shares, [None, copy.deepcopy(event)]) == ["event"]
     assert result_edit_probe(copies, [None, copy.deepcopy(event)]) == []
+
+
+class DeepCopyingStore(LockedStore):
+    """Copies each event's data (copy.deepcopy) inside its lock, as the solution does."""
+
+    def append(self, stream_id, events, expected_version):
+        return super().append(stream_id, [copy.deepcopy(e) for e in events], expected_version)
+
+
+class UnlockedReadStore(LockedStore):
+    """Appends under its lock, one record at a time with a copy in between, but reads without it."""
+
+    def append(self, stream_id, events, expected_version):
+        with self.lock:
+            stream = self.streams.setdefault(stream_id, [])
+            if expected_version != len(stream):
+                raise ConcurrencyError(stream_id)
+            for e in events:
+                r = {"position": len(self.log) + 1, "stream_id": stream_id, "version": len(stream) + 1,
+                     **copy.deepcopy(e)}
+                stream.append(r)
+                self.log.append(r)
+            return len(stream)
+
+    def read(self, stream_id, from_version=0):
+        return [copy.deepcopy(r) for r in self.streams.get(stream_id, []) if r["version"] > from_version]
+
+    def read_all(self, from_position=0):
+        return [copy.deepcopy(r) for r in self.log[from_position:]]
+
+
+def test_racing_appends_with_readers_sees_no_torn_read_of_a_locked_store():
+    out = racing_appends(DeepCopyingStore, n_threads=2, rounds=30, readers=2)
+    assert out == {"winners": [1] * 30, "versions": list(range(1, 61)), "errors": [], "torn_reads": 0}, out
+
+
+def test_racing_appends_with_readers_catches_reads_without_the_lock():
+    outs = [racing_appends(UnlockedReadStore, n_threads=2, rounds=60, readers=2) for _ in range(3)]
+    assert any(out["torn_reads"] for out in outs), outs
