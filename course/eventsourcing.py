@@ -193,8 +193,8 @@ def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20, read
     stores the events in two steps without a lock lets two writers win the same round.
 
     With ``readers``, each append holds two events, whose data copies hand other threads a turn, and
-    that many more threads call ``read("race", v)`` and ``read_all(p)`` for the records after those they
-    have seen, over and over, counting the *torn reads*: an odd number of records, half of an append
+    that many more threads call ``read("race", v)`` (even ones) or ``read_all(p)`` (odd ones) for the
+    records after those they have seen, over and over, counting the *torn reads*: an odd number of records, half of an append
     (the events of one append are stored all or none, and a reader must not see half of them).
 
     Returns ``{"winners": [one count per round], "versions": [...], "errors": [...]}`` (and
@@ -239,11 +239,11 @@ def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20, read
     def reader(k: int) -> None:
         try:
             done = 0  # records seen so far, whole appends only: read only what is newer (short reads, many)
-            while racing.is_set():
-                for seen in (store.read("race", done), store.read_all(done)):
-                    if len(seen) % batch:
-                        with lock:
-                            torn[0] += 1
+            while racing.is_set():  # even readers call read, odd ones read_all (one waiting on a lock must
+                seen = store.read("race", done) if k % 2 == 0 else store.read_all(done)  # not hide the other)
+                if len(seen) % batch:
+                    with lock:
+                        torn[0] += 1
                 done += len(seen) - len(seen) % batch
         except Exception as exc:  # reported in the result
             with lock:

@@ -139,6 +139,11 @@ MUTANTS = {
         "apply_event", '"items": dict(data["items"]), "paid_cents": 0}', '"items": data["items"], "paid_cents": 0}',
         frozenset({APPLY}), "the new order's items dict is the event's own: a caller who edits the state rewrites the "
                             "stored event (seen only by result_edit_probe, next to the function)"),
+    "unlocked_read_all": Mutant(  # class 5 again: a reader racing writers
+        "event_store", "        with self._lock:\n            return [copy.deepcopy(r) for r in self._log[from_position:]]",
+        "        if True:\n            return [copy.deepcopy(r) for r in self._log[from_position:]]",
+        frozenset({STORE}), "read_all without the lock sees one event of a two-event append without the other (only "
+                            "racing_appends' reader threads, next to the class, read during an append)"),
     "unlocked_append": Mutant(  # class 5: a race that only truly overlapping calls show
         "event_store", "        with self._lock:\n            stream = self._streams.setdefault(stream_id, [])\n",
         "        if True:\n            stream = self._streams.setdefault(stream_id, [])\n",
@@ -299,5 +304,6 @@ def test_hidden_tests_alone_catch_mistakes_the_visible_tests_miss(reports):
     assert_caught_by_hidden_tests(reports["projection_global_checkpoint"], VIEW, "seed 941")
     assert_caught_by_hidden_tests(reports["relay_ids_sorted_as_strings"], RELAY, "seed 963")
     assert_caught_by_hidden_tests(reports["unlocked_append"], STORE, "seed 918")
+    assert_caught_by_hidden_tests(reports["unlocked_read_all"], STORE, "seed 919", "torn_reads")
     assert_caught_by_hidden_tests(reports["redelivery_of_latest_applied"], VIEW, "seed 94")
     assert_caught_by_hidden_tests(reports["placed_state_shares_event_items"], APPLY, "seed 924")
