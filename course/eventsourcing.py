@@ -6,13 +6,15 @@ tests use: each driver takes the learner's function or class plus plain data, ex
 returns plain data (lists, dicts, numbers, strings) for ``autograde.verdict`` to compare or judge.
 
 - Event store: ``ConcurrencyError`` (a stale writer's append), ``run_store`` (a script of appends
-  and reads), ``concurrent_increments`` (writers in real threads racing on one stream).
+  and reads), ``concurrent_increments`` (writers in real threads racing on one stream, one call at a
+  time), ``racing_appends`` (writers whose calls truly overlap, next to the learner's class).
 - Copies, checked inside the learner's process: ``store_copy_probe`` (does editing what was appended
-  or read change the store's history?) and ``mutation_probe`` (which arguments did a call change in
-  place?).
+  or read change the store's history?), ``mutation_probe`` (which arguments did a call change in
+  place?) and ``result_edit_probe`` (which arguments change when the caller edits the result?).
 - Projections: ``run_projection`` (feed a sequence of deliveries, return the read model).
 - Outbox: ``OUTBOX_SCHEMA``, ``connect``, ``execute_plan`` (run a transaction plan on SQLite),
-  ``place_scenario``, ``FlakyBroker``, ``run_relay_round``, ``relay_scenario``, ``dual_write_vs_outbox``.
+  ``place_scenario``, ``FlakyBroker``, ``run_relay_round``, ``relay_scenario``, ``relay_summary`` (the
+  scenario as every correct relay gives it), ``dual_write_vs_outbox``.
 - Sagas: ``SAGA_STEPS``, ``Services``, ``saga_outcome``, ``saga_run``, ``saga_recovery``,
   ``saga_crash_runs``: a runtime that asks the learner's decision functions what to do next, does it,
   logs it, and crashes on demand.
@@ -22,10 +24,11 @@ returns plain data (lists, dicts, numbers, strings) for ``autograde.verdict`` to
 The learner's code never receives an object from here: the drivers pass it plain data and get plain
 data back. That is what lets a grader run the learner's code in a separate, sandboxed process.
 
-The two probes are the exception: whether code changes its arguments in place, or hands out its own
-records, cannot be seen across a process boundary (every argument and result crosses it as a copy).
-So the notebook imports them in a provided cell, they run next to the learner's code, and test cells
-call them by name; they return plain data (a list of names, a dict of strings).
+The probes and ``racing_appends`` are the exception: whether code changes its arguments in place,
+hands out its own records, or races, cannot be seen across a process boundary (every argument and
+result crosses it as a copy, and calls cross it one at a time). So test cells import them and wrap
+them with ``autograde.beside.beside_learner``, which runs a fresh copy next to the learner's code;
+they return plain data (a list of names, a dict of strings).
 Randomness comes only from explicit seeds (``course.seeding.make_rng``).
 """
 
@@ -43,10 +46,10 @@ from typing import Any, Callable
 from course.seeding import make_rng
 
 __all__ = [
-    "ConcurrencyError", "run_store", "concurrent_increments", "store_copy_probe", "mutation_probe",
+    "ConcurrencyError", "run_store", "concurrent_increments", "racing_appends", "store_copy_probe", "mutation_probe", "result_edit_probe",
     "run_projection",
     "OUTBOX_SCHEMA", "connect", "PlanError", "execute_plan", "place_scenario", "FlakyBroker", "run_relay_round",
-    "relay_scenario", "dual_write_vs_outbox",
+    "relay_scenario", "relay_summary", "dual_write_vs_outbox",
     "SAGA_STEPS", "Services", "saga_outcome", "saga_run", "saga_recovery", "saga_crash_runs",
     "plot_time_travel", "plot_saga_timelines", "projection_lag", "plot_projection_lag",
 ]
@@ -70,8 +73,10 @@ def run_store(store_class: type, ops: list) -> list:
 
     - ``["append", stream_id, events, expected_version]``: the new version, or ``"ConcurrencyError"`` /
       ``"ValueError"`` if the store raised that;
-    - ``["read", stream_id, from_version]``: the records ``store.read(stream_id, from_version)`` returned;
-    - ``["read_all", from_position]``: the records ``store.read_all(from_position)`` returned.
+    - ``["read", stream_id, from_version]``: the records ``store.read(stream_id, from_version)`` returned
+      (``["read", stream_id]``: ``store.read(stream_id)``, with its default);
+    - ``["read_all", from_position]``: the records ``store.read_all(from_position)`` returned
+      (``["read_all"]``: ``store.read_all()``).
 
     Any other exception propagates.
     """
@@ -87,10 +92,10 @@ def run_store(store_class: type, ops: list) -> list:
                 if type(exc).__name__ not in _APPEND_ERRORS:
                     raise
                 results.append(type(exc).__name__)
-        elif kind == "read":
-            results.append(store.read(op[1], op[2]))
-        elif kind == "read_all":
-            results.append(store.read_all(op[1]))
+        elif kind == "read":  # ["read", stream_id] calls read with its default from_version
+            results.append(store.read(op[1], op[2]) if len(op) > 2 else store.read(op[1]))
+        elif kind == "read_all":  # ["read_all"] calls read_all with its default from_position
+            results.append(store.read_all(op[1]) if len(op) > 1 else store.read_all())
         else:
             raise ValueError(f"unknown operation {kind!r}")  # a bug in the script, not in the store
     return results
@@ -165,6 +170,108 @@ def concurrent_increments(store_class: type, n_threads: int, increments_per_thre
             "conflicts": totals["conflicts"], "appended": totals["appended"], "errors": sorted(errors)}
 
 
+class _YieldingKey(str):
+    """A dict key (a ``str``, equal to and hashing like the plain one) whose every hashing pauses its
+    thread for a moment, letting the other threads run: copying a dict that holds it (``copy.deepcopy``)
+    hands the other threads a turn in the middle of the copy."""
+
+    def __hash__(self) -> int:
+        time.sleep(3e-4)  # long enough for a waiting thread to wake up and take its turn
+        return str.__hash__(self)
+
+    def __reduce__(self):
+        return (_YieldingKey, (str(self),))
+
+
+def racing_appends(store_class: type, n_threads: int = 8, rounds: int = 20, readers: int = 0) -> dict:
+    """Race ``n_threads`` threads on one ``store_class()`` with no channel between them, in ``rounds``.
+
+    In each round every thread waits at a barrier, then appends one event to stream ``"race"`` with
+    ``expected_version`` = the round's starting version, all at once; exactly one of them must win and
+    the others must get ``ConcurrencyError``. Unlike ``concurrent_increments``, the calls truly overlap:
+    the thread switch interval is made tiny for the race, so a store that checks the version and
+    stores the events in two steps without a lock lets two writers win the same round.
+
+    With ``readers``, each append holds two events, whose data copies hand other threads a turn, and
+    that many more threads call ``read("race", v)`` (even ones) or ``read_all(p)`` (odd ones) for the
+    records after those they have seen, over and over, counting the *torn reads*: an odd number of records, half of an append
+    (the events of one append are stored all or none, and a reader must not see half of them).
+
+    Returns ``{"winners": [one count per round], "versions": [...], "errors": [...]}`` (and
+    ``"torn_reads"`` with readers): a correct store gives ``[1] * rounds``, versions ``1..rounds`` (two
+    per round with readers) and no torn read. Runs next to the learner's class
+    (``autograde.beside.beside_learner``): across a process boundary the calls would be serialised.
+    """
+    import sys
+
+    store = store_class()
+    barrier = threading.Barrier(n_threads)
+    lock = threading.Lock()
+    winners = [0] * rounds
+    errors: list[str] = []
+    payload = {"note": "x" * 32, "lines": [{"sku": f"sku-{k}", "qty": k} for k in range(8)]}
+
+    batch = 2 if readers else 1
+    torn = [0]
+    racing = threading.Event()
+
+    def writer(w: int) -> None:
+        try:
+            for r in range(rounds):
+                barrier.wait(timeout=20)
+                events = [{"type": "Raced", "data": {"round": r, "writer": w, **payload}}]
+                if readers:
+                    events = [{"type": "Raced", "data": {_YieldingKey("round"): r, "part": p, "writer": w}}
+                              for p in range(batch)]
+                try:
+                    store.append("race", events, r * batch)
+                except Exception as exc:
+                    if type(exc).__name__ != "ConcurrencyError":
+                        raise
+                    continue
+                with lock:
+                    winners[r] += 1
+        except Exception as exc:  # reported in the result
+            barrier.abort()
+            with lock:
+                errors.append(f"writer {w}: {type(exc).__name__}: {exc}")
+
+    def reader(k: int) -> None:
+        try:
+            done = 0  # records seen so far, whole appends only: read only what is newer (short reads, many)
+            while racing.is_set():  # even readers call read, odd ones read_all (one waiting on a lock must
+                seen = store.read("race", done) if k % 2 == 0 else store.read_all(done)  # not hide the other)
+                if len(seen) % batch:
+                    with lock:
+                        torn[0] += 1
+                done += len(seen) - len(seen) % batch
+        except Exception as exc:  # reported in the result
+            with lock:
+                errors.append(f"reader {k}: {type(exc).__name__}: {exc}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    racing.set()
+    try:
+        watchers = [threading.Thread(target=reader, args=(k,), daemon=True) for k in range(readers)]
+        threads = [threading.Thread(target=writer, args=(w,), daemon=True) for w in range(n_threads)]
+        for t in watchers + threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    finally:
+        racing.clear()
+        sys.setswitchinterval(interval)
+    for t in watchers:
+        t.join(timeout=30)
+    if any(t.is_alive() for t in threads + watchers):
+        errors.append("x: a thread was still running after 30 s (a deadlock?)")
+    result = {"winners": winners, "versions": [r["version"] for r in store.read("race", 0)],
+              "errors": sorted(set(e.split(": ", 1)[1] for e in errors))}
+    if readers:
+        result["torn_reads"] = torn[0]
+    return result
+
 # =========================================================================== copies (learner-side probes)
 
 def _frozen(value: Any) -> str:
@@ -216,6 +323,39 @@ def store_copy_probe(store_class: type) -> dict:
         edit(store, events)
         result[label] = "history unchanged" if history(store) == before else "history changed"
     return result
+
+
+def result_edit_probe(fn: Callable, args: list) -> list[str]:
+    """Call ``fn(*args)``, then edit what it returned as a careless caller would (every dict in it gets
+    a new key, every list a new item, at every depth), and return the names of the arguments that the
+    edit changed: ``[]`` when the result shares no dict or list with the arguments. Runs in the
+    learner's process (``autograde.beside.beside_learner``), like ``mutation_probe``.
+    """
+    if not isinstance(args, list):
+        raise TypeError(f"args must be a list of positional arguments, got {type(args).__name__}")
+    result = fn(*args)
+    before = [_frozen(a) for a in args]
+
+    def scribble(value: Any, depth: int = 0) -> None:
+        if depth > 20:
+            return
+        if isinstance(value, dict):
+            for item in list(value.values()):
+                scribble(item, depth + 1)
+            value["edited by the caller"] = 1
+        elif isinstance(value, list):
+            for item in list(value):
+                scribble(item, depth + 1)
+            value.append("edited by the caller")
+
+    scribble(result)
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"argument {i + 1}"
+            for i, a in enumerate(args) if _frozen(a) != before[i]]
 
 
 def mutation_probe(fn: Callable, args: list) -> list[str]:
@@ -477,6 +617,25 @@ def relay_scenario(relay_actions: Callable, events: list[dict], rounds: list, se
             check.close()
         return {"delivered": broker.delivered, "published": [r[1] for r in rows],
                 "outbox_ids": [r[0] for r in rows], "rounds": ended}
+
+
+def relay_summary(relay_actions: Callable, events: list[dict], rounds: list, seed: int = 0) -> dict:
+    """``relay_scenario``, summed up as every correct relay gives it (whether it marks each row right after
+    its publish or publishes everything first, and however often it redelivers).
+
+    Returns ``{"first_deliveries": [...], "messages": [...], "published": [...]}``: the row ids in the
+    order of their first delivery, the first delivered message of each (in that order), and each row's
+    ``published`` flag at the end. A correct relay gives the outbox ids in order, each row itself
+    (``{"id", "aggregate_id", "type", "payload"}``), and all flags 1.
+    """
+    result = relay_scenario(relay_actions, events, rounds, seed)
+    first: dict = {}
+    for message in result["delivered"]:
+        key = json.dumps(message.get("id") if isinstance(message, dict) else message, sort_keys=True)
+        first.setdefault(key, message)
+    messages = list(first.values())
+    return {"first_deliveries": [m.get("id") if isinstance(m, dict) else None for m in messages],
+            "messages": messages, "published": result["published"]}
 
 
 def dual_write_vs_outbox(place_order_plan: Callable, relay_actions: Callable, n_orders: int,

@@ -35,7 +35,7 @@ from course.seeding import derive_seed, make_rng
 from course.sim import Simulation, poisson_arrivals
 
 __all__ = [
-    "ManualClock", "exponential_delays", "backoff_runs", "run_budget", "run_breaker", "run_bulkhead",
+    "ManualClock", "exponential_delays", "backoff_runs", "backoff_check", "run_budget", "run_breaker", "run_bulkhead",
     "YieldingName", "hammer_bulkhead", "run_limiter", "run_idempotency", "concurrent_idempotency", "run_shedder",
     "bursty_requests", "simulate_retry_storm", "simulate_breaker", "simulate_bulkhead",
     "simulate_shedding", "per_bin", "plot_retry_storm", "plot_breaker", "plot_limiters",
@@ -97,6 +97,24 @@ def backoff_runs(fn: Callable, retries: int, base_s: float, cap_s: float, seeds:
     return {"runs": runs, "replay": one(seeds[0])}
 
 
+def backoff_check(fn: Callable, retries: int, base_s: float, cap_s: float, seed: int) -> dict:
+    """``fn(retries, base_s, cap_s, seed)`` summed up as every correct full-jitter backoff gives it,
+    whatever its generator: ``{"delays": how many, "outside_bounds": [k, ...], "replays": bool,
+    "another_seed_differs": bool}``. ``outside_bounds`` lists each retry k whose delay is not in
+    ``[0, min(cap_s, base_s * 2**k)]`` (1e-9 relative slack); ``replays``: a second call with the same
+    seed gives the same list; ``another_seed_differs``: ``seed + 1`` gives another list. An exception
+    from ``fn`` (the contract's ``ValueError``) propagates.
+    """
+    def one(s: int) -> list[float]:
+        return [float(d) for d in fn(retries=retries, base_s=base_s, cap_s=cap_s, seed=s)]
+
+    delays = one(seed)
+    outside = [k for k, d in enumerate(delays)
+               if not -1e-12 <= d <= min(cap_s, base_s * 2.0 ** k) * (1 + 1e-9) + 1e-12]
+    return {"delays": len(delays), "outside_bounds": outside, "replays": one(seed) == delays,
+            "another_seed_differs": one(seed + 1) != delays}
+
+
 def run_budget(cls: type, kwargs: dict, ops: Sequence[str]) -> list:
     """Drive a retry budget: ``cls(**kwargs)``, then for each op ``"request"`` call ``on_request()``
     (recorded as None) and for ``"retry"`` call ``try_retry()`` (its answer is recorded)."""
@@ -127,6 +145,8 @@ def run_breaker(cls: type, kwargs: dict, script: Sequence[Sequence], clock_class
     - ``["burst", k, "ok" | "fail"]``: k callers ask ``allow()`` at the same instant; then every
       admitted caller reports the outcome, in turn. Recorded as ``["burst", admitted, state]``.
     - ``["wait", seconds]``: advance the clock. Recorded as ``["wait", state]``.
+    - ``["late", "ok" | "fail"]``: the outcome of a call admitted earlier arrives now (reported without
+      asking ``allow()``). Recorded as ``["late", state]``.
 
     ``state`` is the breaker's ``state`` attribute read after the step.
     """
@@ -155,6 +175,9 @@ def run_breaker(cls: type, kwargs: dict, script: Sequence[Sequence], clock_class
             for _ in range(admitted):
                 report(step[2])
             out.append(["burst", admitted, breaker.state])
+        elif kind == "late":
+            report(step[1])
+            out.append(["late", breaker.state])
         else:
             raise ValueError(f"unknown step {step!r}")
     return out
@@ -162,8 +185,8 @@ def run_breaker(cls: type, kwargs: dict, script: Sequence[Sequence], clock_class
 
 def run_bulkhead(cls: type, limits: dict, ops: Sequence[Sequence]) -> list:
     """Drive a bulkhead: ``["acquire", dep]`` records ``try_acquire(dep)``; ``["release", dep]``
-    calls ``release(dep)`` and records ``in_flight(dep)`` afterwards. An op that raises
-    ``ValueError`` is recorded as the string ``"ValueError"``."""
+    calls ``release(dep)`` and records ``in_flight(dep)`` afterwards; ``["in_flight", dep]`` records
+    ``in_flight(dep)``. An op that raises ``ValueError`` is recorded as the string ``"ValueError"``."""
     bulkhead = cls(dict(limits))
     try_acquire, release, in_flight = bulkhead.try_acquire, bulkhead.release, bulkhead.in_flight
     out: list = []
@@ -173,6 +196,8 @@ def run_bulkhead(cls: type, limits: dict, ops: Sequence[Sequence]) -> list:
                 out.append(try_acquire(dep))
             elif kind == "release":
                 release(dep)
+                out.append(in_flight(dep))
+            elif kind == "in_flight":
                 out.append(in_flight(dep))
             else:
                 raise KeyError(kind)
@@ -298,7 +323,7 @@ def run_idempotency(cls: type, ops: Sequence[Sequence]) -> dict:
 
 
 def concurrent_idempotency(cls: type, keys: Sequence[str], threads_per_key: int = 4,
-                           work_s: float = 0.02) -> dict:
+                           work_s: float = 0.02, yielding: bool = False) -> dict:
     """Real threads sending the same request (same key, same payload) at the same moment.
 
     All threads start together at a barrier and call ``store.execute(key, payload, handler)``;
@@ -308,8 +333,13 @@ def concurrent_idempotency(cls: type, keys: Sequence[str], threads_per_key: int 
     errors. ``elapsed_s`` is the wall time from the barrier until every call returned: about
     ``work_s`` when calls with different keys run at the same time, ``len(keys) * work_s`` when
     they wait for each other.
+
+    With ``yielding``, the keys the store gets are ``YieldingName`` strings: every dictionary look-up
+    of a key lets the other threads run, so a store that checks for a key and inserts it in two
+    steps without a lock lets two threads both find it missing (even with only two threads).
     """
     store = cls()
+    named = {k: (YieldingName(k) if yielding else k) for k in keys}
     lock = threading.Lock()
     effects = dict.fromkeys(keys, 0)
     results: dict[str, set] = {k: set() for k in keys}
@@ -327,7 +357,7 @@ def concurrent_idempotency(cls: type, keys: Sequence[str], threads_per_key: int 
     def worker(key: str) -> None:
         start.wait()
         try:
-            got = store.execute(key, {"key": key, "amount": 10}, handler)
+            got = store.execute(named[key], {"key": key, "amount": 10}, handler)
             with lock:
                 results[key].add(repr(got))
         except Exception as exc:  # reported as data, the judge decides

@@ -168,6 +168,9 @@ def breaker_model(script: list, failure_rate=0.5, window=10, min_calls=5, open_s
                 out.append([step[1], state()])
             else:
                 out.append(["rejected", state()])
+        elif step[0] == "late":  # the outcome of a call admitted earlier
+            report(step[1])
+            out.append(["late", state()])
         else:
             admitted = sum(admit() for _ in range(step[1]))
             for _ in range(admitted):
@@ -216,6 +219,8 @@ def bulkhead_model(limits: dict, ops: list) -> list:
     for kind, dep in ops:
         if dep not in limits:
             out.append("ValueError")
+        elif kind == "in_flight":
+            out.append(busy[dep])
         elif kind == "acquire":
             ok = busy[dep] < limits[dep]
             busy[dep] += ok
@@ -531,3 +536,382 @@ def shedder_cases(seed: int, n: int = 60) -> list[dict]:
                 ops.append(["take"])
         cases.append({"capacity": capacity, "ops": ops})
     return cases
+
+
+# =========================================================================== contracts (issue 17)
+# Every graded function and class, with each rule the exercise states. Classes are checked through their
+# ``course.resilience`` driver: the contract's reference is a reference driver with the same signature,
+# and the test cell supplies the learner's class (and the clock class, which must live next to it).
+
+from autograde.contracts import OMIT, Contract, Rule, at_least, boundary, edge, greater_than, log_uniform  # noqa: E402
+
+
+def backoff_check(fn, retries, base_s, cap_s, seed):
+    """What ``course.resilience.backoff_check`` gives for a correct ``backoff_delays`` (``fn`` is ignored)."""
+    if retries < 0 or base_s <= 0 or cap_s < base_s:
+        raise ValueError("need retries >= 0 and 0 < base_s <= cap_s")
+    return {"delays": retries, "outside_bounds": [], "replays": True, "another_seed_differs": retries > 0}
+
+
+def _backoff_draw(rng):
+    base = float(f"{log_uniform(rng, 0.001, 5.0):.4g}")
+    roll = rng.random()
+    cap = base if roll < 0.1 else base * 2 ** int(rng.integers(1, 8)) if roll < 0.4 else \
+        float(f"{base * log_uniform(rng, 1.0, 1000.0):.4g}")
+    return {"retries": int(rng.integers(0, 16)), "base_s": base, "cap_s": max(cap, base),
+            "seed": int(rng.integers(0, 2**31))}
+
+
+BACKOFF_RULES = [
+    at_least("retries", 0),
+    greater_than("base_s", 0.0, step=0.001, says="`base_s` > 0, else `ValueError`"),
+    Rule("`cap_s` >= `base_s`, else `ValueError`", at={"base_s": 0.5, "cap_s": 0.5},
+         inside={"base_s": 0.5, "cap_s": 0.501}, outside=[{"base_s": 0.5, "cap_s": 0.499}, {"base_s": 2.0, "cap_s": 1.0}]),
+    boundary("the bound before retry k is `min(cap_s, base_s * 2**k)`: it reaches the cap exactly at some k",
+             at={"retries": 6, "base_s": 0.25, "cap_s": 1.0}, inside={"retries": 6, "base_s": 0.25, "cap_s": 1.01},
+             outside={"retries": 6, "base_s": 0.25, "cap_s": 0.99}),
+    edge("`retries` = 0 is an empty list", {"retries": 0}),
+    edge("the same seed gives the same list; another seed, another list", {"retries": 3, "seed": 0},
+         {"retries": 1, "seed": 2**31 - 2}),
+]
+
+
+def run_budget(cls, kwargs, ops):
+    """What ``course.resilience.run_budget`` records for a correct budget (``cls`` is ignored)."""
+    return retry_budget(ops=list(ops), **{"ratio": 0.1, "max_tokens": 10, **kwargs})
+
+
+def _budget_ops(rng, n=None):
+    share = float(rng.uniform(0.02, 0.7))
+    return ["retry" if rng.random() < share else "request" for _ in range(int(rng.integers(1, 150)) if n is None else n)]
+
+
+def _budget_draw(rng):
+    roll = rng.random()
+    ratio = 1.0 if roll < 0.1 else float(rng.choice([0.05, 0.1, 0.2, 0.25, 0.5])) if roll < 0.5 else \
+        round(float(rng.uniform(0.01, 1.0)), 3)
+    kwargs = {"ratio": ratio, "max_tokens": int(rng.integers(1, 21))}
+    if rng.random() < 0.1:
+        kwargs = {}
+    return {"kwargs": kwargs, "ops": _budget_ops(rng)}
+
+
+_DRAIN = ["retry"] * 3
+
+
+def _kw_rule(says, name, at, inside, outside, base):
+    return Rule(says, at=[{"kwargs": {**base, name: v}} for v in at], inside=[{"kwargs": {**base, name: v}} for v in inside],
+                outside=[{"kwargs": {**base, name: v}} for v in outside])
+
+
+BUDGET_RULES = [
+    _kw_rule("`0 < ratio <= 1`, else `ValueError` from the constructor", "ratio", [1.0], [0.99, 0.01],
+             [0.0, -0.1, 1.01], {"max_tokens": 3}),
+    _kw_rule("`max_tokens >= 1`, else `ValueError` from the constructor", "max_tokens", [1], [2], [0, -1, 0.5],
+             {"ratio": 0.5}),
+    boundary("a balance of exactly one token (also ten deposits of 0.1, `>= 1 - 1e-9`) buys a retry",
+             at={"kwargs": {"ratio": 0.1, "max_tokens": 2}, "ops": _DRAIN + ["request"] * 10 + ["retry", "retry"]},
+             inside={"kwargs": {"ratio": 0.1, "max_tokens": 2}, "ops": _DRAIN + ["request"] * 11 + ["retry", "retry"]},
+             outside={"kwargs": {"ratio": 0.1, "max_tokens": 2}, "ops": _DRAIN + ["request"] * 9 + ["retry"]}),
+    edge("the balance starts full and never holds more than `max_tokens`",
+         {"kwargs": {"ratio": 1.0, "max_tokens": 3}, "ops": ["request"] * 20 + ["retry"] * 4},
+         {"kwargs": {"ratio": 0.5, "max_tokens": 1}, "ops": ["retry", "retry", "request", "request", "retry", "retry"]}),
+    edge("`ratio` and `max_tokens` default to 0.1 and 10", {"kwargs": {}, "ops": ["retry"] * 11 + ["request"] * 10 + ["retry"] * 2}),
+]
+
+
+def run_breaker(cls, kwargs, script, clock_class=None):
+    """What ``course.resilience.run_breaker`` records for a correct breaker (``cls`` and the clock are ignored)."""
+    return breaker_model(list(script), **kwargs)
+
+
+def _breaker_script(rng, kwargs, length=None):
+    open_s = kwargs.get("open_s", 30.0)
+    fail_p = float(rng.uniform(0.05, 0.95))
+    script = []
+    for _ in range(int(rng.integers(1, 50)) if length is None else length):
+        u = rng.random()
+        if u < 0.15:
+            choice = rng.random()
+            wait = open_s if choice < 0.3 else (max(open_s - 1 / 64, 1 / 64) if choice < 0.45 else
+                                                float(rng.integers(1, 8 * 64)) / 64)
+            script.append(["wait", float(wait)])
+        elif u < 0.25:
+            script.append(["burst", int(rng.integers(1, 6)), "fail" if rng.random() < fail_p else "ok"])
+        else:
+            script.append(["call", "fail" if rng.random() < fail_p else "ok"])
+    return script
+
+
+def _breaker_draw(rng):
+    window = int(rng.integers(1, 25))
+    kwargs = {"failure_rate": float(rng.choice([0.1, 0.25, 1 / 3, 0.5, 0.6, 0.75, 1.0])), "window": window,
+              "min_calls": int(rng.integers(1, window + 1)), "open_s": float(rng.integers(1, 40 * 64)) / 64,
+              "probes": int(rng.integers(1, 5))}
+    if rng.random() < 0.1:
+        kwargs = {}
+    return {"kwargs": kwargs, "script": _breaker_script(rng, kwargs)}
+
+
+_BK = {"failure_rate": 0.5, "window": 4, "min_calls": 4, "open_s": 10.0, "probes": 2}
+_TRIP = [["call", "ok"], ["call", "fail"], ["call", "ok"], ["call", "fail"]]  # 2 of 4 failed: opens at 0.5
+
+
+def _bk(**over):
+    return {**_BK, **over}
+
+
+BREAKER_RULES = [
+    _kw_rule("`0 < failure_rate <= 1`, else `ValueError`", "failure_rate", [1.0], [0.99, 0.01], [0.0, -0.5, 1.01], _BK),
+    _kw_rule("`window >= 1`, else `ValueError`", "window", [1], [2], [0, -1], {**_BK, "min_calls": 1}),
+    _kw_rule("`1 <= min_calls <= window`, else `ValueError`", "min_calls", [1, 4], [2, 3], [0, 5], _BK),
+    _kw_rule("`open_s > 0`, else `ValueError`", "open_s", [1 / 64], [1.0], [0.0, -1.0], _BK),
+    _kw_rule("`probes >= 1`, else `ValueError`", "probes", [1], [2], [0, -1], _BK),
+    boundary("closed: it opens when at least `min_calls` outcomes are kept and the failure fraction is at least "
+             "`failure_rate`",
+             at={"kwargs": _bk(), "script": _TRIP + [["call", "ok"]]},
+             inside={"kwargs": _bk(), "script": _TRIP[:3] + [["call", "fail"], ["call", "fail"]]},
+             outside={"kwargs": _bk(failure_rate=0.51), "script": _TRIP + [["call", "fail"], ["call", "ok"]]}),
+    boundary("`min_calls` outcomes must be kept before it can open",
+             at={"kwargs": _bk(min_calls=3), "script": [["call", "fail"]] * 3},
+             inside={"kwargs": _bk(min_calls=3), "script": [["call", "fail"]] * 4},
+             outside={"kwargs": _bk(min_calls=3), "script": [["call", "fail"]] * 2 + [["call", "ok"]] * 3}),
+    boundary("the last `window` outcomes are kept, older ones forgotten",
+             at={"kwargs": _bk(window=3, min_calls=3, failure_rate=0.6),
+                 "script": [["call", "ok"]] * 3 + [["call", "fail"], ["call", "fail"]]},
+             inside={"kwargs": _bk(window=3, min_calls=3, failure_rate=0.6),
+                     "script": [["call", "ok"], ["call", "fail"], ["call", "fail"]]},
+             outside={"kwargs": _bk(window=3, min_calls=3, failure_rate=0.6),
+                      "script": [["call", "fail"], ["call", "fail"], ["call", "ok"], ["call", "ok"], ["call", "fail"]]}),
+    boundary("open: half-open exactly `open_s` after opening, also with no call (the state is as of `clock()`)",
+             at={"kwargs": _bk(), "script": _TRIP + [["wait", 10.0]]},
+             inside={"kwargs": _bk(), "script": _TRIP + [["wait", 10.0 - 1 / 64], ["call", "ok"], ["wait", 1 / 64]]},
+             outside={"kwargs": _bk(), "script": _TRIP + [["wait", 10.0 + 1 / 64], ["call", "ok"]]}),
+    boundary("half-open: at most `probes` trials; it closes once `probes` trials succeeded; any failure opens it "
+             "again, from now",
+             at={"kwargs": _bk(), "script": _TRIP + [["wait", 10.0], ["burst", 3, "ok"], ["call", "fail"]]},
+             inside={"kwargs": _bk(), "script": _TRIP + [["wait", 10.0], ["call", "ok"], ["call", "ok"], ["call", "ok"]]},
+             outside={"kwargs": _bk(), "script": _TRIP + [["wait", 10.0], ["call", "ok"], ["call", "fail"],
+                                                           ["wait", 9.0], ["call", "ok"], ["wait", 1.0], ["call", "ok"]]}),
+    edge("an outcome reported while it is open is ignored (a late answer from a call admitted before it opened)",
+         {"kwargs": _bk(probes=1), "script": _TRIP[:3] + [["burst", 3, "fail"], ["wait", 10.0], ["call", "ok"]]},
+         {"kwargs": _bk(probes=1), "script": _TRIP + [["wait", 5.0], ["late", "fail"], ["wait", 5.0], ["call", "ok"]]},
+         {"kwargs": _bk(min_calls=1, window=1), "script": [["call", "fail"], ["wait", 3.0], ["late", "ok"],
+                                                          ["late", "fail"], ["wait", 7.0]]}),
+    edge("closing forgets the outcomes kept before", {"kwargs": _bk(probes=1), "script": _TRIP + [
+        ["wait", 10.0], ["call", "ok"], ["call", "fail"], ["call", "ok"], ["call", "fail"], ["call", "ok"]]}),
+    edge("the defaults are `failure_rate=0.5, window=10, min_calls=5, open_s=30.0, probes=1`",
+         {"kwargs": {}, "script": [["call", "fail"]] * 5 + [["wait", 29.0], ["call", "ok"], ["wait", 1.0], ["call", "ok"]]},
+         {"kwargs": {}, "script": [["call", "fail"]] + [["call", "ok"]] * 5 + [["call", "fail"]] * 4},  # 5 of 10
+         {"kwargs": {}, "script": [["call", "ok"]] * 6 + [["call", "fail"]] * 5}),  # 5 of the last 10
+]
+
+
+def run_bulkhead(cls, limits, ops):
+    """What ``course.resilience.run_bulkhead`` records for a correct bulkhead (``cls`` is ignored)."""
+    if any(limit < 1 for limit in limits.values()):
+        raise ValueError("every limit must be at least 1")
+    return bulkhead_model(limits, [list(op) for op in ops])
+
+
+_DEPS = ["payments", "search", "profile", "ads", "Search", "café", "inventory", "email", "auth", "cart", "tax", "geo"]
+
+
+def _bulkhead_draw(rng):
+    deps = [str(d) for d in rng.choice(_DEPS, size=int(rng.integers(1, len(_DEPS) + 1)), replace=False)]
+    limits = {d: int(rng.integers(1, 13)) for d in deps}
+    acquire = float(rng.uniform(0.3, 0.9))
+    ops = []
+    for _ in range(int(rng.integers(1, 100))):
+        dep = str(rng.choice(deps)) if rng.random() > 0.04 else str(rng.choice(["unknown", "PAYMENTS", ""]))
+        ops.append(["in_flight" if rng.random() < 0.1 else "acquire" if rng.random() < acquire else "release", dep])
+    return {"limits": limits, "ops": ops}
+
+
+BULKHEAD_RULES = [
+    Rule("every limit is at least 1, else `ValueError` from the constructor",
+         at={"limits": {"a": 1, "b": 3}, "ops": [["acquire", "a"], ["acquire", "a"]]},
+         inside={"limits": {"a": 2}, "ops": [["acquire", "a"]]},
+         outside=[{"limits": {"a": 0}, "ops": []}, {"limits": {"a": 2, "b": -1}, "ops": []}]),
+    boundary("`try_acquire` returns `True` while fewer than the limit are in flight, `False` at the limit",
+             at={"limits": {"a": 2, "b": 1}, "ops": [["acquire", "a"]] * 3 + [["acquire", "b"]] * 2},
+             inside={"limits": {"a": 2}, "ops": [["acquire", "a"], ["release", "a"], ["acquire", "a"], ["acquire", "a"]]},
+             outside={"limits": {"a": 2}, "ops": [["acquire", "a"]] * 4 + [["release", "a"], ["acquire", "a"]]}),
+    edge("a dependency not in `limits` is a `ValueError` (names are matched exactly: `Search` is not `search`)",
+         {"limits": {"search": 1}, "ops": [["acquire", "Search"], ["release", "SEARCH"], ["acquire", "search"]]}),
+    edge("`in_flight` counts the calls in flight (also a `ValueError` for an unknown dependency)",
+         {"limits": {"a": 2}, "ops": [["in_flight", "a"], ["acquire", "a"], ["in_flight", "a"], ["in_flight", "b"],
+                                      ["in_flight", "A"]]}),
+    edge("`release` with nothing in flight is a `ValueError`, and changes nothing",
+         {"limits": {"a": 1}, "ops": [["release", "a"], ["acquire", "a"], ["release", "a"], ["release", "a"],
+                                      ["acquire", "a"]]}),
+    edge("limits of 1 (each dependency's count is its own)",
+         {"limits": {"a": 1, "b": 1}, "ops": [["acquire", "a"], ["acquire", "b"], ["acquire", "a"], ["release", "b"],
+                                              ["acquire", "b"]]}),
+]
+
+
+def run_limiter_tb(cls, kwargs, requests, clock_class=None):
+    """What ``course.resilience.run_limiter`` records for a correct token bucket."""
+    return token_bucket(requests=[list(r) for r in requests], **kwargs)
+
+
+def run_limiter_sw(cls, kwargs, requests, clock_class=None):
+    """What ``course.resilience.run_limiter`` records for a correct sliding-window limiter."""
+    return sliding_window(requests=[list(r) for r in requests], **kwargs)
+
+
+_KEYS = ("alice", "bob", "carol", "Alice", "zoë", "k10", "k2", "dan", "eve", "fay", "gus", "hal")
+
+
+def _requests_draw(rng):
+    keys = tuple(str(k) for k in rng.choice(_KEYS, size=int(rng.integers(1, len(_KEYS) + 1)), replace=False))
+    return limiter_requests(rng, keys=keys, duration_s=float(rng.choice([3.0, 5.0, 20.0, 60.0])),
+                            n=int(rng.integers(1, 80)))
+
+
+def _tb_draw(rng):
+    rate = float(rng.integers(1, 21)) if rng.random() < 0.7 else float(rng.choice([0.25, 0.5, 1.5, 100.0]))
+    return {"kwargs": {"rate": rate, "burst": int(rng.integers(1, 16))}, "requests": _requests_draw(rng)}
+
+
+def _sw_draw(rng):
+    return {"kwargs": {"limit": int(rng.integers(1, 16)),
+                       "window_s": float(rng.choice([1 / 64, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0]))},
+            "requests": _requests_draw(rng)}
+
+
+TB_RULES = [
+    _kw_rule("`rate > 0`, else `ValueError`", "rate", [1 / 64], [1.0], [0.0, -1.0], {"burst": 2}),
+    _kw_rule("`burst >= 1`, else `ValueError`", "burst", [1], [2], [0, -1, 0.5], {"rate": 1.0}),
+    boundary("a request is admitted when its bucket holds at least one token (`>= 1 - 1e-9`: ten tenths are one)",
+             at={"kwargs": {"rate": 10.0, "burst": 1}, "requests": [[0.0, "a"]] + [[k / 10, "a"] for k in range(1, 4)]},
+             inside={"kwargs": {"rate": 2.0, "burst": 1}, "requests": [[0.0, "a"], [0.5 + 1 / 64, "a"]]},
+             outside={"kwargs": {"rate": 2.0, "burst": 1}, "requests": [[0.0, "a"], [0.5 - 1 / 64, "a"], [0.5, "a"]]}),
+    edge("a key seen for the first time has a full bucket of `burst` tokens, also late",
+         {"kwargs": {"rate": 1.0, "burst": 3}, "requests": [[0.0, "a"]] * 4 + [[50.0, "b"]] * 4}),
+    edge("a bucket never holds more than `burst`, however long it rested",
+         {"kwargs": {"rate": 1.0, "burst": 2}, "requests": [[0.0, "a"], [100.0, "a"], [100.0, "a"], [100.0, "a"]]}),
+    edge("each key has its own bucket (keys that differ only in case too)",
+         {"kwargs": {"rate": 1.0, "burst": 1}, "requests": [[0.0, "a"], [0.0, "A"], [0.0, "a"], [0.0, "zoë"]]}),
+]
+
+SW_RULES = [
+    _kw_rule("`limit >= 1`, else `ValueError`", "limit", [1], [2], [0, -1], {"window_s": 1.0}),
+    _kw_rule("`window_s > 0`, else `ValueError`", "window_s", [1 / 64], [1.0], [0.0, -1.0], {"limit": 2}),
+    boundary("an admitted request is seen by the window (t - `window_s`, t]: exactly `window_s` later it is gone",
+             at={"kwargs": {"limit": 1, "window_s": 1.0}, "requests": [[0.0, "a"], [1.0, "a"]]},
+             inside={"kwargs": {"limit": 1, "window_s": 1.0}, "requests": [[0.0, "a"], [1.0 - 1 / 64, "a"]]},
+             outside={"kwargs": {"limit": 1, "window_s": 1.0}, "requests": [[0.0, "a"], [1.0 + 1 / 64, "a"]]}),
+    boundary("at most `limit` admitted in the window",
+             at={"kwargs": {"limit": 3, "window_s": 2.0}, "requests": [[0.0, "a"], [0.5, "a"], [1.0, "a"], [1.5, "a"]]},
+             inside={"kwargs": {"limit": 3, "window_s": 2.0}, "requests": [[0.0, "a"], [0.5, "a"], [1.0, "a"]]},
+             outside={"kwargs": {"limit": 3, "window_s": 2.0}, "requests": [[0.0, "a"]] * 5 + [[2.0, "a"]] * 4}),
+    edge("refused requests do not count", {"kwargs": {"limit": 1, "window_s": 1.0},
+                                           "requests": [[0.0, "a"], [0.5, "a"], [0.75, "a"], [1.0, "a"], [1.5, "a"]]}),
+    edge("each key has its own window (keys that differ only in case too)",
+         {"kwargs": {"limit": 1, "window_s": 1.0}, "requests": [[0.0, "a"], [0.0, "A"], [0.5, "a"], [0.5, "zoë"]]}),
+]
+
+
+def run_idempotency(cls, ops):
+    """What ``course.resilience.run_idempotency`` records for a correct store (``cls`` is ignored)."""
+    return idempotency_model([list(op) for op in ops])
+
+
+_ID_KEYS = ("k1", "k2", "K1", "clé", "order-10", "order-2", "k3", "k4", "k5", "k6", "k7", "k8")
+
+
+def _idem_draw(rng):
+    keys = [str(k) for k in rng.choice(_ID_KEYS, size=int(rng.integers(1, len(_ID_KEYS) + 1)), replace=False)]
+    kind = rng.random()
+
+    def payload_of(k):
+        if kind < 0.6:
+            return {"amount": int(rng.integers(1, 10_000)), "to": str(rng.choice(["ann", "ben", "zoë"]))}
+        if kind < 0.8:
+            return f"pay {int(rng.integers(1, 100))}"
+        return [int(rng.integers(0, 5)), {"n": int(rng.integers(0, 5))}]
+
+    payloads = {k: payload_of(k) for k in keys}
+    crash, reuse = float(rng.uniform(0, 0.4)), float(rng.uniform(0, 0.25))
+    ops = []
+    for _ in range(int(rng.integers(1, 40))):
+        key = str(rng.choice(keys))
+        payload = payloads[key] if rng.random() >= reuse or not any(op[0] == key for op in ops) else payload_of(key)
+        ops.append([key, payload, "crash" if rng.random() < crash else "ok"])
+    return {"ops": ops}
+
+
+IDEM_RULES = [
+    boundary("a key is bound to its first payload: an equal payload gets the stored result, another raises "
+             "`ValueError`",
+             at={"ops": [["k", {"a": 1, "b": 2}, "ok"], ["k", {"b": 2, "a": 1}, "ok"]]},
+             inside={"ops": [["k", {"a": 1}, "ok"], ["k", {"a": 1}, "ok"], ["k", {"a": 1}, "crash"]]},
+             outside={"ops": [["k", {"a": 1}, "ok"], ["k", {"a": 2}, "ok"], ["k", {"a": 1}, "ok"]]}),
+    edge("a handler that raised stores no result, but its key stays bound: another payload raises `ValueError`, "
+         "the same one runs the handler again",
+         {"ops": [["k", "pay 5", "crash"], ["k", "pay 6", "ok"], ["k", "pay 5", "crash"], ["k", "pay 5", "ok"],
+                  ["k", "pay 5", "ok"]]}),
+    edge("keys that differ only in case, or are not ASCII, are different keys",
+         {"ops": [["k1", "a", "ok"], ["K1", "b", "ok"], ["clé", "a", "ok"], ["k1", "a", "ok"]]}),
+]
+
+
+def run_shedder(cls, capacity, ops):
+    """What ``course.resilience.run_shedder`` records for a correct shedder (``cls`` is ignored)."""
+    return shedder_model(capacity, [list(op) for op in ops])
+
+
+def _shedder_draw(rng):
+    capacity = int(rng.integers(1, 16))
+    low, levels = int(rng.integers(-5, 3)), int(rng.integers(1, 16))
+    offer = float(rng.uniform(0.4, 0.9))
+    ops, next_id = [], 0
+    for _ in range(int(rng.integers(1, 100))):
+        if rng.random() < offer:
+            ops.append(["offer", f"r{next_id}", int(rng.integers(low, low + levels))])
+            next_id += 1
+        else:
+            ops.append(["take"])
+    return {"capacity": capacity, "ops": ops}
+
+
+SHEDDER_RULES = [
+    Rule("`capacity >= 1`, else `ValueError`", at={"capacity": 1}, inside={"capacity": 2},
+         outside=[{"capacity": 0, "ops": []}, {"capacity": -3, "ops": []}]),
+    boundary("`offer` sheds only when the queue holds more than `capacity`",
+             at={"capacity": 2, "ops": [["offer", "a", 1], ["offer", "b", 1]]},
+             inside={"capacity": 2, "ops": [["offer", "a", 1]]},
+             outside={"capacity": 2, "ops": [["offer", "a", 1], ["offer", "b", 2], ["offer", "c", 3]]}),
+    edge("it sheds the lowest priority, and among those the most recently offered (maybe the new one)",
+         {"capacity": 2, "ops": [["offer", "a", 0], ["offer", "b", 0], ["offer", "c", 0], ["offer", "d", 1],
+                                 ["take"], ["take"], ["take"]]}),
+    edge("`take` serves the highest priority, and among those the earliest offered; `None` when empty",
+         {"capacity": 5, "ops": [["take"], ["offer", "a", 1], ["offer", "b", 2], ["offer", "c", 2], ["take"], ["take"],
+                                 ["take"], ["take"]]}),
+    edge("priorities are numbers (10 is more than 9; negative ones are fine)",
+         {"capacity": 3, "ops": [["offer", "a", 9], ["offer", "b", 10], ["offer", "c", -1], ["offer", "d", 2],
+                                 ["take"], ["take"], ["take"]]}),
+]
+
+
+CONTRACTS = {c.name: c for c in [
+    Contract("backoff_delays", backoff_check, draw=_backoff_draw, rules=BACKOFF_RULES, supplied=("fn",),
+             domain="0 to 15 retries, bases from 1 ms to 5 s, caps from the base to 1,000 times it, any seed"),
+    Contract("RetryBudget", run_budget, draw=_budget_draw, rules=BUDGET_RULES, supplied=("cls",),
+             domain="ratios from 0.01 to 1, 1 to 20 tokens, up to 150 requests and retries in any mix"),
+    Contract("CircuitBreaker", run_breaker, draw=_breaker_draw, rules=BREAKER_RULES, supplied=("cls", "clock_class"),
+             domain="windows of 1 to 24, every failure rate and min_calls, open times up to 40 s, 1 to 4 probes, "
+                    "scripts of calls, bursts and waits (often exactly the open time)"),
+    Contract("Bulkhead", run_bulkhead, draw=_bulkhead_draw, rules=BULKHEAD_RULES, supplied=("cls",),
+             domain="1 to 12 dependencies with limits of 1 to 12, up to 100 acquires and releases"),
+    Contract("TokenBucket", run_limiter_tb, draw=_tb_draw, rules=TB_RULES, supplied=("cls", "clock_class"),
+             domain="rates from 0.25 to 100 per second, bursts of 1 to 15, up to 80 requests from 1 to 12 keys"),
+    Contract("SlidingWindowLimiter", run_limiter_sw, draw=_sw_draw, rules=SW_RULES, supplied=("cls", "clock_class"),
+             domain="limits of 1 to 15, windows from 1/64 s to 10 s, up to 80 requests from 1 to 12 keys"),
+    Contract("IdempotencyStore", run_idempotency, draw=_idem_draw, rules=IDEM_RULES, supplied=("cls",),
+             domain="1 to 12 keys, payloads that are dicts, strings or lists, crashes and reused keys"),
+    Contract("PriorityShedder", run_shedder, draw=_shedder_draw, rules=SHEDDER_RULES, supplied=("cls",),
+             domain="capacities of 1 to 15, up to 15 priority levels (negative ones too), up to 100 offers and takes"),
+]}

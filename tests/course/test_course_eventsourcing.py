@@ -8,8 +8,8 @@ import pytest
 from course.eventsourcing import (
     SAGA_STEPS, ConcurrencyError, FlakyBroker, PlanError, Services, concurrent_increments, connect,
     dual_write_vs_outbox, execute_plan, mutation_probe, place_scenario, plot_projection_lag, plot_saga_timelines,
-    plot_time_travel, projection_lag, relay_scenario, run_projection, run_store, saga_crash_runs, saga_outcome,
-    saga_recovery, saga_run, store_copy_probe,
+    plot_time_travel, projection_lag, racing_appends, relay_scenario, relay_summary, result_edit_probe, run_projection,
+    run_store, saga_crash_runs, saga_outcome, saga_recovery, saga_run, store_copy_probe,
 )
 
 # --------------------------------------------------------------------------- small implementations
@@ -329,3 +329,94 @@ def test_lag_chart_plots_seconds():
     fig, ax = plot_projection_lag(lag, 10, 5)
     assert ax.get_ylabel().endswith("(s)")
     assert max(ax.get_lines()[0].get_ydata()) == pytest.approx(lag["lag"].max())
+
+
+class UnlockedStore(LockedStore):
+    """Checks the version and stores the events in two steps, with no lock around both."""
+
+    def append(self, stream_id, events, expected_version):
+        stream = self.streams.setdefault(stream_id, [])
+        if expected_version != len(stream):
+            raise ConcurrencyError(stream_id)
+        for e in events:
+            r = {"position": len(self.log) + 1, "stream_id": stream_id, "version": len(stream) + 1,
+                 **copy.deepcopy(e)}
+            stream.append(r)
+            self.log.append(r)
+        return len(stream)
+
+
+def test_racing_appends_lets_exactly_one_writer_win_each_round_of_a_locked_store():
+    out = racing_appends(LockedStore, n_threads=8, rounds=30)
+    assert out == {"winners": [1] * 30, "versions": list(range(1, 31)), "errors": []}, out
+
+
+def test_racing_appends_exposes_a_store_without_a_lock():
+    """Truly overlapping calls: two writers pass the same version check (seen in every run tried)."""
+    outs = [racing_appends(UnlockedStore, n_threads=8, rounds=40) for _ in range(3)]
+    assert any(out["winners"] != [1] * 40 for out in outs), outs
+
+
+def test_relay_summary_is_the_same_for_every_correct_relay():
+    def publish_all_then_mark(rows):
+        ordered = sorted(rows, key=lambda r: r["id"])
+        return [["publish", dict(r)] for r in ordered] + [["mark", r["id"]] for r in ordered]
+
+    rounds = [[["ok", "down"], None], [["ack_lost"], None], [[], 1]]
+    first = relay_summary(relay_ok, EVENTS, rounds, seed=2)
+    assert first == relay_summary(publish_all_then_mark, EVENTS, rounds, seed=2)
+    assert first["first_deliveries"] == [1, 2, 3] and first["published"] == [1, 1, 1]
+    assert [m["payload"] for m in first["messages"]] == [e["payload"] for e in EVENTS]
+    lost = relay_summary(relay_mark_first, EVENTS, [[["ok", "down"], None]])
+    assert lost["first_deliveries"] == [1, 3], lost
+
+
+def test_result_edit_probe_names_an_argument_the_result_shares():
+    def shares(state, event):
+        return {"items": event["data"]["items"]}
+
+    def copies(state, event):
+        return {"items": dict(event["data"]["items"])}
+
+    event = {"type": "OrderPlaced", "data": {"items": {"mug": 1}}}
+    assert result_edit_probe(shares, [None, copy.deepcopy(event)]) == ["event"]
+    assert result_edit_probe(copies, [None, copy.deepcopy(event)]) == []
+
+
+class DeepCopyingStore(LockedStore):
+    """Copies each event's data (copy.deepcopy) inside its lock, as the solution does."""
+
+    def append(self, stream_id, events, expected_version):
+        return super().append(stream_id, [copy.deepcopy(e) for e in events], expected_version)
+
+
+class UnlockedReadStore(LockedStore):
+    """Appends under its lock, one record at a time with a copy in between, but reads without it."""
+
+    def append(self, stream_id, events, expected_version):
+        with self.lock:
+            stream = self.streams.setdefault(stream_id, [])
+            if expected_version != len(stream):
+                raise ConcurrencyError(stream_id)
+            for e in events:
+                r = {"position": len(self.log) + 1, "stream_id": stream_id, "version": len(stream) + 1,
+                     **copy.deepcopy(e)}
+                stream.append(r)
+                self.log.append(r)
+            return len(stream)
+
+    def read(self, stream_id, from_version=0):
+        return [copy.deepcopy(r) for r in self.streams.get(stream_id, []) if r["version"] > from_version]
+
+    def read_all(self, from_position=0):
+        return [copy.deepcopy(r) for r in self.log[from_position:]]
+
+
+def test_racing_appends_with_readers_sees_no_torn_read_of_a_locked_store():
+    out = racing_appends(DeepCopyingStore, n_threads=2, rounds=30, readers=2)
+    assert out == {"winners": [1] * 30, "versions": list(range(1, 61)), "errors": [], "torn_reads": 0}, out
+
+
+def test_racing_appends_with_readers_catches_reads_without_the_lock():
+    outs = [racing_appends(UnlockedReadStore, n_threads=2, rounds=60, readers=2) for _ in range(3)]
+    assert any(out["torn_reads"] for out in outs), outs

@@ -472,3 +472,49 @@ def test_every_figure_has_a_title_and_labelled_axes():
     assert a3.get_xlim()[1] == 30.0
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_backoff_check_sums_up_any_correct_backoff_the_same_way():
+    def with_random(retries, base_s, cap_s, seed):
+        import random
+        rnd = random.Random(seed)
+        return [rnd.uniform(0, min(cap_s, base_s * 2 ** k)) for k in range(retries)]
+
+    for fn in (full_jitter, with_random):
+        assert r.backoff_check(fn, 6, 0.25, 1.0, 7) == ref.backoff_check(None, 6, 0.25, 1.0, 7)
+    assert r.backoff_check(r.exponential_delays, 3, 0.1, 1.0, 1)["another_seed_differs"] is False
+
+    def doubled(retries, base_s, cap_s, seed):
+        return [min(cap_s, base_s * 2 ** (k + 1)) for k in range(retries)]
+
+    assert r.backoff_check(doubled, 4, 0.1, 10.0, 1)["outside_bounds"] == [0, 1, 2, 3]
+    def validating(retries, base_s, cap_s, seed):
+        if retries < 0:
+            raise ValueError("retries < 0")
+        return full_jitter(retries, base_s, cap_s, seed)
+
+    with pytest.raises(ValueError):  # the contract's error reaches the test
+        r.backoff_check(validating, -1, 0.1, 1.0, 1)
+
+
+class UnlockedInsertStore(Store):
+    """Looks the key up and inserts it without holding the store's lock."""
+
+    def execute(self, key, payload, handler):
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = {"payload": payload, "lock": threading.Lock(), "done": False, "result": None}
+            self.entries[key] = entry
+        with entry["lock"]:
+            if not entry["done"]:
+                entry["result"] = handler(payload)
+                entry["done"] = True
+            return entry["result"]
+
+
+def test_concurrent_idempotency_with_yielding_keys_races_two_threads_on_a_check_then_insert():
+    keys = ["order-1", "order-2"]
+    good = r.concurrent_idempotency(Store, keys, threads_per_key=2, work_s=0.02, yielding=True)
+    assert ref.exactly_once_judge(keys)(good) is None, good
+    bad = r.concurrent_idempotency(UnlockedInsertStore, keys, threads_per_key=2, work_s=0.02, yielding=True)
+    assert ref.exactly_once_judge(keys)(bad) is not None, bad

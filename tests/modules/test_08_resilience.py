@@ -132,6 +132,31 @@ MUTANTS = {
     "serve_lifo": Mutant(
         "priority_shedder", "return self.queues[max(waiting)].popleft()", "return self.queues[max(waiting)].pop()",
         frozenset({SHEDDER}), "serves the newest request of a priority first"),
+    # issue 17's six classes
+    "window_accepts_zero_window": Mutant(  # class 1: a stated error rule that had no hidden case
+        "sliding_window_limiter", "if limit < 1 or window_s <= 0:", "if limit < 1:",
+        frozenset({WINDOW}), "window_s = 0 is accepted, a window that never holds anything"),
+    "budget_refuses_ratio_one": Mutant(  # class 2: exactly at a boundary the text allows
+        "retry_budget", "if not 0 < ratio <= 1:", "if not 0 < ratio < 1:",
+        frozenset({BUDGET}), "ratio = 1 (one retry earned per request) is refused, though 0 < ratio <= 1 allows it"),
+    "shedder_priorities_as_strings": Mutant(  # class 3: a corner of the domain (priorities below 10)
+        "priority_shedder", "lowest = min(p for p, q in self.queues.items() if q)",
+        "lowest = min((p for p, q in self.queues.items() if q), key=str)",
+        frozenset({SHEDDER}), "priorities compared as text: 10 sheds before 9, seen only with 10 or more levels"),
+    "breaker_late_failure_reopens": Mutant(  # class 4: an event that arrives after a state change
+        "circuit_breaker",
+        '        if state == "open":\n            return   # a late answer from a call admitted before the breaker opened\n',
+        "", frozenset({BREAKER}), "a late failure reported while open reopens the breaker from now, pushing back "
+                                   "its half-open time"),
+    "idempotency_unlocked_insert": Mutant(  # class 5: a check-then-insert raced from two threads
+        "idempotency_store", "        with self.lock:\n            entry = self.entries.get(key)\n",
+        "        if True:\n            entry = self.entries.get(key)\n",
+        frozenset({IDEMPOTENCY}), "the key is looked up and inserted without the lock: two copies arriving together "
+                                  "both find it missing and both charge"),
+    "backoff_cap_five_percent_over": Mutant(  # class 6: a tolerance narrower than the gap to a wrong model
+        "backoff_delays", "rng.uniform(0.0, min(cap_s, base_s * 2 ** k))",
+        "rng.uniform(0.0, min(cap_s * 1.05, base_s * 2 ** k))",
+        frozenset({BACKOFF}), "delays up to 5% over the cap: the bound is checked to 1e-9, not to a few percent"),
 }
 
 # A correct solution written differently from ours: random.Random and rng.random() * bound;
@@ -384,3 +409,9 @@ def test_visible_tests_catch_a_key_unbound_by_a_crash(reports):
 def test_hidden_scripts_catch_a_trip_after_a_success(reports):
     """Visible scripts trip the breaker on a failure; only hidden scripts reach min_calls with a success."""
     assert_caught_by_hidden_tests(reports["breaker_trips_only_on_failure"], BREAKER, "seed 831")
+
+
+def test_hidden_contract_catches_what_no_hidden_case_tried(reports):
+    """Issue 17: a window of 0, priorities of 10 and more, and a check-then-insert raced by two threads."""
+    assert_caught_by_hidden_tests(reports["window_accepts_zero_window"], WINDOW, "seed 863")
+    assert_caught_by_hidden_tests(reports["shedder_priorities_as_strings"], SHEDDER, "seed 883")

@@ -120,6 +120,35 @@ MUTANTS = {
         "saga_recover", 'if status.get(action) in ("ok", "started") and',
         'if status.get(action) in ("ok", "started", "failed") and',
         frozenset({RECOVER}), "compensates a step that failed, which did nothing"),
+    # issue 17's six classes (6, a tolerance, does not apply: nothing here is compared with a tolerance)
+    "float_quantity_accepted": Mutant(  # class 1: a contract rule ("an int, not a float") with no case before
+        "place_order_plan", "if type(qty) is not int or qty <= 0:", "if isinstance(qty, bool) or qty <= 0:",
+        frozenset({PLACE}), "refuses bools but lets a quantity of 2.0 mugs through"),
+    "redelivery_of_latest_applied": Mutant(  # class 2: exactly at the boundary (the version just applied)
+        "customer_view", 'if record["version"] <= self._seen.get(stream, 0):',
+        'if record["version"] < self._seen.get(stream, 0):',
+        frozenset({VIEW}), "an immediate redelivery of the record just applied is applied again (older ones are "
+                           "skipped, so the visible tests pass)"),
+    "relay_ids_sorted_as_strings": Mutant(  # class 3: a corner of the domain (fewer than 10 rows)
+        "relay_actions", 'sorted(rows, key=lambda r: r["id"])', 'sorted(rows, key=lambda r: str(r["id"]))',
+        frozenset({RELAY}), "ids sorted as strings: row 10 goes out before row 2, seen only with 10 or more rows"),
+    "append_keeps_callers_data": Mutant(  # class 4: a state rule (keep copies of what was appended)
+        "event_store", '"data": copy.deepcopy(event["data"])}', '"data": event["data"]}',
+        frozenset({STORE}), "the store keeps the caller's data dict: editing the appended event rewrites history"),
+    "placed_state_shares_event_items": Mutant(  # class 4 again: a shallow copy of nested data
+        "apply_event", '"items": dict(data["items"]), "paid_cents": 0}', '"items": data["items"], "paid_cents": 0}',
+        frozenset({APPLY}), "the new order's items dict is the event's own: a caller who edits the state rewrites the "
+                            "stored event (seen only by result_edit_probe, next to the function)"),
+    "unlocked_read_all": Mutant(  # class 5 again: a reader racing writers
+        "event_store", "        with self._lock:\n            return [copy.deepcopy(r) for r in self._log[from_position:]]",
+        "        if True:\n            return [copy.deepcopy(r) for r in self._log[from_position:]]",
+        frozenset({STORE}), "read_all without the lock sees one event of a two-event append without the other (only "
+                            "racing_appends' reader threads, next to the class, read during an append)"),
+    "unlocked_append": Mutant(  # class 5: a race that only truly overlapping calls show
+        "event_store", "        with self._lock:\n            stream = self._streams.setdefault(stream_id, [])\n",
+        "        if True:\n            stream = self._streams.setdefault(stream_id, [])\n",
+        frozenset({STORE}), "check and append are two steps without the lock: two writers can both pass the version "
+                            "check (only racing_appends, next to the class, makes calls overlap)"),
 }
 
 # A correct solution written differently from ours: an RLock and one list of records with JSON copies,
@@ -269,6 +298,12 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 
 
 def test_hidden_tests_alone_catch_mistakes_the_visible_tests_miss(reports):
-    """Batch appends and a global checkpoint pass every visible test; only the hidden cases find them."""
+    """Batch appends, a global checkpoint, string-sorted ids, an unlocked store and a redelivery of the latest
+    record pass every visible test; only the hidden cases find them."""
     assert_caught_by_hidden_tests(reports["batch_versions_restart"], STORE, "seed 911")
     assert_caught_by_hidden_tests(reports["projection_global_checkpoint"], VIEW, "seed 941")
+    assert_caught_by_hidden_tests(reports["relay_ids_sorted_as_strings"], RELAY, "seed 963")
+    assert_caught_by_hidden_tests(reports["unlocked_append"], STORE, "seed 918")
+    assert_caught_by_hidden_tests(reports["unlocked_read_all"], STORE, "seed 919", "torn_reads")
+    assert_caught_by_hidden_tests(reports["redelivery_of_latest_applied"], VIEW, "seed 94")
+    assert_caught_by_hidden_tests(reports["placed_state_shares_event_items"], APPLY, "seed 924")
