@@ -345,3 +345,15 @@ def plot_anomalies(values, flagged: list[int], title: str, ylabel: str, start_mi
     ax.set_xlim(days[0], days[-1] + step_minutes / MINUTES_PER_DAY)
     ax.legend(loc="upper left")
     return fig, ax
+
+
+def merge_histograms(cls: type, rel_errors: list[float]) -> int:
+    """Make one ``cls(r)`` per ``r`` in ``rel_errors``, record 1.0 in each, merge the others into the
+    first and return its ``count()``. Histograms with different ``rel_error`` must refuse to merge
+    (``ValueError``), which propagates."""
+    histograms = [cls(r) for r in rel_errors]
+    for h in histograms:
+        h.record(1.0)
+    for h in histograms[1:]:
+        histograms[0].merge(h)
+    return histograms[0].count()
