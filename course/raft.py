@@ -807,6 +807,47 @@ def _crash_churn(seed):
     return dict(n=n), steps
 
 
+def _random_schedule(seed: int, commands: bool, crashes: bool) -> tuple[dict, list]:
+    """A random cluster schedule over the whole domain: 2 to 7 nodes; for about 4 s, random partitions
+    (2 or 3 groups of any sizes), single nodes and the leader cut off or back, heals, and (with ``crashes``)
+    crashes and restarts of any node; commands throughout (with ``commands``). Then everything heals and
+    restarts: a leader within 2.5 s, and (with ``commands``) a last command on every node 3 s later."""
+    rng = Simulation(seed + 13).rng
+    n = int(rng.integers(2, 8))
+    steps, t, cmd = [(1.5, "expect", "leader")], 1.5, 800
+    while t < 5.5:
+        kind = str(rng.choice(["partition", "isolate", "leader", "connect", "heal"] + ["crash", "restart"] * crashes))
+        if kind == "partition" and n >= 2:
+            order = [int(x) for x in rng.permutation(n)]
+            cuts = sorted(int(c) for c in rng.choice(range(1, n), size=min(n - 1, int(rng.integers(1, 3))),
+                                                      replace=False))
+            steps.append((t, "partition", *[order[a:b] for a, b in zip([0] + cuts, cuts + [n])]))
+        elif kind == "isolate":
+            steps.append((t, "disconnect", int(rng.integers(0, n))))
+        elif kind == "leader":
+            steps.append((t, "disconnect", "L"))      # the leader of the last check
+        elif kind == "connect":
+            steps.append((t, "connect", int(rng.integers(0, n))))
+        elif kind == "heal":
+            steps.append((t, "heal"))
+        elif kind == "crash":
+            steps.append((t, "crash", "L" if rng.random() < 0.4 else int(rng.integers(0, n))))
+        else:
+            steps.append((t, "restart", int(rng.integers(0, n))))
+        if commands and rng.random() < 0.7:
+            steps.append((t, "submit", cmd))
+            cmd += 1
+        t = round(t + float(rng.uniform(0.15, 0.7)), 3)
+    end = round(t, 3)
+    steps.append((end, "heal"))
+    if crashes:
+        steps.append((end, "restart", list(range(n))))
+    steps.append((end + 2.5, "expect", "leader"))
+    if commands:
+        steps += [(end + 2.5, "submit", 9999), (end + 5.5, "expect", "committed", 9999, n, None)]
+    return dict(n=n), steps
+
+
 SCENARIOS = {
     # election (heartbeat-only followers are enough)
     "initial_election": _initial_election, "reelection": _reelection, "no_majority": _no_majority,
@@ -817,6 +858,10 @@ SCENARIOS = {
     # persistence
     "vote_then_crash": _vote_then_crash, "log_survives_crash": _log_survives_crash,
     "restart_uncommitted": _restart_uncommitted, "crash_churn": _crash_churn,
+    # random schedules over the whole domain (issue 17): 2 to 7 nodes, any partition, crashes
+    "random_elections": lambda seed: _random_schedule(seed, commands=False, crashes=False),
+    "random_partitions": lambda seed: _random_schedule(seed, commands=True, crashes=False),
+    "random_crashes": lambda seed: _random_schedule(seed, commands=True, crashes=True),
 }
 
 
