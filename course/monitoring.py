@@ -357,3 +357,15 @@ def merge_histograms(cls: type, rel_errors: list[float]) -> int:
     for h in histograms[1:]:
         histograms[0].merge(h)
     return histograms[0].count()
+
+
+def arguments_changed(fn, args: list) -> list[str]:
+    """Call ``fn(*args)`` and return the positions (``"argument 1"``, ...) of the arguments it changed in
+    place; ``[]`` when it left them all unchanged. Compared as text (``repr``), so a NaN equals itself.
+    The result of ``fn`` is ignored; an exception from ``fn`` propagates. Must run in the learner's
+    process (``autograde.beside.beside_learner``): across a process boundary ``fn`` gets copies."""
+    if not isinstance(args, list):
+        raise TypeError(f"args must be a list of positional arguments, got {type(args).__name__}")
+    before = [repr(a) for a in args]
+    fn(*args)
+    return [f"argument {i + 1}" for i, a in enumerate(args) if repr(a) != before[i]]

@@ -246,3 +246,15 @@ def test_hdrhistogram_percentiles_pass_the_judge_within_its_own_precision(seed):
             got = h.get_value_at_percentile(100 * q) / 1000
             problem = _quantile_problem(got, values, q, 2e-3, "HdrHistogram")
             assert problem is None, f"seed {seed}, case {k}, rank {rank} of {n}: {problem}"
+
+
+def test_arguments_changed_names_what_a_function_changed_in_place():
+    nan = float("nan")
+    assert mon.arguments_changed(lambda xs, q: sorted(xs), [[3.0, 1.0, nan], 50]) == []
+    assert mon.arguments_changed(lambda xs, q: xs.sort(), [[3.0, 1.0, 2.0], 50]) == ["argument 1"]
+
+    def fill_nan(requests, bad):
+        bad[1] = 0.0
+    assert mon.arguments_changed(fill_nan, [[1.0, nan], [0.0, nan]]) == ["argument 2"]
+    with pytest.raises(TypeError):
+        mon.arguments_changed(len, ([1],))
