@@ -85,10 +85,11 @@ def _entries(log, where: str) -> list:
     return out
 
 
-def project_state(state, restarted: bool = False) -> dict:
+def project_state(state, restarted: bool = False, next_index: bool = False) -> dict:
     """The parts of ``state`` the contract fixes: extra keys are yours; ``votes`` counts only for a
     candidate, ``match_index`` only for a leader (its own entry ignored). With ``restarted``,
-    ``commit_index`` is left out: ``restarted`` judges it against the commit index before the crash."""
+    ``commit_index`` is left out: ``restarted`` judges it against the commit index before the crash. With
+    ``next_index``, a leader's ``next_index`` is part of the view too (its own entry ignored)."""
     if not isinstance(state, dict):
         raise ContractError(f"the state must be a dict, got {type(state).__name__}")
     missing = [k for k in STATE_KEYS if k not in state]
@@ -100,6 +101,8 @@ def project_state(state, restarted: bool = False) -> dict:
         view["votes"] = sorted(set(state["votes"]))
     if state["role"] == "leader":
         view["match_index"] = [m if i != state["id"] else None for i, m in enumerate(state["match_index"])]
+        if next_index:
+            view["next_index"] = [m if i != state["id"] else None for i, m in enumerate(state["next_index"])]
     if restarted:
         del view["commit_index"]
     return view
@@ -127,16 +130,16 @@ def project_message(msg, stale_refusal: bool = False) -> dict:
     return view
 
 
-def project_result(result, send: bool = True, stale_refusal: bool = False) -> dict:
+def project_result(result, send: bool = True, stale_refusal: bool = False, next_index: bool = False) -> dict:
     """``{"state", "send", "reset_timer"}`` reduced to what the contract fixes; messages sorted by
     receiver and type. With ``send=False`` the messages are not part of the view; ``stale_refusal``
-    is passed to ``project_message``."""
+    is passed to ``project_message``; ``next_index`` to ``project_state``."""
     if not isinstance(result, dict) or "state" not in result or "send" not in result:
         raise ContractError("a handler must return a dict {'state': ..., 'send': [...], 'reset_timer': bool}; "
                             f"got {str(result)[:120]}")
     if not isinstance(result["send"], list):
         raise ContractError(f"result['send'] must be a list of messages, got {type(result['send']).__name__}")
-    view = {"state": project_state(result["state"]), "reset_timer": bool(result.get("reset_timer", False))}
+    view = {"state": project_state(result["state"], next_index=next_index), "reset_timer": bool(result.get("reset_timer", False))}
     if send:
         msgs = [project_message(m, stale_refusal) for m in result["send"]]
         view["send"] = sorted(msgs, key=lambda m: (str(m.get("to")), m["type"]))
@@ -150,11 +153,12 @@ def is_stale_append(state, msg) -> bool:
             and msg.get("term", 0) < state.get("term", 0))
 
 
-def viewed(handler: Callable, send: bool = True) -> Callable:
-    """``handler`` (yours, or a proxy to it) returning its contract view, under the same name."""
+def viewed(handler: Callable, send: bool = True, next_index: bool = False) -> Callable:
+    """``handler`` (yours, or a proxy to it) returning its contract view, under the same name (with
+    ``next_index``, a leader's ``next_index`` is in the view)."""
     def call(state, msg=None):
         result = handler(state) if msg is None else handler(state, msg)
-        return project_result(result, send=send, stale_refusal=is_stale_append(state, msg))
+        return project_result(result, send=send, stale_refusal=is_stale_append(state, msg), next_index=next_index)
     call.__name__ = getattr(handler, "__name__", "handler")
     return call
 

@@ -189,11 +189,11 @@ HANDLERS = {"start_election": start_election, "handle_request_vote": handle_requ
 
 # --------------------------------------------------------------------------- contract views
 
-def viewed(fn, send: bool = True):
+def viewed(fn, send: bool = True, next_index: bool = False):
     """The reference handler whose result is reduced to the contract view (what the tests compare)."""
     def call(state, msg=None):
         result = fn(state) if msg is None else fn(state, msg)
-        return project_result(result, send=send, stale_refusal=is_stale_append(state, msg))
+        return project_result(result, send=send, stale_refusal=is_stale_append(state, msg), next_index=next_index)
     call.__name__ = fn.__name__
     return call
 
@@ -677,10 +677,10 @@ CONTRACTS = {c.name: c for c in [
                edge("never lower: nothing above `commit_index` qualifies", _commit_case(3, [1, 2], 2, [0, 1, 1],
                                                                                          commit=2))]),
     Contract(
-        "handle_append_reply", viewed(handle_append_reply, send=False),
+        "handle_append_reply", viewed(handle_append_reply, send=False, next_index=True),
         draw=lambda rng: append_reply_cases(int(rng.integers(0, 2**31)), 1, state=_wide_state)[0],
         domain="leaders (and candidates) of clusters of 2 to 7 nodes, replies of older, equal and newer terms, "
-               "successes and refusals with any match and conflict index",
+               "successes and refusals with any match and conflict index; `next_index` is compared too",
         rules=[boundary("a newer term ends the leadership; an older term is ignored; the current term is read",
                         at=_ar(_L5, 4, 2, True, match=4), inside=_ar(_L5, 5, 2, False, conflict=2),
                         outside=_ar(_L5, 3, 2, True, match=4)),

@@ -284,3 +284,13 @@ def test_a_majority_right_for_odd_clusters_only_breaks_election_safety_in_a_rand
     handlers = election_handlers(ref.start_election, ref.handle_request_vote, odd_majority, ref.heartbeat)
     problems = [ref.judge(run_scenario(handlers, "random_elections", seed)) for seed in (1, 9, 23)]
     assert all(p and "election safety" in p for p in problems), problems
+
+
+def test_the_next_index_view_is_a_leaders_only_and_ignores_its_own_slot():
+    leader = dict(initial_state(1, 3), term=2, role="leader", voted_for=1, next_index=[3, 9, 1], match_index=[2, 0, 0])
+    view = project_state(leader, next_index=True)
+    assert view["next_index"] == [3, None, 1] and "next_index" not in project_state(leader)
+    assert "next_index" not in project_state(dict(leader, role="follower"), next_index=True)
+    reply = {"type": "append_reply", "term": 2, "from": 0, "to": 1, "success": False, "match_index": 0,
+             "conflict_index": 1}
+    assert viewed(ref.handle_append_reply, send=False, next_index=True)(leader, reply)["state"]["next_index"] == [3, None, 1]
