@@ -345,3 +345,27 @@ def plot_anomalies(values, flagged: list[int], title: str, ylabel: str, start_mi
     ax.set_xlim(days[0], days[-1] + step_minutes / MINUTES_PER_DAY)
     ax.legend(loc="upper left")
     return fig, ax
+
+
+def merge_histograms(cls: type, rel_errors: list[float]) -> int:
+    """Make one ``cls(r)`` per ``r`` in ``rel_errors``, record 1.0 in each, merge the others into the
+    first and return its ``count()``. Histograms with different ``rel_error`` must refuse to merge
+    (``ValueError``), which propagates."""
+    histograms = [cls(r) for r in rel_errors]
+    for h in histograms:
+        h.record(1.0)
+    for h in histograms[1:]:
+        histograms[0].merge(h)
+    return histograms[0].count()
+
+
+def arguments_changed(fn, args: list) -> list[str]:
+    """Call ``fn(*args)`` and return the positions (``"argument 1"``, ...) of the arguments it changed in
+    place; ``[]`` when it left them all unchanged. Compared as text (``repr``), so a NaN equals itself.
+    The result of ``fn`` is ignored; an exception from ``fn`` propagates. Must run in the learner's
+    process (``autograde.beside.beside_learner``): across a process boundary ``fn`` gets copies."""
+    if not isinstance(args, list):
+        raise TypeError(f"args must be a list of positional arguments, got {type(args).__name__}")
+    before = [repr(a) for a in args]
+    fn(*args)
+    return [f"argument {i + 1}" for i, a in enumerate(args) if repr(a) != before[i]]

@@ -85,10 +85,11 @@ def _entries(log, where: str) -> list:
     return out
 
 
-def project_state(state, restarted: bool = False) -> dict:
+def project_state(state, restarted: bool = False, next_index: bool = False) -> dict:
     """The parts of ``state`` the contract fixes: extra keys are yours; ``votes`` counts only for a
     candidate, ``match_index`` only for a leader (its own entry ignored). With ``restarted``,
-    ``commit_index`` is left out: ``restarted`` judges it against the commit index before the crash."""
+    ``commit_index`` is left out: ``restarted`` judges it against the commit index before the crash. With
+    ``next_index``, a leader's ``next_index`` is part of the view too (its own entry ignored)."""
     if not isinstance(state, dict):
         raise ContractError(f"the state must be a dict, got {type(state).__name__}")
     missing = [k for k in STATE_KEYS if k not in state]
@@ -100,6 +101,8 @@ def project_state(state, restarted: bool = False) -> dict:
         view["votes"] = sorted(set(state["votes"]))
     if state["role"] == "leader":
         view["match_index"] = [m if i != state["id"] else None for i, m in enumerate(state["match_index"])]
+        if next_index:
+            view["next_index"] = [m if i != state["id"] else None for i, m in enumerate(state["next_index"])]
     if restarted:
         del view["commit_index"]
     return view
@@ -127,16 +130,16 @@ def project_message(msg, stale_refusal: bool = False) -> dict:
     return view
 
 
-def project_result(result, send: bool = True, stale_refusal: bool = False) -> dict:
+def project_result(result, send: bool = True, stale_refusal: bool = False, next_index: bool = False) -> dict:
     """``{"state", "send", "reset_timer"}`` reduced to what the contract fixes; messages sorted by
     receiver and type. With ``send=False`` the messages are not part of the view; ``stale_refusal``
-    is passed to ``project_message``."""
+    is passed to ``project_message``; ``next_index`` to ``project_state``."""
     if not isinstance(result, dict) or "state" not in result or "send" not in result:
         raise ContractError("a handler must return a dict {'state': ..., 'send': [...], 'reset_timer': bool}; "
                             f"got {str(result)[:120]}")
     if not isinstance(result["send"], list):
         raise ContractError(f"result['send'] must be a list of messages, got {type(result['send']).__name__}")
-    view = {"state": project_state(result["state"]), "reset_timer": bool(result.get("reset_timer", False))}
+    view = {"state": project_state(result["state"], next_index=next_index), "reset_timer": bool(result.get("reset_timer", False))}
     if send:
         msgs = [project_message(m, stale_refusal) for m in result["send"]]
         view["send"] = sorted(msgs, key=lambda m: (str(m.get("to")), m["type"]))
@@ -150,11 +153,12 @@ def is_stale_append(state, msg) -> bool:
             and msg.get("term", 0) < state.get("term", 0))
 
 
-def viewed(handler: Callable, send: bool = True) -> Callable:
-    """``handler`` (yours, or a proxy to it) returning its contract view, under the same name."""
+def viewed(handler: Callable, send: bool = True, next_index: bool = False) -> Callable:
+    """``handler`` (yours, or a proxy to it) returning its contract view, under the same name (with
+    ``next_index``, a leader's ``next_index`` is in the view)."""
     def call(state, msg=None):
         result = handler(state) if msg is None else handler(state, msg)
-        return project_result(result, send=send, stale_refusal=is_stale_append(state, msg))
+        return project_result(result, send=send, stale_refusal=is_stale_append(state, msg), next_index=next_index)
     call.__name__ = getattr(handler, "__name__", "handler")
     return call
 
@@ -807,6 +811,47 @@ def _crash_churn(seed):
     return dict(n=n), steps
 
 
+def _random_schedule(seed: int, commands: bool, crashes: bool) -> tuple[dict, list]:
+    """A random cluster schedule over the whole domain: 2 to 7 nodes; for about 4 s, random partitions
+    (2 or 3 groups of any sizes), single nodes and the leader cut off or back, heals, and (with ``crashes``)
+    crashes and restarts of any node; commands throughout (with ``commands``). Then everything heals and
+    restarts: a leader within 2.5 s, and (with ``commands``) a last command on every node 3 s later."""
+    rng = Simulation(seed + 13).rng
+    n = int(rng.integers(2, 8))
+    steps, t, cmd = [(1.5, "expect", "leader")], 1.5, 800
+    while t < 5.5:
+        kind = str(rng.choice(["partition", "isolate", "leader", "connect", "heal"] + ["crash", "restart"] * crashes))
+        if kind == "partition" and n >= 2:
+            order = [int(x) for x in rng.permutation(n)]
+            cuts = sorted(int(c) for c in rng.choice(range(1, n), size=min(n - 1, int(rng.integers(1, 3))),
+                                                      replace=False))
+            steps.append((t, "partition", *[order[a:b] for a, b in zip([0] + cuts, cuts + [n])]))
+        elif kind == "isolate":
+            steps.append((t, "disconnect", int(rng.integers(0, n))))
+        elif kind == "leader":
+            steps.append((t, "disconnect", "L"))      # the leader of the last check
+        elif kind == "connect":
+            steps.append((t, "connect", int(rng.integers(0, n))))
+        elif kind == "heal":
+            steps.append((t, "heal"))
+        elif kind == "crash":
+            steps.append((t, "crash", "L" if rng.random() < 0.4 else int(rng.integers(0, n))))
+        else:
+            steps.append((t, "restart", int(rng.integers(0, n))))
+        if commands and rng.random() < 0.7:
+            steps.append((t, "submit", cmd))
+            cmd += 1
+        t = round(t + float(rng.uniform(0.15, 0.7)), 3)
+    end = round(t, 3)
+    steps.append((end, "heal"))
+    if crashes:
+        steps.append((end, "restart", list(range(n))))
+    steps.append((end + 2.5, "expect", "leader"))
+    if commands:
+        steps += [(end + 2.5, "submit", 9999), (end + 5.5, "expect", "committed", 9999, n, None)]
+    return dict(n=n), steps
+
+
 SCENARIOS = {
     # election (heartbeat-only followers are enough)
     "initial_election": _initial_election, "reelection": _reelection, "no_majority": _no_majority,
@@ -817,6 +862,10 @@ SCENARIOS = {
     # persistence
     "vote_then_crash": _vote_then_crash, "log_survives_crash": _log_survives_crash,
     "restart_uncommitted": _restart_uncommitted, "crash_churn": _crash_churn,
+    # random schedules over the whole domain (issue 17): 2 to 7 nodes, any partition, crashes
+    "random_elections": lambda seed: _random_schedule(seed, commands=False, crashes=False),
+    "random_partitions": lambda seed: _random_schedule(seed, commands=True, crashes=False),
+    "random_crashes": lambda seed: _random_schedule(seed, commands=True, crashes=True),
 }
 
 

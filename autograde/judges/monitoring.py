@@ -78,3 +78,39 @@ def same_episodes(expected):
         return None
 
     return judge
+
+
+# --------------------------------------------------------------------------- contract drivers (issue 17)
+
+def histogram_report(cls, rel_error, hosts, quantiles):
+    """Run ``course.monitoring.run_histogram`` on ``cls`` and judge every answer on its own: ``"ok"`` or
+    what is wrong with it, per quantile of the merged and of the first host's histogram, and for the
+    bucket count; and ``count()``. A correct class gives ``"ok"`` everywhere (any bucket scheme within
+    ``rel_error`` does), so a contract can compare this report with the ideal one. Exceptions propagate."""
+    from course.monitoring import run_histogram
+
+    result = run_histogram(cls, rel_error, hosts, quantiles)
+    everything = [v for h in hosts for v in h]
+    first = hosts[0] if hosts else []
+    if type(result) is not dict or set(result) != {"quantiles", "first_host", "count", "bucket_count"}:
+        return {"count": None, "quantiles": "the driver's result is malformed", "first_host": None, "bucket_count": None}
+    bound = max_buckets(rel_error, everything)
+    buckets = result["bucket_count"]
+    return {
+        "count": result["count"],
+        "quantiles": [_quantile_problem(got, everything, q, rel_error, "merged histogram") or "ok"
+                      for q, got in zip(quantiles, result["quantiles"])],
+        "first_host": [_quantile_problem(got, first, q, rel_error, "first host's histogram after the merge") or "ok"
+                       for q, got in zip(quantiles, result["first_host"])],
+        "bucket_count": "ok" if type(buckets) is int and buckets <= bound else
+        f"bucket_count() is {buckets!r}; a log-bucketed histogram of these values needs at most {bound}"}
+
+
+def sorted_alerts(alerts, requests, bad, target, rules):
+    """``alerts(requests, bad, target, rules)`` (the learner's burn_rate_alerts), its episodes sorted by
+    (rule, start, end): the exercise allows any order. A result that is not a list of dicts is returned as is."""
+    result = alerts(requests, bad, target, rules)
+    try:
+        return sorted(result, key=lambda a: (a["rule"], a["start"], a["end"]))
+    except (TypeError, KeyError):
+        return result

@@ -356,3 +356,266 @@ def zscore_cases(seed, n=80):
     return cases + [{"values": flat, "window": 10, "threshold": 3.0},
                     {"values": [1.0, 2.0, 3.0], "window": 1, "threshold": 3.0},
                     {"values": [1.0, 2.0, 3.0], "window": 5, "threshold": 0.0}]
+
+
+# --------------------------------------------------------------------------- contracts (issue 17)
+#
+# One table per graded function or class: the rules each exercise states, with cases at, just
+# inside and just outside every boundary, and random cases over the whole domain. The exercise text
+# shows each table's block (``python -m autograde contracts 07-monitoring --write``).
+
+from autograde.contracts import Contract, Rule, boundary, edge, greater_than, less_than, log_uniform  # noqa: E402
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _size(rng) -> int:
+    """1, 2, 3, a few, or many (10+ so that anything sorted as text is wrong)."""
+    return int(rng.choice([1, 2, 3, int(rng.integers(4, 50)), int(rng.integers(50, 2000))]))
+
+
+def _percentile_draw(rng) -> dict:
+    samples = [float(v) for v in _heavy_sample(rng, _size(rng))]
+    if rng.random() < 0.2:
+        samples = [int(v) for v in samples]                 # ints are numbers too
+    q = float(rng.choice([0.0, 50.0, 90.0, 99.0, 99.9, 100.0, round(float(rng.uniform(0, 100)), 3),
+                          float(rng.uniform(0, 100))]))
+    return {"samples": samples, "q": q}
+
+
+def _histogram_draw(rng) -> dict:
+    hosts = []
+    for _ in range(int(rng.integers(1, 5))):
+        size = int(rng.choice([0, int(rng.integers(1, 30)), int(rng.integers(30, 400))], p=[0.1, 0.4, 0.5]))
+        hosts.append([float(v) for v in np.clip(np.abs(_heavy_sample(rng, size)), 1e-3, 1e7)])
+    quantiles = [0.0, 0.5, 0.99, 1.0, round(float(rng.uniform(0, 1)), 4), float(rng.uniform(0, 1))]
+    rel_error = float(rng.choice([0.005, 0.01, 0.02, 0.05, round(log_uniform(rng, 0.001, 0.2), 4)]))
+    return {"rel_error": rel_error, "hosts": hosts, "quantiles": quantiles}
+
+
+def histogram_reference(cls, rel_error, hosts, quantiles):
+    """What ``autograde.judges.monitoring.histogram_report`` gives for a correct class (``cls`` unused):
+    every quantile and the bucket count "ok", and the number of values; ValueError where the class must raise."""
+    if not 0 < rel_error < 1:
+        raise ValueError("rel_error must be in (0, 1)")
+    for values in hosts:
+        for v in values:
+            if not (v > 0 and math.isfinite(v)):
+                raise ValueError("values must be positive and finite")
+    for q in quantiles:
+        if not 0 <= q <= 1:
+            raise ValueError("q must be in [0, 1]")
+    ok = ["ok"] * len(quantiles)
+    return {"count": sum(len(h) for h in hosts), "quantiles": ok, "first_host": list(ok), "bucket_count": "ok"}
+
+
+def _slo_draw(rng) -> dict:
+    target = float(rng.choice([0.9, 0.99, 0.995, 0.999, 0.9995, 0.9999, round(float(rng.uniform(0.01, 0.99999)), 5)]))
+    window = rng.choice([int(rng.choice([1, 7, 28, 30, 90])), round(float(rng.uniform(0.01, 365)), 3)])
+    window = window.item() if hasattr(window, "item") else window
+    elapsed = float(rng.choice([0.0, window, round(float(rng.uniform(0, window)), 3)]))
+    requests = int(rng.choice([0, int(10 ** rng.uniform(0, 10))], p=[0.05, 0.95]))
+    errors = min(requests, int(requests * (1 - target) * rng.choice([0, rng.uniform(0, 1), rng.uniform(1, 5),
+                                                                     rng.uniform(5, 1000)])))
+    return {"target": target, "window_days": window, "elapsed_days": min(elapsed, window),
+            "requests": requests, "errors": errors}
+
+
+def _burn_draw(rng) -> dict:
+    case = windowed_burn_rate_cases(int(rng.integers(0, 2**31)), n=1)[0]
+    case["target"] = float(rng.choice([0.9, 0.99, 0.999, 0.9995, round(float(rng.uniform(0.01, 0.9999)), 4)]))
+    if rng.random() < 0.2:
+        case["window_minutes"] = float(case["window_minutes"])       # a whole number as a float is allowed
+    return case
+
+
+def _near_threshold(requests, bad, target, rules) -> bool:
+    for rule in rules:
+        for w in (rule["long_minutes"], rule["short_minutes"]):
+            burn = np.asarray(windowed_burn_rate(requests, bad, w, target))
+            if np.any(np.abs(burn - rule["burn_rate"]) <= 1e-9 * rule["burn_rate"]):
+                return True
+    return False
+
+
+def _random_rules(rng) -> list:
+    if rng.random() < 0.4:
+        return [dict(r) for r in SRE_RULES]
+    rules = []
+    for k in range(int(rng.integers(0, 4))):
+        long_ = int(rng.integers(2, 721))
+        rules.append({"name": f"rule-{k}", "long_minutes": long_, "short_minutes": int(rng.integers(1, long_ + 1)),
+                      "burn_rate": round(log_uniform(rng, 0.5, 50), 2),
+                      "severity": str(rng.choice(["page", "ticket"]))})
+    return rules
+
+
+def _alerts_draw(rng) -> dict:
+    while True:
+        target = float(rng.choice([0.999, 0.995, 0.99, 0.9995, round(float(rng.uniform(0.9, 0.9999)), 4)]))
+        minutes = int(rng.choice([int(rng.integers(0, 60)), int(rng.integers(60, 1500)), int(rng.integers(1500, 6000))]))
+        if minutes >= 1500 and rng.random() < 0.6:
+            req, bad, _ = _incident_log(rng, minutes, target)
+        else:
+            case = windowed_burn_rate_cases(int(rng.integers(0, 2**31)), n=1)[0]
+            req, bad = case["requests"], case["bad"]
+        rules = _random_rules(rng)
+        if not _near_threshold(req, bad, target, rules):     # no burn rate within 1e-9 of a threshold (rounding)
+            return {"requests": req, "bad": bad, "target": target, "rules": rules}
+
+
+def alerts_reference(alerts, requests, bad, target, rules):
+    """The episodes of ``burn_rate_alerts``, sorted by (rule, start) as
+    ``autograde.judges.monitoring.sorted_alerts`` sorts the learner's (``alerts`` unused)."""
+    return sorted(burn_rate_alerts(requests, bad, target, rules), key=lambda a: (a["rule"], a["start"], a["end"]))
+
+
+def _zscore_draw(rng) -> dict:
+    while True:
+        case = zscore_cases(int(rng.integers(0, 2**31)), n=1)[0]
+        case["window"] = int(rng.choice([2, 3, case["window"], int(rng.integers(40, 200))]))
+        case["threshold"] = float(rng.choice([case["threshold"], round(float(rng.uniform(0.1, 1.5)), 2),
+                                              round(float(rng.uniform(5, 20)), 1)]))
+        if rng.random() < 0.2:
+            case["window"] = float(case["window"])
+        zs = [z for z in _zscores(case["values"], int(case["window"])) if z is not None]
+        if not any(abs(d - case["threshold"] * s) <= 1e-6 * max(d, 1e-9) for d, s in zs):
+            return case
+
+
+_TARGET_RULES = [greater_than("target", 0, step=0.001), less_than("target", 1, step=0.001),
+                 Rule("a percentage such as `99.9` is not a target, else `ValueError`",
+                      at={"target": 0.999}, inside={"target": 0.5}, outside={"target": 99.9})]
+_R7 = [100.0] * 7
+
+CONTRACTS = {c.name: c for c in [
+    Contract(
+        "percentile", percentile, draw=_percentile_draw,
+        domain="1 to 2,000 samples, ints or floats, heavy-tailed, with ties, in any order; q anywhere in [0, 100]",
+        rules=[Rule("`samples` is a non-empty list, else `ValueError`",
+                    at={"samples": [7.5]}, inside={"samples": [7.5, 1.0]}, outside={"samples": []}),
+               Rule("`q` is in [0, 100], else `ValueError`",
+                    at=[{"q": 0.0}, {"q": 100.0}], inside=[{"q": 0.001}, {"q": 99.999}],
+                    outside=[{"q": -0.001}, {"q": 100.001}]),
+               boundary("where (n - 1) q / 100 is a whole number h, the percentile is exactly x_h",
+                        at={"samples": [50.0, 10.0, 40.0, 20.0, 30.0], "q": 25.0},
+                        inside={"samples": [50.0, 10.0, 40.0, 20.0, 30.0], "q": 25.001},
+                        outside={"samples": [50.0, 10.0, 40.0, 20.0, 30.0], "q": 24.999}),
+               edge("one sample is every percentile of itself", {"samples": [3.0], "q": 37.0}),
+               edge("ties: equal samples", {"samples": [2.0, 2.0, 2.0, 1.0, 2.0, 9.0, 2.0, 2.0, 2.0, 2.0, 2.0]}),
+               edge("samples in any order (10+ of them, descending)",
+                    {"samples": [float(v) for v in range(120, 0, -1)], "q": 90.0})]),
+    Contract(
+        "LatencyHistogram", histogram_reference, draw=_histogram_draw, supplied=("cls",),
+        domain="1 to 4 hosts of 0 to 400 values from 0.001 to 10^7 ms, rel_error from 0.001 to 0.2, "
+               "quantiles anywhere in [0, 1]; driven by `course.monitoring.run_histogram`",
+        rules=[Rule("`rel_error` is in (0, 1), else `ValueError`",
+                    at=[{"rel_error": 0.0}, {"rel_error": 1.0}], inside=[{"rel_error": 0.001}, {"rel_error": 0.5}],
+                    outside=[{"rel_error": -0.01}, {"rel_error": 1.5}], at_allowed=False),
+               Rule("`record(value)` takes a value > 0 and finite, else `ValueError`",
+                    at={"hosts": [[5.0, 0.0]]}, inside={"hosts": [[5.0, 1e-6]]},
+                    outside=[{"hosts": [[5.0, -1e-6]]}, {"hosts": [[5.0, NAN]]}, {"hosts": [[5.0, INF]]}],
+                    at_allowed=False),
+               Rule("`quantile(q)` takes q in [0, 1], else `ValueError`",
+                    at={"quantiles": [0.0, 1.0]}, inside={"quantiles": [0.001, 0.999]},
+                    outside=[{"quantiles": [-0.001]}, {"quantiles": [1.001]}, {"quantiles": [99.0]}]),
+               edge("nothing recorded: `quantile(q)` is None and `count()` 0", {"hosts": [[]], "quantiles": [0.5, 1.0]}),
+               edge("one value is every quantile of itself", {"hosts": [[42.0]]}),
+               edge("ties: one value many times", {"hosts": [[3.0] * 50, [3.0] * 7]}),
+               edge("values from 0.001 ms to 10^7 ms in one histogram", {"hosts": [[0.001, 1.0, 1e7], [5e6]]})]),
+    Contract(
+        "slo_status", slo_status, draw=_slo_draw,
+        domain="targets from 0.01 to 0.99999, windows from 0.01 to 365 days, 0 to 10^10 requests, error rates from "
+               "0 to the whole traffic",
+        rules=[*_TARGET_RULES,
+               Rule("`window_days` > 0, else `ValueError`", at={"window_days": 0, "elapsed_days": 0.0},
+                    inside={"window_days": 0.001, "elapsed_days": 0.0}, outside={"window_days": -0.001, "elapsed_days": 0.0},
+                    at_allowed=False),
+               Rule("0 <= `elapsed_days`, else `ValueError`", at={"elapsed_days": 0.0},
+                    inside={"elapsed_days": 0.001}, outside={"elapsed_days": -0.001}),
+               Rule("`elapsed_days` <= `window_days`, else `ValueError`",
+                    at={"window_days": 30, "elapsed_days": 30}, inside={"window_days": 30, "elapsed_days": 29.999},
+                    outside={"window_days": 30, "elapsed_days": 30.001}),
+               Rule("0 <= `errors`, else `ValueError`", at={"requests": 100, "errors": 0},
+                    inside={"requests": 100, "errors": 1}, outside={"requests": 100, "errors": -1}),
+               Rule("`errors` <= `requests`, else `ValueError`", at={"requests": 100, "errors": 100},
+                    inside={"requests": 100, "errors": 99}, outside={"requests": 100, "errors": 101}),
+               boundary("a budget spent exactly: `budget_remaining` 0 and `days_left` 0; overspent: negative and 0",
+                        at={"target": 0.75, "window_days": 30, "elapsed_days": 15, "requests": 1000, "errors": 500},
+                        inside={"target": 0.75, "window_days": 30, "elapsed_days": 15, "requests": 1000, "errors": 499},
+                        outside={"target": 0.75, "window_days": 30, "elapsed_days": 15, "requests": 1000, "errors": 501}),
+               edge("no requests: burn rate 0.0 and `days_left` None", {"requests": 0, "errors": 0}),
+               edge("no errors: burn rate 0.0 and `days_left` None", {"requests": 12345, "errors": 0}),
+               edge("nothing elapsed yet: nothing consumed", {"elapsed_days": 0.0, "requests": 10, "errors": 10})]),
+    Contract(
+        "windowed_burn_rate", windowed_burn_rate, draw=_burn_draw,
+        domain="logs of 0 to 400 minutes with missing (NaN) and idle stretches, windows from 1 to 500 minutes "
+               "(shorter and longer than the log), targets from 0.01 to 0.9999",
+        rules=[Rule("`requests` and `bad` have the same length, else `ValueError`",
+                    at={"requests": [5.0, 2.0], "bad": [1.0, 0.0]}, inside={"requests": [5.0], "bad": [1.0]},
+                    outside=[{"requests": [5.0, 2.0], "bad": [1.0]}, {"requests": [], "bad": [0.0]}]),
+               Rule("`window_minutes` is a whole number >= 1 (`3.0` is whole), else `ValueError`",
+                    at={"window_minutes": 1}, inside=[{"window_minutes": 2}, {"window_minutes": 3.0}],
+                    outside=[{"window_minutes": 0}, {"window_minutes": 2.5}, {"window_minutes": -1}]),
+               *_TARGET_RULES,
+               boundary("the window ending at minute t holds exactly `window_minutes` minutes, t - w + 1 .. t",
+                        at={"requests": _R7, "bad": [70.0, 0, 0, 0, 0, 0, 0], "window_minutes": 3, "target": 0.9},
+                        inside={"requests": _R7, "bad": [0, 70.0, 0, 0, 0, 0, 0], "window_minutes": 3, "target": 0.9},
+                        outside={"requests": _R7, "bad": [0, 0, 0, 0, 70.0, 0, 0], "window_minutes": 3, "target": 0.9}),
+               edge("an empty log gives []", {"requests": [], "bad": []}),
+               edge("missing minutes (NaN) count as no requests; a window without requests burns 0.0",
+                    {"requests": [100.0, NAN, NAN, NAN, 0.0, 50.0], "bad": [10.0, NAN, NAN, NAN, 0.0, 5.0],
+                     "window_minutes": 2}),
+               edge("a window longer than the log covers the minutes that exist",
+                    {"requests": [10.0, 20.0, 30.0], "bad": [1.0, 0.0, 3.0], "window_minutes": 500})]),
+    Contract(
+        "burn_rate_alerts", alerts_reference, draw=_alerts_draw, supplied=("alerts",),
+        domain="logs of 0 to 6,000 minutes (incident logs and random ones, with gaps), the SRE rules or 0 to 3 "
+               "random rules, targets from 0.9 to 0.9999; compared as a set of episodes",
+        rules=[boundary("a rule fires when both burn rates are >= its threshold (exactly equal fires)",
+                        at={"requests": _R7, "bad": [0, 0, 50.0, 50.0, 50.0, 0, 0], "target": 0.75,
+                            "rules": [{"name": "r", "long_minutes": 2, "short_minutes": 1, "burn_rate": 2.0,
+                                       "severity": "page"}]},
+                        inside={"requests": _R7, "bad": [0, 0, 51.0, 51.0, 51.0, 0, 0], "target": 0.75,
+                                "rules": [{"name": "r", "long_minutes": 2, "short_minutes": 1, "burn_rate": 2.0,
+                                           "severity": "page"}]},
+                        outside={"requests": _R7, "bad": [0, 0, 49.0, 49.0, 49.0, 0, 0], "target": 0.75,
+                                 "rules": [{"name": "r", "long_minutes": 2, "short_minutes": 1, "burn_rate": 2.0,
+                                            "severity": "page"}]}),
+               boundary("an episode still firing at the last minute ends there",
+                        at={"requests": _R7, "bad": [0, 0, 0, 0, 0, 0, 60.0], "target": 0.75,
+                            "rules": [{"name": "r", "long_minutes": 1, "short_minutes": 1, "burn_rate": 2.0,
+                                       "severity": "page"}]},
+                        inside={"requests": _R7, "bad": [0, 0, 0, 0, 0, 60.0, 60.0], "target": 0.75,
+                                "rules": [{"name": "r", "long_minutes": 1, "short_minutes": 1, "burn_rate": 2.0,
+                                           "severity": "page"}]},
+                        outside={"requests": _R7, "bad": [0, 0, 0, 0, 0, 60.0, 0], "target": 0.75,
+                                 "rules": [{"name": "r", "long_minutes": 1, "short_minutes": 1, "burn_rate": 2.0,
+                                            "severity": "page"}]}),
+               edge("an empty log gives []", {"requests": [], "bad": []}),
+               edge("an all-missing log gives []", {"requests": [NAN] * 30, "bad": [NAN] * 30}),
+               edge("no rules give []", {"rules": []})]),
+    Contract(
+        "zscore_anomalies", zscore_anomalies, draw=_zscore_draw,
+        domain="series of 0 to 500 values with spikes, level shifts and missing data, windows from 2 to 200, "
+               "thresholds from 0.1 to 20",
+        rules=[Rule("`window` is a whole number >= 2 (`3.0` is whole), else `ValueError`",
+                    at={"window": 2}, inside=[{"window": 3}, {"window": 3.0}],
+                    outside=[{"window": 1}, {"window": 2.5}, {"window": 0}]),
+               greater_than("threshold", 0, step=0.01),
+               boundary("a point exactly `threshold` standard deviations away is not flagged (strictly more is)",
+                        at={"values": [1.0, 3.0, 1.0, 3.0, 5.0], "window": 4, "threshold": 3.0},
+                        inside={"values": [1.0, 3.0, 1.0, 3.0, 5.0], "window": 4, "threshold": 2.99},
+                        outside={"values": [1.0, 3.0, 1.0, 3.0, 5.0], "window": 4, "threshold": 3.01}),
+               boundary("the standard deviation is the population one (divide by the count)",
+                        at={"values": [1.0, 3.0, 1.0, 3.0, 4.1], "window": 4, "threshold": 2.0},
+                        inside={"values": [1.0, 3.0, 1.0, 3.0, 4.3], "window": 4, "threshold": 2.0},
+                        outside={"values": [1.0, 3.0, 1.0, 3.0, 3.9], "window": 4, "threshold": 2.0}),
+               edge("an empty series, or one no longer than `window`, gives []",
+                    {"values": [], "window": 3}, {"values": [1.0, 50.0, 1.0], "window": 3}),
+               edge("a flat window (standard deviation 0) flags nothing",
+                    {"values": [5.0] * 12 + [9.0], "window": 4, "threshold": 2.0}),
+               edge("NaNs are dropped from the window; fewer than 2 left, or a NaN point, is never flagged",
+                    {"values": [1.0, 2.0, 1.0, NAN, NAN, 2.0, 9.0, NAN, NAN, NAN, 50.0, NAN], "window": 3,
+                     "threshold": 1.5})]),
+]}

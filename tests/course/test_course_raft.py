@@ -252,3 +252,45 @@ def test_simulator_speed_is_reported(capsys):
     rate = events / (time.perf_counter() - started)
     print(f"simulator: {rate:,.0f} node events per second with the reference node")
     assert rate > 2000
+
+
+def test_random_schedules_cover_every_size_partition_shape_and_crash():
+    """The random schedules reach the whole domain: 2 to 7 nodes, splits into 2 and 3 groups, single nodes
+    and the leader cut off, heals, crashes and restarts (issue 17: not one corner)."""
+    sizes, kinds = set(), set()
+    for seed in range(60):
+        config, steps = SCENARIOS["random_crashes"](seed)
+        sizes.add(config["n"])
+        for _, action, *args in steps:
+            kinds.add(f"partition into {len(args)}" if action == "partition" else
+                      f"{action} leader" if args and args[0] == "L" else action)
+    assert sizes == set(range(2, 8)), f"seeds 0-59: cluster sizes {sorted(sizes)}, expected 2 to 7"
+    want = {"partition into 2", "partition into 3", "disconnect", "disconnect leader", "connect", "heal", "crash",
+            "crash leader", "restart", "submit", "expect"}
+    assert want <= kinds, f"seeds 0-59: missing {sorted(want - kinds)}"
+    assert all("crash" not in a for a in {s[1] for seed in range(20) for s in SCENARIOS["random_partitions"](seed)[1]})
+
+
+def test_a_majority_right_for_odd_clusters_only_breaks_election_safety_in_a_random_schedule():
+    """(n + 1) // 2 votes is a majority of 3 or 5 nodes only; the random schedules' even clusters show it."""
+    def odd_majority(state, msg):
+        result = ref.handle_vote_reply(state, msg)
+        s = result["state"]
+        if s["role"] == "candidate" and len(set(s["votes"])) >= (s["n"] + 1) // 2:
+            s = dict(s, role="leader", next_index=[len(s["log"]) + 1] * s["n"], match_index=[0] * s["n"])
+            return {"state": s, "send": ref.heartbeat(s)["send"], "reset_timer": False}
+        return result
+
+    handlers = election_handlers(ref.start_election, ref.handle_request_vote, odd_majority, ref.heartbeat)
+    problems = [ref.judge(run_scenario(handlers, "random_elections", seed)) for seed in (1, 9, 23)]
+    assert all(p and "election safety" in p for p in problems), problems
+
+
+def test_the_next_index_view_is_a_leaders_only_and_ignores_its_own_slot():
+    leader = dict(initial_state(1, 3), term=2, role="leader", voted_for=1, next_index=[3, 9, 1], match_index=[2, 0, 0])
+    view = project_state(leader, next_index=True)
+    assert view["next_index"] == [3, None, 1] and "next_index" not in project_state(leader)
+    assert "next_index" not in project_state(dict(leader, role="follower"), next_index=True)
+    reply = {"type": "append_reply", "term": 2, "from": 0, "to": 1, "success": False, "match_index": 0,
+             "conflict_index": 1}
+    assert viewed(ref.handle_append_reply, send=False, next_index=True)(leader, reply)["state"]["next_index"] == [3, None, 1]

@@ -67,6 +67,27 @@ MUTANTS = {
         "persistence", 'log=list(saved["log"]))', 'log=list(saved["log"]), commit_index=len(saved["log"]))',
         frozenset({PERSIST}),
         "a restarted node counts its whole saved log committed, uncommitted tail included (only hidden tests see it)"),
+    # The six classes of issue 17. Class 5 (races) is the simulator's reordered and duplicated messages here:
+    # answers_counted_not_voters and match_index_moves_back above; class 6 (a tolerance wider than the gap) is
+    # commit_index_from_log_length above: any restarted commit index from 0 to the old one passes, len(log) does not.
+    "commit_counts_leaders_own_slot": Mutant(
+        "advance_commit_index", "if peer != state[\"id\"] and m >= index)", "if m >= index)",
+        frozenset({COMMIT}), "class 1, a rule with no case before: the leader's own match_index slot counted as one "
+        "more replica (the simulator keeps it 0, so only the contract's case shows it)"),
+    "commit_with_half": Mutant(
+        "advance_commit_index", "if 2 * copies > state[\"n\"] and", "if 2 * copies >= state[\"n\"] and",
+        frozenset({COMMIT, REPLY}), "class 2, an exact boundary: an entry on exactly half of an even cluster counted "
+        "committed"),
+    "majority_for_odd_clusters_only": Mutant(
+        "election", "if 2 * len(voters) > state[\"n\"]:", "if len(voters) >= (state[\"n\"] + 1) // 2:",
+        frozenset({ELECTION}), "class 3, a corner of the domain: (n + 1) // 2 votes is a majority of 3 or 5 nodes, "
+        "but 2 of 4 (and 1 of 2) is not"),
+    "leader_counts_late_votes": Mutant(
+        "election", 'elif state["role"] == "candidate" and msg["term"] == state["term"] and msg["granted"]:',
+        'elif msg["term"] == state["term"] and msg["granted"]:', frozenset({ELECTION, REPLY}),
+        "class 4, an event after a state change: a late vote reaching a leader (or a follower again) is counted, "
+        "and a leader re-initialises next_index and match_index (and the backup run then needs 161 "
+        "messages, over its 160)"),
 }
 
 # A correct node written differently from ours: tuple comparison, deep copies and an extra state key,

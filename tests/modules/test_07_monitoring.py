@@ -56,11 +56,45 @@ MUTANTS = {
     "zscore_includes_current": Mutant(
         "zscore_anomalies", "values[t - window:t]", "values[t - window + 1:t + 1]",
         frozenset({ZSCORE}), "the point itself is part of its own baseline, which hides it"),
+    # The six classes of issue 17 (class 5, races, does not apply: nothing in this module is concurrent).
+    "histogram_accepts_nan_and_inf": Mutant(
+        "latency_histogram", "if not (value > 0 and math.isfinite(value)):", "if value <= 0:",
+        frozenset({HIST}), "class 1, a contract rule with no case: only value <= 0 checked, so infinity raises OverflowError (from "
+        "ceil), not ValueError"),
+    "burn_window_accepts_fractions": Mutant(
+        "windowed_burn_rate", "if window_minutes < 1 or int(window_minutes) != window_minutes:",
+        "if window_minutes < 1:", frozenset({WBR}),
+        "class 1: a window of 2.5 minutes accepted (and silently truncated) where the contract says ValueError"),
+    "slo_elapsed_past_window_accepted": Mutant(
+        "slo_status", "if window_days <= 0 or not 0 <= elapsed_days <= window_days:",
+        "if window_days <= 0 or elapsed_days < 0:", frozenset({SLO}),
+        "class 1: elapsed_days beyond the window accepted"),
+    "alerts_strict_threshold": Mutant(
+        "burn_rate_alerts", 'firing = slow >= rule["burn_rate"] and fast >= rule["burn_rate"]',
+        'firing = slow > rule["burn_rate"] and fast > rule["burn_rate"]', frozenset({ALERTS}),
+        "class 2, exact boundary: a burn rate exactly at the threshold does not fire (the text says >=)"),
+    "zscore_flags_at_threshold": Mutant(
+        "zscore_anomalies", "if std > 0 and abs(x - mean) > threshold * std:",
+        "if std > 0 and abs(x - mean) >= threshold * std:", frozenset({ZSCORE}),
+        "class 2: a point exactly threshold deviations away is flagged (the text says strictly more)"),
+    "percentile_sorted_as_text": Mutant(
+        "percentile", "xs = sorted(samples)", "xs = sorted(samples, key=str)", frozenset({PCT}),
+        "class 3, a corner of the domain: sorting as text is right for fewer than 10 one-digit samples only"),
+    "histogram_fixed_one_percent": Mutant(
+        "latency_histogram", "self.gamma = (1 + rel_error) / (1 - rel_error)", "self.gamma = 1.01 / 0.99",
+        frozenset({HIST}), "class 3: rel_error ignored, right only for the 1% of the visible tests"),
+    "percentile_sorts_in_place": Mutant(
+        "percentile", "xs = sorted(samples)", "samples.sort()\n    xs = samples", frozenset({PCT}),
+        "class 4, a state rule: the caller's list is sorted in place (the text says leave arguments unchanged)"),
+    "histogram_upper_edge": Mutant(
+        "latency_histogram", "return 2 * self.gamma ** i / (self.gamma + 1)", "return self.gamma ** i",
+        frozenset({HIST}), "class 6, a tolerance near the gap: the bucket's upper edge is off by up to 2 rel_error, "
+        "which only values near a bucket's lower edge show"),
 }
 
 # A correct solution written differently from ours: numpy throughout, HdrHistogram-style linear
-# sub-buckets within powers of two instead of a geometric grid, strict ">" in the alert rules
-# (ties are measure-zero on the hidden logs), days left computed as window / burn - elapsed.
+# sub-buckets within powers of two instead of a geometric grid, alert episodes in rule order
+# rather than sorted by start, days left computed as window / burn - elapsed.
 ALTERNATIVE = {
     "percentile": '''
 import numpy as np
@@ -154,8 +188,8 @@ import numpy as np
 def burn_rate_alerts(requests, bad, target, rules):
     out = []
     for rule in rules:
-        hot = ((np.array(windowed_burn_rate(requests, bad, rule["long_minutes"], target)) > rule["burn_rate"])
-               & (np.array(windowed_burn_rate(requests, bad, rule["short_minutes"], target)) > rule["burn_rate"]))
+        hot = ((np.array(windowed_burn_rate(requests, bad, rule["long_minutes"], target)) >= rule["burn_rate"])
+               & (np.array(windowed_burn_rate(requests, bad, rule["short_minutes"], target)) >= rule["burn_rate"]))
         edges = np.flatnonzero(np.diff(np.concatenate([[0], hot.astype(int), [0]])))
         for a, b in zip(edges[::2], edges[1::2]):
             out.append({"end": int(b) - 1, "start": int(a), "rule": rule["name"]})
