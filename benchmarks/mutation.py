@@ -249,7 +249,11 @@ def grade_mutants(assignment: str, specs: list[MutantSpec], workers: int = 2, ce
 
 
 def killed(report) -> bool:
-    return not hasattr(report, "tests") or any(t.points < t.max_points for t in report.tests)
+    """A test lost points. A test that was not graded because the machine was too busy (``retry``) does
+    not count: on a loaded machine, a slow but equivalent mutant would otherwise read as killed."""
+    if not hasattr(report, "tests"):
+        return True
+    return any(t.points < t.max_points and not getattr(t, "retry", False) for t in report.tests)
 
 
 def campaign(assignment: str, sample: int | None, workers: int, seed: int = 0, cells: set[str] | None = None) -> dict:
