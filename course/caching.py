@@ -495,9 +495,9 @@ def plot_service_latency(rows: Sequence[dict]):
     ax.set_yscale("log")
     right = ax.twinx()
     right.bar(x, [r["db_utilisation"] * 100 for r in rows], width=1.2, color=PALETTE[2], alpha=0.35,
-              label="database load")
+              label="database load offered")
     right.axhline(100, color=PALETTE[2], linestyle=":", linewidth=1)
-    right.set_ylabel("database load (% of capacity)")
+    right.set_ylabel("database load offered (% of its capacity)")
     right.grid(False)
     right.spines["right"].set_visible(True)
     ax.set_zorder(right.get_zorder() + 1)
