@@ -6,7 +6,7 @@ import math
 import pytest
 
 from autograde.reference import replication_cap as ref
-from course.replication import (Partition, cart_story, decide_within, merge_law_values, plot_history,
+from course.replication import (Partition, arguments_after, cart_story, decide_within, merge_law_values, plot_history,
                                 plot_partition_timeline, plot_stale_rates, quorum_history, run_replicas,
                                 simulate_quorum, stale_read_rate, vector_clock_run)
 
@@ -135,12 +135,39 @@ def _memoised_search(history, initial=0):
 def test_decide_within_reports_a_slow_checker():
     def slow(history, initial):
         import time
-        time.sleep(0.05)
+        until = time.process_time() + 0.05
+        while time.process_time() < until:  # CPU work, which is what the limit counts
+            pass
         return True
 
     assert decide_within(slow, [], seconds=1.0) is True
     with pytest.raises(TimeoutError, match="limit is 0.01 s"):
         decide_within(slow, [], seconds=0.01)
+
+
+def test_decide_within_does_not_count_waiting():
+    """A checker that waits (as one on a busy machine waits for a CPU) is not late: the limit is CPU time."""
+    def waits(history, initial):
+        import time
+        time.sleep(0.2)
+        return False
+
+    assert decide_within(waits, [], seconds=0.05) is False
+
+
+def test_arguments_after_shows_an_argument_changed_in_place():
+    def in_place(clock, node):
+        clock[node] = clock.get(node, 0) + 1
+        return clock
+
+    def copying(clock, node):
+        return {**clock, node: clock.get(node, 0) + 1}
+
+    clock = {"a": 1, "b": 0}
+    assert arguments_after(in_place, clock=dict(clock), node="b")["arguments after the call"]["clock"] == {"a": 1, "b": 1}
+    assert arguments_after(copying, clock=dict(clock), node="b") == {
+        "returned": {"a": 1, "b": 1}, "arguments after the call": {"clock": clock, "node": "b"}}
+    assert arguments_after(copying, clock={"a": 0}, node="b")["returned"] == {"b": 1}  # zero entries dropped
 
 
 def test_cart_story_loses_an_item_with_lww_and_keeps_it_with_an_or_set():
