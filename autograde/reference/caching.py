@@ -515,6 +515,8 @@ _POLICY_RULES = [
     edge("a crash throws the cache away: the next read goes to the store",
          {"initial": {"a": 1}, "ops": [["read", "a"], ["crash"], ["read", "a"], ["read", "a"]]}),
     edge("the worked example", _POLICY_OPS),
+    edge("a stored 0 or empty string is a value like any other: it is cached",
+         {"initial": {"z": 0, "e": ""}, "ops": [["read", "z"], ["read", "z"], ["read", "e"], ["read", "e"]]}),
 ]
 
 CONTRACTS = {c.name: c for c in [
@@ -534,6 +536,9 @@ CONTRACTS = {c.name: c for c in [
                edge("`put` on an existing key overwrites it and makes it the most recently used",
                     {"capacity": 2, "ops": _FILL[:2] + [["put", "a", 9], ["put", "c", 3], ["get", "a"], ["get", "b"],
                                                         ["size"]]}),
+               edge("a cached 0, empty string or False is a hit, not a miss",
+                    {"capacity": 3, "ops": [["put", "z", 0], ["put", "e", ""], ["put", "f", False], ["get", "z"],
+                                            ["get", "e"], ["get", "f"], ["stats"]]}),
                edge("`put` counts neither as a hit nor as a miss",
                     {"capacity": 2, "ops": _FILL + [["stats"], ["get", "c"], ["get", "zz"], ["stats"]]}),
                edge("keys that differ only in case, and non-ASCII keys, are different keys",
@@ -555,6 +560,8 @@ CONTRACTS = {c.name: c for c in [
                     {"ttl": 300.0, "ops": [["put", "a", 1], ["advance", 200.0], ["put", "a", 2], ["advance", 200.0],
                                            ["get", "a"], ["put", "b", 3], ["advance", 200.0], ["get", "b"],
                                            ["advance", 100.0], ["get", "b"], ["get", "a"], ["size"], ["stats"]]}),
+               edge("a cached 0 or empty string is a hit, not a miss",
+                    {"ttl": 5.0, "ops": [["put", "z", 0], ["put", "e", ""], ["get", "z"], ["get", "e"], ["stats"]]}),
                edge("`size()` counts fresh entries only",
                     {"ttl": 10.0, "ops": [["put", "a", 1], ["advance", 5.0], ["put", "b", 2], ["size"], ["advance", 5.0],
                                           ["size"], ["advance", 5.0], ["size"]]}),
