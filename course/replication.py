@@ -222,9 +222,9 @@ def _plain_value(value):
 def _apply(replica, op):
     name = op[0]
     if name == "inc":
-        replica.increment(op[2])
+        replica.increment(*op[2:])  # ["inc", i] calls increment() with its default amount
     elif name == "dec":
-        replica.decrement(op[2])
+        replica.decrement(*op[2:])
     elif name == "add":
         replica.add(op[2])
     elif name == "remove":
@@ -242,7 +242,8 @@ def run_replicas(cls, replicas: Sequence[str], ops: Sequence[Sequence], copy_sta
     """Create ``cls(replica_id)`` for each id in ``replicas``, apply ``ops`` in order, return what was read.
 
     Operations (plain lists): ``["inc", i, amount]`` calls ``increment(amount)`` on replica number
-    ``i``; likewise ``["dec", i, amount]`` (``decrement``), ``["add", i, element]`` and
+    ``i`` (``["inc", i]`` calls ``increment()``, its default amount); likewise ``["dec", i, amount]``
+    (``decrement``), ``["add", i, element]`` and
     ``["remove", i, element]``; ``["merge", i, j]`` delivers a copy of replica j's state to replica i
     (``replicas[i].merge(copy_of_j)``, as if sent over the network); ``["value", i]`` appends
     ``replica_i.value()`` to the result (a set is returned as a sorted list).

@@ -567,8 +567,9 @@ def _draw_crdt(kind):
                     ops.append(["add" if rng.random() < 0.6 else "remove", i,
                                 str(rng.choice(ELEMENTS + ["Book", "café", "本"]))])
                 else:
-                    ops.append(["dec" if kind == "pncounter" and rng.random() < 0.4 else "inc", i,
-                                int(rng.integers(0, top + 1))])
+                    op = ["dec" if kind == "pncounter" and rng.random() < 0.4 else "inc", i,
+                          int(rng.integers(0, top + 1))]
+                    ops.append(op[:2] if rng.random() < 0.1 else op)  # no amount: the default, 1
             elif roll < 0.8:
                 ops.append(["merge", i, int(rng.integers(k))])  # sometimes its own state: idempotence
             else:
@@ -599,6 +600,9 @@ def _counter_rules(kind):
         edge("replica ids that differ only in case, or are non-ASCII, are different replicas",
              {"replicas": ["a", "A", "é"], "ops": [["inc", 0, 1], ["inc", 1, 10], [op, 2, 100], ["merge", 0, 1],
                                                     ["merge", 0, 2], ["value", 0]]}),
+        edge("`increment()`" + ("" if kind == "gcounter" else " and `decrement()`") + " without an amount count 1",
+             {"replicas": ["a", "b"], "ops": [["inc", 0], ["inc", 0], ["value", 0], [op, 1], ["merge", 0, 1],
+                                               ["value", 0]]}),
         edge(f"a fresh replica reads 0; the worked example reads {5 if kind == 'gcounter' else 3}",
              {"replicas": ["a", "b"], "ops": [["value", 0], ["inc", 0, 2 if kind == "gcounter" else 5],
                                                [op, 1, abs(amount)], ["merge", 0, 1], ["merge", 1, 0],
@@ -638,7 +642,9 @@ CONTRACTS = {c.name: c for c in [
         "quorum_read", quorum_read, draw=_draw_quorum,
         domain="0 to 12 replies from replicas named r0 to r11, a, A, é and more, versions up to 3, 12 or 10^6 "
                "(ties and versions past 9), r from 1 to 2 more than the replies",
-        rules=[at_least("r", 1, says="`r` >= 1, else `ValueError`"),
+        rules=[Rule("`r` >= 1, else `ValueError`", at={"r": 1}, inside={"r": 2},
+                    outside=[{"r": 0}, {"r": -1, "replies": [["r0", 1, "v1"], ["r1", 2, "v2"], ["r2", 3, "v3"]]},
+                             {"r": -5, "replies": [["r0", 1, "v1"]] * 6}]),
                boundary("with fewer than `r` replies the read cannot be answered: `None`",
                         at={"replies": [["r0", 1, "v1"], ["r1", 2, "v2"]], "r": 2},
                         inside={"replies": [["r0", 1, "v1"], ["r1", 2, "v2"], ["r2", 0, "v0"]], "r": 2},
