@@ -447,8 +447,10 @@ def simulate_cached_service(hit_ratio: float, seed: int, rate_per_s: float = 200
     parallel connections, queued first come first served). Built on ``course.sim``.
 
     Returns latencies in ms (``p50_ms``, ``p99_ms``, of requests that finished), ``db_rps`` (queries
-    per second sent to the database), ``db_utilisation`` (offered load / capacity; above 1 the
-    queue grows without bound) and ``finished`` / ``arrived`` counts.
+    per second sent to the database: the offered load), ``db_served_rps`` (queries per second the
+    database finished while requests were arriving: at most its capacity), ``db_utilisation``
+    (offered load / capacity, both measured in queries per second; above 1 the queue grows for as
+    long as the load lasts) and ``finished`` / ``arrived`` counts.
     """
     from course.sim import Simulation, Station, poisson_arrivals
 
@@ -459,6 +461,7 @@ def simulate_cached_service(hit_ratio: float, seed: int, rate_per_s: float = 200
     db = Station(sim, "db", servers=db_servers, service_time=lambda rng: rng.exponential(db_ms / 1000))
     latencies: list[float] = []
     misses = [0]
+    served = [0]
 
     def request(i):
         arrived = sim.now
@@ -466,6 +469,8 @@ def simulate_cached_service(hit_ratio: float, seed: int, rate_per_s: float = 200
         if sim.rng.random() >= hit_ratio:
             misses[0] += 1
             yield db.submit(i)
+            if sim.now <= duration_s:
+                served[0] += 1
         latencies.append(sim.now - arrived)
 
     arrivals = [0]
@@ -479,7 +484,8 @@ def simulate_cached_service(hit_ratio: float, seed: int, rate_per_s: float = 200
     ms = np.array(latencies) * 1000
     capacity = db_servers / (db_ms / 1000)
     return {"hit_ratio": hit_ratio, "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
-            "db_rps": misses[0] / duration_s, "db_utilisation": rate_per_s * (1 - hit_ratio) / capacity,
+            "db_rps": misses[0] / duration_s, "db_served_rps": served[0] / duration_s,
+            "db_utilisation": misses[0] / duration_s / capacity,
             "finished": len(latencies), "arrived": arrivals[0]}
 
 

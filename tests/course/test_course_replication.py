@@ -185,3 +185,44 @@ def test_figures_have_titles_and_labelled_axes():
     for fig, ax in figures:
         assert ax.get_title() and "(s)" in ax.get_xlabel() or "(N, R, W)" in ax.get_xlabel()
         assert ax.get_ylabel()
+
+
+# --------------------------------------------------------------------------- numbers the text quotes (issue 17)
+
+def _solution_text() -> str:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "solutions" / "05-replication-cap" / "05-replication-cap.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_the_stale_read_numbers_the_text_quotes_are_those_of_its_runs():
+    """The stale-rate table (seed 7, 10 s): reads per configuration and the (5, 2, 2) rate the text quotes."""
+    configs = [(3, 1, 1), (3, 1, 2), (3, 2, 2), (5, 1, 1), (5, 1, 3), (5, 2, 2), (5, 3, 3)]
+    reads = [sum(rec["kind"] == "read" for rec in simulate_quorum(ref.quorum_read, n, r, w, seed=7, duration_s=10.0))
+             for n, r, w in configs]
+    text = _solution_text()
+    quoted = f"{min(reads)} to {max(reads)} reads per configuration"
+    assert quoted in text, f"seed 7: the runs give {quoted!r}; the text quotes other numbers"
+    rate = stale_read_rate(ref.quorum_read, 5, 2, 2, seed=7, duration_s=10.0)
+    assert f"({rate:.2%} of reads in the table" in text, f"seed 7, (5, 2, 2): the run gives {rate:.2%}"
+
+
+def test_the_partition_numbers_the_text_quotes_are_those_of_its_run():
+    """The partition timeline (seed 5): CP rejects only reader2's reads in the partition; AP's stale answers are
+    reader2's during the partition plus one of reader1's, at the time the text gives."""
+    partition = {"start": 2.0, "end": 6.0, "groups": [["r0", "r1", "writer", "reader1"], ["r2", "reader2"]]}
+    runs = {label: [rec for rec in simulate_quorum(ref.quorum_read, 3, r, w, seed=5, duration_s=8.0,
+                                                   think_time_s=0.12, partition=partition) if rec["kind"] == "read"]
+            for label, (r, w) in {"CP": (2, 2), "AP": (1, 1)}.items()}
+    cut_off = [rec for rec in runs["CP"] if rec["client"] == "reader2" and 2.0 <= rec["start"] < 6.0]
+    assert [rec for rec in runs["CP"] if not rec["ok"]] == cut_off and not any(rec["stale"] for rec in runs["CP"])
+    stale = [rec for rec in runs["AP"] if rec["ok"] and rec["stale"]]
+    inside = [rec for rec in stale if rec["client"] == "reader2" and 2.0 <= rec["start"] < 6.0]
+    others = [rec for rec in stale if rec not in inside]
+    assert len(others) == 1 and others[0]["client"] == "reader1", f"seed 5, AP: stale answers outside reader2's: {others}"
+    quoted = (f"(at t ≈ {others[0]['start']:.2f} s) is stale too, since R + W = 2 ≤ N = 3 with or without a partition: "
+              f"the {len(stale)} stale answers are `reader2`'s {len(inside)} during the partition plus that one")
+    assert quoted in _solution_text(), f"seed 5: the run gives {quoted!r}; the text quotes other numbers"
