@@ -226,3 +226,20 @@ def test_the_partition_numbers_the_text_quotes_are_those_of_its_run():
     quoted = (f"(at t ≈ {others[0]['start']:.2f} s) is stale too, since R + W = 2 ≤ N = 3 with or without a partition: "
               f"the {len(stale)} stale answers are `reader2`'s {len(inside)} during the partition plus that one")
     assert quoted in _solution_text(), f"seed 5: the run gives {quoted!r}; the text quotes other numbers"
+
+
+def test_the_linearizability_reference_agrees_with_porcupines_published_verdicts():
+    """Development-only cross-check (issue 17): the histories Porcupine's own tests decide (data/, with provenance),
+    through the reference's checker and through the search by enumeration it is compared with."""
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parents[2] / "data" / "porcupine_register_histories.json")
+                      .read_text(encoding="utf-8"))
+    assert len(data["histories"]) == 4
+    for case in data["histories"]:
+        history = [dict(op, start=float(op["start"]), end=float(op["end"])) for op in case["history"]]
+        got = ref.reference_small_verdict(history, 0)
+        assert got is case["linearizable"], (f"{case['name']}: Porcupine says {case['linearizable']}, the reference "
+                                             f"says {got}; input {history}")
+        assert ref.linearizable_by_enumeration(history, 0) is case["linearizable"]
