@@ -637,6 +637,18 @@ def _op(client, kind, value, start, end):
 
 _W1 = _op("A", "write", 1, 0.0, 2.0)
 
+# From Porcupine's porcupine_test.go (TestRegisterModel, after MIT 6.824's 2017 quiz 2, and TestZeroDuration),
+# with the verdicts its tests assert: True, False, True, False (data/porcupine_register_histories.json; the
+# development tests check the reference against them).
+_PORCUPINE_HISTORIES = [
+    [_op("c0", "write", 100, 0.0, 100.0), _op("c1", "read", 100, 25.0, 75.0), _op("c2", "read", 0, 30.0, 60.0)],
+    [_op("c0", "write", 200, 0.0, 100.0), _op("c1", "read", 200, 10.0, 30.0), _op("c2", "read", 0, 40.0, 90.0)],
+    [_op("c0", "write", 100, 0.0, 100.0), _op("c1", "read", 100, 25.0, 75.0), _op("c2", "read", 0, 30.0, 30.0),
+     _op("c3", "read", 0, 30.0, 30.0)],
+    [_op("c0", "write", 200, 0.0, 100.0), _op("c1", "read", 200, 10.0, 10.0), _op("c2", "read", 200, 10.0, 10.0),
+     _op("c3", "read", 0, 40.0, 90.0)],
+]
+
 CONTRACTS = {c.name: c for c in [
     Contract(
         "quorum_read", quorum_read, draw=_draw_quorum,
@@ -781,6 +793,9 @@ CONTRACTS = {c.name: c for c in [
                     {"history": [_op("A", "write", 1, 0.0, math.inf), _op("B", "read", 0, 1.0, 2.0),
                                  _op("C", "read", 1, 3.0, 4.0), _op("B", "read", 0, 5.0, 6.0)], "initial": 0},
                     {"history": [_op("A", "write", 1, 0.0, math.inf), _op("B", "read", 0, 1.0, 2.0)], "initial": 0}),
+               edge("histories whose verdicts an independent checker publishes (Porcupine's register tests: "
+                    "True, False, True, False)",
+                    *[{"history": h, "initial": 0} for h in _PORCUPINE_HISTORIES]),
                edge("the two worked examples, and a stale read after two writes",
                     {"history": [_op("A", "write", 1, 0.0, 3.0), _op("B", "write", 2, 0.5, 2.5),
                                  _op("C", "read", 1, 3.5, 4.5), _op("B", "read", 1, 4.0, 5.0)], "initial": 0},

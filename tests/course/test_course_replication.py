@@ -243,3 +243,6 @@ def test_the_linearizability_reference_agrees_with_porcupines_published_verdicts
         assert got is case["linearizable"], (f"{case['name']}: Porcupine says {case['linearizable']}, the reference "
                                              f"says {got}; input {history}")
         assert ref.linearizable_by_enumeration(history, 0) is case["linearizable"]
+    # the same four are hidden cases of the contract, as its reference module writes them
+    assert [[dict(op) for op in h] for h in ref._PORCUPINE_HISTORIES] == [
+        [dict(op, start=float(op["start"]), end=float(op["end"])) for op in case["history"]] for case in data["histories"]]
