@@ -213,13 +213,15 @@ def run_versioned_ops(cache_class: Callable, ops: Iterable[Sequence]) -> list:
 
 
 def run_concurrent_gets(loader_class: Callable, keys: Sequence[str], fail_first: Sequence[str] = (),
-                        hold_s: float = 0.15, join_timeout_s: float = 10.0) -> dict:
+                        hold_s: float = 0.15, join_timeout_s: float = 10.0, settle_s: float = 2.0) -> dict:
     """Call ``loader.get(key)`` from one real thread per entry of ``keys``, all at once.
 
     ``loader = loader_class(load)``, where ``load(key)`` counts its calls per key and returns
     ``f"{key}#{n}"`` for its n-th call. Each key is passed to ``get`` as a ``YieldingKey`` (equal to
     the key), so that other threads run inside the loader's dictionary look-ups. Every load is held open until all threads have called
-    ``get`` and ``hold_s`` more seconds have passed, so the calls for one key certainly overlap.
+    ``get``, every distinct key's load has started (or ``settle_s`` has passed: a loader that makes
+    loads of different keys wait for each other never starts the second) and ``hold_s`` more seconds
+    have passed, so the calls for one key certainly overlap.
     For a key in ``fail_first``, the first load raises ``RuntimeError`` instead.
 
     Then, once every thread has finished, each distinct key is fetched once more from the main
@@ -270,6 +272,15 @@ def run_concurrent_gets(loader_class: Callable, keys: Sequence[str], fail_first:
     while time.monotonic() < deadline:
         with lock:
             if arrived[0] == len(keys):
+                break
+        time.sleep(0.002)
+    # Then give every distinct key's load time to start (a loader whose loads of different keys run at
+    # once starts them all; one that makes them wait for each other does not), up to settle_s: waiting
+    # for the event rather than for a fixed time keeps a busy machine from failing a right loader.
+    settle = time.monotonic() + settle_s
+    while time.monotonic() < settle:
+        with lock:
+            if all(counts.get(k, 0) for k in keys):
                 break
         time.sleep(0.002)
     time.sleep(hold_s)

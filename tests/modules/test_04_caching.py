@@ -105,6 +105,12 @@ MUTANTS = {
         "            self.hits += 1\n            self._entries[key] = (entry[0], self.clock() + self.ttl)\n"
         "            return entry[0]", frozenset({TTL}),
         "class 4: a hit restarts the entry's TTL (sliding expiry), so a hot entry is never refreshed from the store"),
+    "one_load_at_a_time": Mutant(  # class 5: a race (or here, a serialisation) only several keys at once show
+        "coalescing_loader", '            call["value"] = self.load(key)\n',
+        '            with globals().setdefault("_one_load_at_a_time", threading.Lock()):\n'
+        '                call["value"] = self.load(key)\n', frozenset({COALESCE}),
+        "class 5: one lock around every load, so loads of different keys wait for each other (one key at a "
+        "time passes; hidden scenarios with several keys find that the second key's load never started)"),
     "hit_ratio_rounded": Mutant(  # class 6: inside a loose tolerance, outside the stated one
         "lru_hit_ratio", "    return hits / len(trace)", "    return round(hits / len(trace), 4)", frozenset({HIT}),
         "class 6: the ratio rounded to 4 places, within 0.00005 of the truth: a tolerance of 1e-4 would pass it, "
