@@ -10,7 +10,8 @@ exercise the learner's functions and classes and return plain data, and the modu
   ``merge(other)`` and ``value()``) through operations and deliveries, and report what they read.
 - ``vector_clock_run``: give every event of a message-passing history its vector clock, using the
   learner's ``increment`` and ``merge``.
-- ``decide_within``: run a linearizability checker under a time limit.
+- ``decide_within``: run a linearizability checker under a limit of CPU time;
+- ``arguments_after``: call a function and show its arguments afterwards (were they left unchanged?).
 - ``plot_partition_timeline``, ``plot_stale_rates``, ``plot_history``: the figures.
 
 Every run takes an explicit seed; the same seed replays the same run, message for message.
@@ -221,9 +222,9 @@ def _plain_value(value):
 def _apply(replica, op):
     name = op[0]
     if name == "inc":
-        replica.increment(op[2])
+        replica.increment(*op[2:])  # ["inc", i] calls increment() with its default amount
     elif name == "dec":
-        replica.decrement(op[2])
+        replica.decrement(*op[2:])
     elif name == "add":
         replica.add(op[2])
     elif name == "remove":
@@ -241,7 +242,8 @@ def run_replicas(cls, replicas: Sequence[str], ops: Sequence[Sequence], copy_sta
     """Create ``cls(replica_id)`` for each id in ``replicas``, apply ``ops`` in order, return what was read.
 
     Operations (plain lists): ``["inc", i, amount]`` calls ``increment(amount)`` on replica number
-    ``i``; likewise ``["dec", i, amount]`` (``decrement``), ``["add", i, element]`` and
+    ``i`` (``["inc", i]`` calls ``increment()``, its default amount); likewise ``["dec", i, amount]``
+    (``decrement``), ``["add", i, element]`` and
     ``["remove", i, element]``; ``["merge", i, j]`` delivers a copy of replica j's state to replica i
     (``replicas[i].merge(copy_of_j)``, as if sent over the network); ``["value", i]`` appends
     ``replica_i.value()`` to the result (a set is returned as a sorted list).
@@ -317,18 +319,36 @@ def vector_clock_run(increment: Callable, merge: Callable, events: Sequence[Sequ
 # --------------------------------------------------------------------------- linearizability
 
 def decide_within(checker: Callable, history: list[dict], seconds: float = 2.0, initial=0):
-    """Return ``checker(history, initial)``, or raise ``TimeoutError`` if the call took over ``seconds``.
+    """Return ``checker(history, initial)``, or raise ``TimeoutError`` if the call used over ``seconds``
+    of CPU time.
 
-    The checker runs to the end (when grading, the learner's code runs in another process, which
-    the grader does not interrupt mid-call); the time is measured around the call.
+    The time is the CPU time of the process the checker runs in (``time.process_time``), not wall-clock
+    time, so a busy machine does not make a fast checker late. When grading, run this helper beside the
+    learner's code (``autograde.beside.beside_learner``), so that it times the learner's process. The
+    checker runs to the end; the grader's own per-cell wall-clock limit is the backstop for one that
+    never ends.
     """
-    started = time.perf_counter()
+    started = time.process_time()
     verdict = checker(copy.deepcopy(history), initial)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     if elapsed > seconds:
-        raise TimeoutError(f"the checker took {elapsed:.1f} s on a history of {len(history)} operations; "
-                           f"the limit is {seconds:g} s")
+        raise TimeoutError(f"the checker used {elapsed:.1f} s of CPU time on a history of {len(history)} "
+                           f"operations; the limit is {seconds:g} s")
     return verdict
+
+
+def arguments_after(fn: Callable, **arguments) -> dict:
+    """Call ``fn(**arguments)`` and return what it returned next to the arguments as they are afterwards.
+
+    ``{"returned": ..., "arguments after the call": {...}}``: a function that was to leave its arguments
+    unchanged but changed one in place shows it here. A returned dict (a vector clock) is shown without
+    its zero entries, since an absent process counts 0. When grading, run it beside the learner's code
+    (``autograde.beside.beside_learner``): there the arguments are the learner's own objects.
+    """
+    returned = fn(**arguments)
+    if isinstance(returned, dict):
+        returned = {k: v for k, v in returned.items() if v != 0}
+    return {"returned": returned, "arguments after the call": copy.deepcopy(arguments)}
 
 
 # --------------------------------------------------------------------------- figures

@@ -349,3 +349,321 @@ def no_stale_reads(ops):
                             f"{newest[op[1]]} was announced: a stale read")
         return None
     return judge
+
+
+# --------------------------------------------------------------------------- contracts (issue 17)
+# Each graded class is checked through its course driver: the contract's reference is the driver run
+# on the model above, and the test cell supplies the learner's class (the reference never uses it).
+
+from autograde.contracts import Contract, Rule, at_least, boundary, edge, greater_than  # noqa: E402
+
+# Keys from every corner the text allows: small ints, strings that differ only in case, non-ASCII.
+_KEY_POOL = [0, 1, 2, 3, 7, 10, 11, 42, "a", "A", "b", "B", "url:1", "URL:1", "é", "É", "键", "ключ", "a b", ""]
+
+
+def _keys(rng, n_keys):
+    pool = list(rng.permutation(np.array(_KEY_POOL, dtype=object)))[:n_keys]
+    return [k if isinstance(k, str) else int(k) for k in pool]
+
+
+def _size(rng, low, high):
+    """An int from ``low`` to ``high`` whose order of magnitude is about uniform (small and large)."""
+    return int(min(high, max(low, round(10 ** rng.uniform(0, np.log10(high + 1)) - 1))))
+
+
+def _draw_cache_ops(rng, ttl=False):
+    n_keys = int(rng.integers(1, len(_KEY_POOL) + 1))
+    keys = _keys(rng, n_keys)
+    unit = float(rng.choice([0.25, 1.0, 60.0, 3600.0]))
+    ops = []
+    for _ in range(_size(rng, 1, 80)):
+        u = rng.random()
+        key = keys[int(rng.integers(n_keys))]
+        if u < 0.45:
+            ops.append(["get", key])
+        elif u < 0.85:
+            ops.append(["put", key, int(rng.integers(-1000, 10 ** 9))])
+        elif u < 0.90:
+            ops.append(["size"])
+        elif ttl and u < 0.99:
+            ops.append(["advance", unit * int(rng.choice([0, 1, 1, 2, 3, 5, 8]))])
+        else:
+            ops.append(["stats"])
+    return ops + [["stats"], ["size"]], unit
+
+
+def _draw_lru(rng):
+    ops, _ = _draw_cache_ops(rng)
+    return {"capacity": _size(rng, 0, 40), "ops": ops}
+
+
+def _lru_driver(cache_class, capacity, ops):
+    return run_cache_ops(ModelLRU, capacity, ops)
+
+
+def _draw_ttl(rng):
+    ops, unit = _draw_cache_ops(rng, ttl=True)
+    return {"ttl": unit * int(rng.choice([0, 1, 1, 2, 3, 5, 6, 10])), "ops": ops,
+            "start": float(rng.choice([0.0, 0.5, 1_000_000.0, 1.7e9]))}
+
+
+def _ttl_driver(cache_class, clock_class, ttl, ops, start=0.0):
+    return run_ttl_ops(ModelTTL, FakeClock, ttl, ops, start)
+
+
+_FILL = [["put", "a", 1], ["put", "b", 2], ["put", "c", 3]]
+
+
+def _draw_trace(rng):
+    n_keys = _size(rng, 1, 800)
+    trace = _trace(rng, _size(rng, 1, 3000), n_keys, float(rng.uniform(0.3, 1.5)))
+    if rng.random() < 0.3:  # string keys too: the answer must not depend on the keys' type
+        trace = [f"k{k}" for k in trace]
+    return trace, n_keys
+
+
+def _draw_hit_ratio(rng):
+    trace, n_keys = _draw_trace(rng)
+    return {"trace": trace, "capacity": int(rng.choice([0, 1, 2, _size(rng, 3, n_keys + 50)]))}
+
+
+def _draw_smallest(rng):
+    for _ in range(100):
+        trace, _ = _draw_trace(rng)
+        best = 1 - len(set(trace)) / len(trace)
+        if best <= 0.01:
+            continue
+        target = round(float(rng.uniform(0.001, 1.0)) * best, 4)
+        if target <= 0 or abs(target * len(trace) - round(target * len(trace))) < 1e-6:
+            continue  # (nearly) a reachable ratio: float rounding could go either way
+        return {"trace": trace, "target": target}
+    return {"trace": [1, 2, 1, 3, 1, 2], "target": 0.3}
+
+
+_POLICY_KEYS = ["k0", "k1", "K1", "k2", "é", "É", "键", "k10"]
+
+
+def _draw_policy(kind):
+    def draw(rng):
+        keys = list(rng.permutation(_POLICY_KEYS))[:int(rng.integers(1, len(_POLICY_KEYS) + 1))]
+        initial = {str(k): int(rng.integers(-100, 10 ** 6)) for k in keys if rng.random() < 0.6}
+        ops = []
+        for _ in range(_size(rng, 1, 60)):
+            u = rng.random()
+            key = str(rng.choice(keys))
+            if u < 0.5:
+                ops.append(["read", key])
+            elif u < 0.8 or (kind != "write_back" and u < 0.95):
+                ops.append(["write", key, int(rng.integers(-100, 10 ** 6))])
+            elif u < 0.95:
+                ops.append(["flush"])
+            else:
+                ops.append(["crash"])
+        return {"initial": initial, "ops": ops}
+    return draw
+
+
+def _policy_driver(kind):
+    def driver(policy_class, store_class, initial, ops):
+        return policy_expected(kind, initial, ops)
+    driver.__name__ = f"run_policy_ops_{kind}"
+    return driver
+
+
+def _draw_coalescing(rng):
+    n_keys = int(rng.integers(1, 6))
+    names = [f"url:{x}" for x in rng.choice(["1", "2", "42", "A", "a", "é", "键", "1000"], size=n_keys, replace=False)]
+    keys = [str(k) for k in rng.choice(names, size=int(rng.integers(1, 25)))]
+    present = list(dict.fromkeys(keys))
+    fail = [k for k in present if rng.random() < 0.3]
+    return {"keys": keys, "fail_first": fail}
+
+
+def _coalescing_driver(loader_class, keys, fail_first=()):
+    return coalescing_expected(keys, fail_first)
+
+
+def _draw_versioned(rng):
+    n_keys = int(rng.integers(1, 6))
+    keys = ["u", "U", "k1", "é", "键"][:n_keys]
+    top = int(rng.choice([3, 8, 100, 10 ** 9]))
+    ops = []
+    for _ in range(_size(rng, 1, 60)):
+        key = keys[int(rng.integers(n_keys))]
+        version = int(rng.integers(1, top + 1))
+        u = rng.random()
+        if u < 0.4:
+            ops.append(["fill", key, f"{key}@v{version}", version])
+        elif u < 0.7:
+            ops.append(["invalidate", key, version])
+        else:
+            ops.append(["get", key])
+    return {"ops": ops}
+
+
+def _versioned_driver(cache_class, ops):
+    return versioned_expected(ops)
+
+
+_POLICY_OPS = {"initial": {"a": 1}, "ops": [["read", "a"], ["read", "a"], ["write", "a", 2], ["read", "a"]]}
+_POLICY_RULES = [
+    edge("a value the store does not have (None) is not cached: a second read asks the store again",
+         {"initial": {}, "ops": [["read", "x"], ["read", "x"], ["write", "x", 5], ["read", "x"], ["read", "x"]]}),
+    edge("keys that differ only in case, and non-ASCII keys, are different keys",
+         {"initial": {"a": 1, "A": 2, "é": 3}, "ops": [["read", "a"], ["read", "A"], ["write", "A", 4], ["read", "a"],
+                                                   ["read", "A"], ["read", "é"], ["read", "É"]]}),
+    edge("a crash throws the cache away: the next read goes to the store",
+         {"initial": {"a": 1}, "ops": [["read", "a"], ["crash"], ["read", "a"], ["read", "a"]]}),
+    edge("the worked example", _POLICY_OPS),
+    edge("a stored 0 or empty string is a value like any other: it is cached",
+         {"initial": {"z": 0, "e": ""}, "ops": [["read", "z"], ["read", "z"], ["read", "e"], ["read", "e"]]}),
+]
+
+CONTRACTS = {c.name: c for c in [
+    Contract(
+        "LRUCache", _lru_driver, draw=_draw_lru, supplied=("cache_class",),
+        domain="capacities from 0 to 40, 1 to 80 operations over 1 to 20 keys: ints, strings differing only in "
+               "case, non-ASCII",
+        rules=[at_least("capacity", 0, says="`capacity` >= 0 (0 holds nothing), else `ValueError`"),
+               edge("capacity 0 holds nothing: every get misses, `size()` stays 0",
+                    {"capacity": 0, "ops": _FILL + [["get", "a"], ["size"], ["stats"]]}),
+               boundary("a cache evicts only when it holds more than `capacity` entries",
+                        at={"capacity": 3, "ops": _FILL + [["get", "a"], ["get", "b"], ["get", "c"], ["size"]]},
+                        inside={"capacity": 4, "ops": _FILL + [["get", "a"], ["get", "c"], ["size"]]},
+                        outside={"capacity": 2, "ops": _FILL + [["get", "a"], ["get", "b"], ["get", "c"], ["size"]]}),
+               edge("a hit makes the entry the most recently used",
+                    {"capacity": 2, "ops": _FILL[:2] + [["get", "a"], ["put", "c", 3], ["get", "a"], ["get", "b"]]}),
+               edge("`put` on an existing key overwrites it and makes it the most recently used",
+                    {"capacity": 2, "ops": _FILL[:2] + [["put", "a", 9], ["put", "c", 3], ["get", "a"], ["get", "b"],
+                                                        ["size"]]}),
+               edge("a cached 0, empty string or False is a hit, not a miss",
+                    {"capacity": 3, "ops": [["put", "z", 0], ["put", "e", ""], ["put", "f", False], ["get", "z"],
+                                            ["get", "e"], ["get", "f"], ["stats"]]}),
+               edge("`put` counts neither as a hit nor as a miss",
+                    {"capacity": 2, "ops": _FILL + [["stats"], ["get", "c"], ["get", "zz"], ["stats"]]}),
+               edge("keys that differ only in case, and non-ASCII keys, are different keys",
+                    {"capacity": 4, "ops": [["put", "a", 1], ["put", "A", 2], ["put", "é", 3], ["get", "a"], ["get", "A"],
+                                            ["get", "É"], ["size"], ["stats"]]})]),
+    Contract(
+        "TTLCache", _ttl_driver, draw=_draw_ttl, supplied=("cache_class", "clock_class"),
+        domain="ttls from 0 to 10 hours, clocks starting at 0, 0.5, 10^6 or 1.7 x 10^9 seconds, advances of 0 to "
+               "8 ttl units (exact binary fractions), 1 to 80 operations over 1 to 20 keys",
+        rules=[Rule("`ttl` >= 0 (0: nothing is ever fresh), else `ValueError`",
+                    at={"ttl": 0.0}, inside={"ttl": 0.25}, outside=[{"ttl": -0.25}, {"ttl": -3600.0}]),
+               boundary("an entry written at time t is fresh while `clock() < t + ttl`, expired from `t + ttl` on",
+                        at={"ttl": 300.0, "ops": [["put", "a", 1], ["advance", 300.0], ["get", "a"], ["size"], ["stats"]]},
+                        inside={"ttl": 300.0, "ops": [["put", "a", 1], ["advance", 299.75], ["get", "a"], ["size"],
+                                                      ["stats"]]},
+                        outside={"ttl": 300.0, "ops": [["put", "a", 1], ["advance", 300.25], ["get", "a"], ["size"],
+                                                       ["stats"]]}),
+               edge("`put` on an existing key rewrites it and restarts its TTL; `get` does not",
+                    {"ttl": 300.0, "ops": [["put", "a", 1], ["advance", 200.0], ["put", "a", 2], ["advance", 200.0],
+                                           ["get", "a"], ["put", "b", 3], ["advance", 200.0], ["get", "b"],
+                                           ["advance", 100.0], ["get", "b"], ["get", "a"], ["size"], ["stats"]]}),
+               edge("a cached 0 or empty string is a hit, not a miss",
+                    {"ttl": 5.0, "ops": [["put", "z", 0], ["put", "e", ""], ["get", "z"], ["get", "e"], ["stats"]]}),
+               edge("`size()` counts fresh entries only",
+                    {"ttl": 10.0, "ops": [["put", "a", 1], ["advance", 5.0], ["put", "b", 2], ["size"], ["advance", 5.0],
+                                          ["size"], ["advance", 5.0], ["size"]]}),
+               edge("times come from the clock given, which need not start at 0",
+                    {"ttl": 60.0, "start": 1.7e9, "ops": [["put", "a", 1], ["advance", 59.0], ["get", "a"],
+                                                          ["advance", 1.0], ["get", "a"], ["stats"]]})]),
+    Contract(
+        "lru_hit_ratio", lru_hit_ratio, draw=_draw_hit_ratio,
+        domain="Zipf traces (alpha 0.3 to 1.5) of 1 to 3,000 requests over 1 to 800 int or string keys, capacities "
+               "0, 1, 2 and up to 50 more than the keys",
+        rules=[Rule("`trace` is not empty, else `ValueError`", at={"trace": [7]}, inside={"trace": [7, 7]},
+                    outside={"trace": []}),
+               at_least("capacity", 0, says="`capacity` >= 0 (0: every request misses), else `ValueError`"),
+               edge("the worked example: `[1, 2, 1, 3, 1, 2]` at capacity 2 is 2/6",
+                    {"trace": [1, 2, 1, 3, 1, 2], "capacity": 2}),
+               boundary("a key requested again after exactly `capacity` - 1 other distinct keys still hits",
+                        at={"trace": [1, 2, 3, 1], "capacity": 3}, inside={"trace": [1, 2, 1], "capacity": 3},
+                        outside={"trace": [1, 2, 3, 4, 1], "capacity": 3}),
+               edge("keys that differ only in case, and non-ASCII keys, are different keys",
+                    {"trace": ["a", "A", "a", "é", "É", "é"], "capacity": 4})]),
+    Contract(
+        "smallest_cache_size", smallest_cache_size, draw=_draw_smallest,
+        domain="Zipf traces of 1 to 3,000 requests, targets anywhere up to the trace's best ratio (never within "
+               "10^-6 request of a reachable ratio, where float rounding decides)",
+        rules=[greater_than("target", 0, step=0.001,
+                            says="`target` > 0, else `ValueError`"),
+               Rule("`target` <= 1 and some capacity reaches it, else `ValueError` (1.0 is never reached: a key's "
+                    "first request always misses)",
+                    at={"trace": [1, 2, 1, 3, 1, 2], "target": 0.5}, inside={"trace": [1, 2, 1, 3, 1, 2], "target": 0.49},
+                    outside=[{"trace": [1, 2, 1, 3, 1, 2], "target": 0.51}, {"trace": [1, 2, 1, 3, 1, 2], "target": 1.0},
+                             {"trace": [1, 1], "target": 1.001}, {"trace": [5], "target": 0.5}]),
+               Rule("`trace` is not empty, else `ValueError`", at={"trace": [1, 1], "target": 0.5},
+                    inside={"trace": [1, 1, 1], "target": 0.5}, outside={"trace": [], "target": 0.5}),
+               boundary("a target met exactly is met: `[1, 2, 1, 3, 1, 2]` reaches 1/3 at capacity 2",
+                        at={"trace": [1, 2, 1, 3, 1, 2], "target": 1 / 3},
+                        inside={"trace": [1, 2, 1, 3, 1, 2], "target": 0.33},
+                        outside={"trace": [1, 2, 1, 3, 1, 2], "target": 0.34}),
+               edge("the answer is at least 1, even for a tiny target", {"trace": [4, 4, 4, 4], "target": 0.01})]),
+    Contract(
+        "CacheAside", _policy_driver("cache_aside"), draw=_draw_policy("cache_aside"),
+        supplied=("policy_class", "store_class"),
+        domain="0 to 8 stored keys (differing only in case, non-ASCII), 1 to 60 reads, writes and crashes",
+        rules=_POLICY_RULES + [
+            edge("a write goes to the store and deletes the cached copy: the next read asks the store",
+                 {"initial": {"a": 1}, "ops": [["read", "a"], ["write", "a", 2], ["read", "a"], ["read", "a"]]})]),
+    Contract(
+        "WriteThrough", _policy_driver("write_through"), draw=_draw_policy("write_through"),
+        supplied=("policy_class", "store_class"),
+        domain="0 to 8 stored keys (differing only in case, non-ASCII), 1 to 60 reads, writes and crashes",
+        rules=_POLICY_RULES + [
+            edge("a write goes to the store and to the cache: the next read is a hit",
+                 {"initial": {}, "ops": [["write", "a", 2], ["read", "a"], ["write", "a", 3], ["read", "a"]]})]),
+    Contract(
+        "WriteBack", _policy_driver("write_back"), draw=_draw_policy("write_back"),
+        supplied=("policy_class", "store_class"),
+        domain="0 to 8 stored keys (differing only in case, non-ASCII), 1 to 60 reads, writes, flushes and crashes",
+        rules=_POLICY_RULES + [
+            edge("`flush()` writes each dirty key once, its latest value, and marks it clean; a second flush writes "
+                 "nothing", {"initial": {}, "ops": [["write", "a", 1], ["write", "a", 2], ["write", "b", 3], ["flush"],
+                                                     ["flush"], ["read", "a"]]}),
+            edge("a crash loses the writes not yet flushed; a dirty key is read from the cache",
+                 {"initial": {"a": 0}, "ops": [["write", "a", 1], ["read", "a"], ["crash"], ["read", "a"],
+                                               ["write", "b", 2], ["flush"], ["crash"], ["read", "b"]]}),
+            edge("a key read from the store and never written is not written back",
+                 {"initial": {"a": 1}, "ops": [["read", "a"], ["flush"], ["write", "b", 2], ["flush"]]})]),
+    Contract(
+        "CoalescingLoader", _coalescing_driver, draw=_draw_coalescing, supplied=("loader_class",),
+        domain="1 to 24 real threads over 1 to 5 keys (differing only in case, non-ASCII), some keys' first load "
+               "failing",
+        rules=[edge("one caller alone loads once", {"keys": ["url:1"], "fail_first": []}),
+               edge("concurrent callers of one key share one load", {"keys": ["url:42"] * 8, "fail_first": []}),
+               edge("a failed load's error reaches every caller waiting on it; the next `get` loads again",
+                    {"keys": ["url:7"] * 6, "fail_first": ["url:7"]}),
+               edge("a failing key does not affect the others (a partial outage)",
+                    {"keys": ["url:7"] * 4 + ["url:8"] * 4 + ["url:9"], "fail_first": ["url:7"]}),
+               edge("keys that differ only in case, and non-ASCII keys, are different keys",
+                    {"keys": ["url:a", "url:A", "url:é"] * 3, "fail_first": ["url:A"]})]),
+    Contract(
+        "VersionedCache", _versioned_driver, draw=_draw_versioned, supplied=("cache_class",),
+        domain="1 to 60 fills, invalidations (in and out of order) and gets over 1 to 5 keys, versions from 1 to "
+               "3, 8, 100 or 10^9",
+        rules=[edge("the worked example: a slow reader's fill after an invalidation is refused",
+                    {"ops": [["fill", "u", "u@v1", 1], ["invalidate", "u", 2], ["get", "u"], ["fill", "u", "u@v1", 1],
+                             ["fill", "u", "u@v2", 2], ["invalidate", "u", 1], ["get", "u"]]}),
+               boundary("a fill of the newest version heard of is accepted, an older one refused",
+                        at={"ops": [["invalidate", "u", 5], ["fill", "u", "u@v5", 5], ["get", "u"]]},
+                        inside={"ops": [["invalidate", "u", 5], ["fill", "u", "u@v6", 6], ["get", "u"]]},
+                        outside={"ops": [["invalidate", "u", 5], ["fill", "u", "u@v4", 4], ["get", "u"]]}),
+               boundary("a fill of the same or an older version than the entry held is refused",
+                        at={"ops": [["fill", "u", "u@v5", 5], ["fill", "u", "u@v5'", 5], ["get", "u"]]},
+                        inside={"ops": [["fill", "u", "u@v5", 5], ["fill", "u", "u@v4", 4], ["get", "u"]]},
+                        outside={"ops": [["fill", "u", "u@v5", 5], ["fill", "u", "u@v6", 6], ["get", "u"]]}),
+               boundary("an invalidation drops an entry older than its version and keeps one of the same or a newer "
+                        "version (a late event)",
+                        at={"ops": [["fill", "u", "u@v5", 5], ["invalidate", "u", 5], ["get", "u"]]},
+                        inside={"ops": [["fill", "u", "u@v5", 5], ["invalidate", "u", 4], ["get", "u"]]},
+                        outside={"ops": [["fill", "u", "u@v5", 5], ["invalidate", "u", 6], ["get", "u"]]}),
+               edge("an invalidation remembers its version even when nothing is cached, and a late one does not "
+                    "lower it",
+                    {"ops": [["invalidate", "u", 3], ["invalidate", "u", 2], ["fill", "u", "u@v2", 2], ["get", "u"],
+                             ["fill", "u", "u@v3", 3], ["get", "u"]]}),
+               edge("keys are independent, including keys that differ only in case",
+                    {"ops": [["invalidate", "u", 3], ["fill", "U", "U@v1", 1], ["fill", "u", "u@v1", 1], ["get", "U"],
+                             ["get", "u"]]})]),
+]}

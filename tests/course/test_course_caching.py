@@ -298,6 +298,9 @@ def test_cached_service_sends_misses_to_the_database_and_is_replayable():
     assert run["p99_ms"] > 5
     overloaded = cc.simulate_cached_service(0.5, seed=1, duration_s=1.0)
     assert overloaded["db_utilisation"] > 1 and overloaded["p99_ms"] > run["p99_ms"]
+    # offered load past capacity: the database serves at most its 800 queries/s, the rest queue
+    assert overloaded["db_served_rps"] < overloaded["db_rps"] and overloaded["db_served_rps"] <= 800 * 1.2  # 1 s: noisy
+    assert run["db_served_rps"] == pytest.approx(run["db_rps"], rel=0.1)
     with pytest.raises(ValueError):
         cc.simulate_cached_service(1.5, seed=1)
     fig, ax = cc.plot_service_latency([run, overloaded])
@@ -338,3 +341,37 @@ def test_click_counter_loses_clicks_only_with_a_ttl_shorter_than_the_sync():
     hourly = cc.simulate_click_counter(seed_counter, seed=1, sync_every_s=3600, **short)
     assert hourly["lost"] > 0 and hourly["recorded"] + hourly["lost"] == hourly["clicks"]
     assert cc.simulate_click_counter(fixed_counter, seed=1, sync_every_s=3600, **short)["lost"] == 0
+
+
+# --------------------------------------------------------------------------- numbers the text quotes (issue 17)
+
+def _solution_text() -> str:
+    import json
+
+    path = Path(__file__).resolve().parents[2] / "solutions" / "04-caching" / "04-caching.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return " ".join(" ".join("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_the_overload_numbers_the_text_quotes_are_those_of_its_run():
+    """The text quotes the 50% row of the service simulation (seed 40): offered load, its share of the
+    database's capacity, and what the database served. They must be what the cell prints."""
+    row = cc.simulate_cached_service(0.5, seed=40)
+    quoted = (f"at 50% hits, {row['db_rps']:.0f} queries/s in this run: {row['db_utilisation']:.0%} of the 800/s it "
+              f"can serve; it served {row['db_served_rps']:.0f}/s")
+    assert quoted in _solution_text(), f"seed 40: the run gives {quoted!r}; the text of module 04 quotes other numbers"
+
+
+def test_the_tail_keys_the_text_describes_are_requested_8_times_or_fewer():
+    """"half of them are requested 8 times or fewer": the keys between the 80% and 95% cache sizes."""
+    from autograde.reference import caching as ref
+
+    trace = cc.load_zipf_trace().tolist()
+    low, high = ref.smallest_cache_size(trace, 0.80), ref.smallest_cache_size(trace, 0.95)
+    counts = np.sort(np.bincount(trace))[::-1]
+    added = counts[low:high]
+    assert (low, high) == (1420, 3933), f"cache sizes for 80% and 95%: expected (1420, 3933) as printed, got {(low, high)}"
+    assert np.median(added) <= 8 and (added <= 8).mean() >= 0.5, \
+        f"median requests of the keys from rank {low} to {high}: expected <= 8, got {np.median(added)}"
+    text = _solution_text()
+    assert "half of them are requested 8 times or fewer" in text

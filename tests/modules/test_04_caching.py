@@ -82,6 +82,39 @@ MUTANTS = {
     "late_event_drops_newer_entry": Mutant(
         "versioned_cache", "        if held is not None and held[1] < version:", "        if held is not None:",
         frozenset({VERSIONED}), "a late invalidation drops a newer entry"),
+    # Issue 17's six classes, each a mistake a learner makes that the hidden tests once let through.
+    "ttl_zero_refused": Mutant(  # class 1: a contract rule (ttl 0 is allowed) with no hidden case
+        "ttl_cache", "        if ttl < 0:\n", "        if ttl <= 0:\n", frozenset({TTL}),
+        "class 1: refuses ttl 0, which the contract allows (nothing is ever fresh)"),
+    "smallest_target_met_strictly": Mutant(  # class 2: exactly at the boundary
+        "smallest_cache_size", "        if lru_hit_ratio(trace, middle) >= target:", "        if lru_hit_ratio(trace, middle) > target:",
+        frozenset({SMALLEST}), "class 2: a target met exactly is taken as not met, so the answer is one size too big"),
+    "lru_evicts_at_capacity": Mutant(  # class 2
+        "lru_cache", "        while len(self._entries) > self.capacity:", "        while len(self._entries) >= self.capacity:",
+        frozenset({LRU}), "class 2: evicts when the cache holds exactly capacity entries"),
+    "lru_falsy_value_is_a_miss": Mutant(  # class 3: a value no random case held
+        "lru_cache", "        if key not in self._entries:\n            self.misses += 1",
+        "        if not self._entries.get(key):\n            self.misses += 1", frozenset({LRU}),
+        "class 3: a cached 0, empty string or False counts as a miss (random values are almost never 0)"),
+    "cache_aside_falsy_value_not_cached": Mutant(  # class 3
+        "cache_aside", "        if value is not None:\n            self.cache[key] = value\n",
+        "        if value:\n            self.cache[key] = value\n", frozenset({ASIDE}),
+        "class 3: a stored 0 or empty string is never cached, so every read of it goes to the store"),
+    "ttl_get_restarts_ttl": Mutant(  # class 4: a state rule (get does not restart the TTL)
+        "ttl_cache", "            self.hits += 1\n            return entry[0]",
+        "            self.hits += 1\n            self._entries[key] = (entry[0], self.clock() + self.ttl)\n"
+        "            return entry[0]", frozenset({TTL}),
+        "class 4: a hit restarts the entry's TTL (sliding expiry), so a hot entry is never refreshed from the store"),
+    "one_load_at_a_time": Mutant(  # class 5: a race (or here, a serialisation) only several keys at once show
+        "coalescing_loader", '            call["value"] = self.load(key)\n',
+        '            with globals().setdefault("_one_load_at_a_time", threading.Lock()):\n'
+        '                call["value"] = self.load(key)\n', frozenset({COALESCE}),
+        "class 5: one lock around every load, so loads of different keys wait for each other (one key at a "
+        "time passes; hidden scenarios with several keys find that the second key's load never started)"),
+    "hit_ratio_rounded": Mutant(  # class 6: inside a loose tolerance, outside the stated one
+        "lru_hit_ratio", "    return hits / len(trace)", "    return round(hits / len(trace), 4)", frozenset({HIT}),
+        "class 6: the ratio rounded to 4 places, within 0.00005 of the truth: a tolerance of 1e-4 would pass it, "
+        "the stated 1e-9 does not"),
 }
 
 # A correct solution written differently from ours: a hand-made doubly linked list, write times instead

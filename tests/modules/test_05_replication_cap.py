@@ -55,6 +55,38 @@ MUTANTS = {
         "or_set", "        self.removed |= {tag for item, tag in self.entries if item == element}\n",
         "        self.entries = {(item, tag) for item, tag in self.entries if item != element}\n",
         frozenset({ORSET}), "remove forgets the element locally: the next merge brings it back"),
+    # Issue 17's classes (no threads here, so no race: class 5 does not apply to this module).
+    "stale_accepts_floats": Mutant(  # class 1: a rule ("ints, not floats or bools") with no hidden case
+        "stale_read_probability", "        if not isinstance(value, int) or isinstance(value, bool):\n",
+        "        if False:\n", frozenset({STALE}), "class 1: n = 5.0 or r = True accepted, though the text says ints"),
+    "gcounter_default_amount_2": Mutant(  # class 1: the stated default never called
+        "g_counter", "    def increment(self, amount=1):", "    def increment(self, amount=2):", frozenset({GCOUNTER}),
+        "class 1: increment() without an amount adds 2 (the drivers used to pass every amount)"),
+    "stale_zero_from_r_plus_w_equals_n": Mutant(  # class 2: exactly at the boundary
+        "stale_read_probability", "    probability = 1.0\n",
+        "    if r + w >= n:\n        return 0.0\n    probability = 1.0\n", frozenset({STALE}),
+        "class 2: R + W = N taken as intersecting quorums (it is R + W > N)"),
+    "touching_operations_ordered": Mutant(  # class 2: touching intervals
+        "is_linearizable", "            if op[\"start\"] > first_end:", "            if op[\"start\"] >= first_end:",
+        frozenset({LINEARIZABLE}), "class 2: an operation starting exactly when another ends is taken to follow it"),
+    "quorum_versions_as_strings": Mutant(  # class 3: versions past 9
+        "quorum_read", "newest = max(first, key=lambda reply: reply[1])",
+        "newest = max(first, key=lambda reply: str(reply[1]))", frozenset({QUORUM}),
+        "class 3: versions compared as strings: \"9\" beats \"10\" (old hidden versions stayed below 6)"),
+    "vc_increment_in_place": Mutant(  # class 4: "leave the arguments unchanged"
+        "vector_clock_ops", "    ticked = dict(clock)\n", "    ticked = clock\n", frozenset({VC_OPS}),
+        "class 4: the clock passed in is ticked in place (and returned), though the text says leave it unchanged"),
+    "vc_merge_in_place": Mutant(  # class 4
+        "vector_clock_ops", "    merged = dict(a)\n", "    merged = a\n", frozenset({VC_OPS}),
+        "class 4: merge writes the maxima into its first argument"),
+    "stale_probability_by_sampling": Mutant(  # class 6: an estimate inside a loose tolerance
+        "stale_read_probability",
+        "    probability = 1.0\n    for i in range(r):   # each pick, without replacement, lands on a stale replica\n"
+        "        probability *= max(n - w - i, 0) / (n - i)\n    return probability",
+        "    import random\n    rng = random.Random(0)\n    trials = 4000\n"
+        "    return sum(all(x >= w for x in rng.sample(range(n), r)) for _ in range(trials)) / trials",
+        frozenset({STALE}), "class 6: a Monte Carlo estimate, within about 0.01 of the truth: a loose tolerance "
+                            "would pass it, the stated 1e-9 does not"),
     "orset_tags_not_unique": Mutant(
         "or_set", "self.adds += 1", "self.adds = 1",
         frozenset({ORSET}), "every add of a replica gets the same tag, so a removed element cannot come back"),
