@@ -41,6 +41,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import uuid
 from collections import Counter
@@ -220,7 +221,14 @@ def iter_graded_on_cluster(jobs: list[tuple], scheduler: str, limits: Limits | N
     run = uuid.uuid4().hex[:8]
     pending: dict = {}  # future -> (index, name)
     try:
-        client.register_plugin(ZygotePlugin(limits), name=PLUGIN_NAME)
+        for attempt in range(3):  # a worker that dies while the plugin is sent breaks the broadcast (OSError)
+            try:
+                client.register_plugin(ZygotePlugin(limits), name=PLUGIN_NAME)
+                break
+            except OSError:
+                if attempt == 2:
+                    raise
+                time.sleep(1.0)
         if window is None:
             window = 4 * max(1, len(client.scheduler_info().get("workers", {})) or workers) + 8
         todo = iter(enumerate(jobs))

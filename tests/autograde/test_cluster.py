@@ -354,7 +354,8 @@ def test_a_worker_without_full_isolation_is_named_in_the_summary_for_every_grade
     from autograde.cluster import describe_cluster
 
     assert summary.graded == 2, summary
-    noted = {key for key, note in summary.notes if "graded with isolation: limited on tcp://127.0.0.1" in note}
+    noted = {key for key, note in summary.notes
+             if "graded with isolation: limited" in note and "on tcp://127.0.0.1" in note}
     assert noted == {f"alice/{ASSIGNMENT}", f"bob/{ASSIGNMENT}"}, f"limited-isolation notes: {summary.notes}"
     lines = describe_cluster(summary.cluster)
     assert any("2 notebooks, 2 graded with isolation: limited" in line for line in lines), lines
