@@ -169,6 +169,20 @@ def run_autoscaler(cls, settings, calls) -> list:
     return [scaler.decide(now_s, capacity, utilisation) for now_s, capacity, utilisation in calls]
 
 
+def follow_autoscaler(cls, min_capacity, max_capacity, target, scale_out_cooldown_s, scale_in_cooldown_s,
+                      capacity, steps) -> list:
+    """Build the autoscaler from its five settings and ask it once per step ``[now_s, utilisation]``,
+    starting at ``capacity``; each call gets the capacity the previous call returned, as a group
+    that does what its autoscaler says would. Returns what ``decide`` returned, call by call."""
+    scaler = cls(min_capacity=min_capacity, max_capacity=max_capacity, target=target,
+                 scale_out_cooldown_s=scale_out_cooldown_s, scale_in_cooldown_s=scale_in_cooldown_s)
+    answers = []
+    for now_s, utilisation in steps:
+        capacity = scaler.decide(now_s, capacity, utilisation)
+        answers.append(capacity)
+    return answers
+
+
 # --------------------------------------------------------------------------- policies under load
 
 def simulate_policies(policies: dict, service_rates, weights, arrival_rate: float, n_requests: int,
