@@ -6,7 +6,7 @@ themselves (they hand a class and plain arguments to ``autograde.verdict``, whic
 from here):
 
 - drivers: ``run_picks``, ``replay_picks``, ``run_health_checks``, ``run_pool``,
-  ``run_autoscaler`` and ``autoscaling_summary`` build the learner's object, feed it a sequence
+  ``run_autoscaler``, ``follow_autoscaler`` and ``autoscaling_summary`` build the learner's object, feed it a sequence
   of calls and return what came back as lists and dicts;
 - simulators: ``simulate_policies`` (requests arriving at servers of unequal speed, on the
   ``course.sim`` SimPy core), ``simulate_failure`` (a server dies mid-run, with and without health
