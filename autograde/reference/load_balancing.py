@@ -690,6 +690,10 @@ def settings_view(fn):
     return choose_settings
 
 
+def _day(seed, average_rps, peak_factor):
+    return [round(float(x), 3) for x in day_of_demand(seed, average_rps=average_rps, peak_factor=peak_factor)]
+
+
 def _draw_demand(rng):
     """A day (or part of one) of demand: averages of 300 to 6,000 requests/s, peaks 1.2 to 3.5 times
     the average, surges up to 2.2 times, windows of one hour to a whole day."""
@@ -788,5 +792,8 @@ CONTRACTS.update({c.name: c for c in [
                edge("a load the minimum of 4 servers carries: every setting costs the same",
                     {"demand_rps": [150.0] * 120}),
                edge("day seed 2, the worked example",
-                    {"demand_rps": [round(float(x), 3) for x in day_of_demand(2)]})]),
+                    {"demand_rps": [round(float(x), 3) for x in day_of_demand(2)]}),
+               edge("a setting with exactly 14 SLO-violating minutes is within the budget, one with 15 is not",
+                    {"demand_rps": _day(266270, 1743, 1.81)},    # the cheapest has 14; the cheapest with < 14 is 3% dearer
+                    {"demand_rps": _day(361264, 2163, 2.19)})]),  # a setting with 15 is 3% cheaper than the cheapest
 ]})

@@ -88,6 +88,9 @@ MUTANTS = {
     "pool_finish_refused_on_down_server": Mutant(  # class 4: requests in flight on a server that then went down
         "healthy_pool", "if self.active[server] == 0:", "if self.active[server] == 0 or not self.up[server]:",
         frozenset({POOL}), "a down server's requests can never finish, so it stays loaded forever"),
+    "choose_budget_strict": Mutant(  # class 2: a setting exactly at the budget
+        "choose_settings", "run.slo_minutes <= SLO_BUDGET_MINUTES", "run.slo_minutes < SLO_BUDGET_MINUTES",
+        frozenset({CHOOSE}), "a setting with exactly 14 SLO-violating minutes refused, so a dearer one is chosen"),
     "choose_ignores_slo": Mutant(
         "choose_settings", "run.slo_minutes <= SLO_BUDGET_MINUTES and ", "",
         frozenset({CHOOSE}), "the cheapest setting chosen whatever its SLO violations"),
