@@ -124,22 +124,29 @@ def replay_picks(cls, weights, loads, seed=0) -> dict:
             "second": run_picks(cls, weights, loads, seed=seed)}
 
 
-def run_health_checks(cls, results, fall=3, rise=2) -> list:
+def _given(**kwargs) -> dict:
+    """The keyword arguments that are not None (None leaves an argument to the class's default)."""
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def run_health_checks(cls, results, fall=None, rise=None) -> list:
     """Build ``cls(fall=fall, rise=rise)``, feed it ``results`` (True = check passed) one at a
-    time, and return what ``observe`` returned after each: True while the server counts as up."""
-    checker = cls(fall=fall, rise=rise)
+    time, and return what ``observe`` returned after each: True while the server counts as up.
+    A ``fall`` or ``rise`` of None is left out, so the class's own default is used."""
+    checker = cls(**_given(fall=fall, rise=rise))
     return [checker.observe(bool(ok)) for ok in results]
 
 
-def run_pool(cls, n_servers, ops, fall=3, rise=2) -> list:
-    """Build ``cls(n_servers, fall=fall, rise=rise)`` and apply ``ops``; return one result each.
+def run_pool(cls, n_servers, ops, fall=None, rise=None) -> list:
+    """Build ``cls(n_servers, fall=fall, rise=rise)`` and apply ``ops``; return one result each
+    (a ``fall`` or ``rise`` of None is left out, so the class's own default is used).
 
     An op is a list: ``["report", server, ok]``, ``["assign"]``, ``["finish", server]``,
     ``["drain", server]``, ``["in_flight", server]`` or ``["removable", server]``. The result is
     what the method returned (None for report, finish and drain), or the name of the exception
     when ``assign`` raised ``LookupError`` or ``finish`` raised ``ValueError``.
     """
-    pool = cls(n_servers, fall=fall, rise=rise)
+    pool = cls(n_servers, **_given(fall=fall, rise=rise))
     results = []
     for op in ops:
         name, args = op[0], list(op[1:])

@@ -88,6 +88,13 @@ MUTANTS = {
     "pool_finish_refused_on_down_server": Mutant(  # class 4: requests in flight on a server that then went down
         "healthy_pool", "if self.active[server] == 0:", "if self.active[server] == 0 or not self.up[server]:",
         frozenset({POOL}), "a down server's requests can never finish, so it stays loaded forever"),
+    "health_default_rise_3": Mutant(  # class 1: a stated default that no case left out
+        "health_checker", "def __init__(self, fall=3, rise=2):", "def __init__(self, fall=3, rise=3):",
+        frozenset({HEALTH}), "HealthChecker() needs three passes to come back up (the drivers passed rise, always)"),
+    "pool_default_rise_3": Mutant(  # class 1
+        "healthy_pool", "def __init__(self, n_servers, fall=3, rise=2):",
+        "def __init__(self, n_servers, fall=3, rise=3):",
+        frozenset({POOL}), "HealthyPool(n) keeps a recovered server out for one check too many"),
     "choose_budget_strict": Mutant(  # class 2: a setting exactly at the budget
         "choose_settings", "run.slo_minutes <= SLO_BUDGET_MINUTES", "run.slo_minutes < SLO_BUDGET_MINUTES",
         frozenset({CHOOSE}), "a setting with exactly 14 SLO-violating minutes refused, so a dearer one is chosen"),
