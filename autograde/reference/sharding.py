@@ -666,6 +666,10 @@ _PAGE = [[{"user_id": "u1", "ts": 100, "item_id": "i07"}, {"user_id": "u2", "ts"
 _LOG = ["item:a", "item:b", "item:a", "item:c", "item:a", "item:b", "item:d", "item:a"]
 
 
+_JUMP_LANDS = ((30000 << 33) - 1) * pow(JUMP_MULTIPLIER, -1, 1 << 64) & MASK64
+"""A key whose first step gives key >> 33 = 30000, so the first jump is to j = 2^31 // 30001 = 71580."""
+
+
 def _int_at_least_one(param, says):
     return Rule(says, at={param: 1}, inside={param: 2}, outside=[{param: v} for v in (0, -3, 2.0, True)])
 
@@ -775,6 +779,10 @@ CONTRACTS = {c.name: c for c in [
                Rule("`key` < 2^64, else `ValueError`", at={"key": MASK64}, inside={"key": MASK64 - 1},
                     outside={"key": MASK64 + 1}),
                at_least("num_buckets", 1),
+               boundary("a jump that lands exactly on `num_buckets` ends the loop (`while j < num_buckets`)",
+                        at={"key": _JUMP_LANDS, "num_buckets": 71580},
+                        inside={"key": _JUMP_LANDS, "num_buckets": 71579},
+                        outside={"key": _JUMP_LANDS, "num_buckets": 71581}),
                edge("the published values", *[{"key": k, "num_buckets": b} for k, b, _ in JUMP_PUBLISHED])]),
     Contract(
         "jump_hash_many", jump_hash_many,
@@ -787,7 +795,9 @@ CONTRACTS = {c.name: c for c in [
                Rule("every key is in [0, 2^64), else `ValueError`",
                     at={"keys": [0, MASK64]}, inside={"keys": [1, MASK64 - 1]},
                     outside=[{"keys": [5, -1]}, {"keys": [MASK64 + 1]}]),
-               edge("no keys: `[]`", {"keys": []})]),
+               edge("no keys: `[]`", {"keys": []}),
+               edge("a jump that lands exactly on `num_buckets` ends the loop",
+                    {"keys": [_JUMP_LANDS, 42], "num_buckets": 71580})]),
     Contract(
         "latest_items", latest_items, draw=_draw_shards,
         domain="1 to 12 shards (some empty), 0 to 60 rows of 1 to 3 users, timestamps with many ties or none, item "
@@ -836,7 +846,8 @@ CONTRACTS = {c.name: c for c in [
         domain="logs as for `hot_keys`, 1 to 10^5 shards (mostly 1 to 16), the hot keys above 5% to 30%, fanouts "
                "1 to 39",
         rules=[at_least("num_shards", 1), at_least("fanout", 1),
-               edge("`hot` and `fanout` default to () and 1", {"hot": OMIT, "fanout": OMIT}),
+               edge("`hot` and `fanout` default to () and 1", {"hot": OMIT, "fanout": OMIT},
+                    {"accesses": _LOG, "num_shards": 3, "hot": ["item:a"], "fanout": OMIT}),
                edge("a hot key with `fanout` 1 goes to its one sub-key `key#0`, not to `key`",
                     {"accesses": _LOG, "num_shards": 3, "hot": ["item:a"], "fanout": 1}),
                edge("the j-th access is counted separately for each hot key",

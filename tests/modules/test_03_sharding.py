@@ -102,6 +102,13 @@ MUTANTS = {
     "hot_split_counter_shared": Mutant(  # class 4: state kept per key, not for all hot keys together
         "hot_key_handling", "            j = seen[key]\n", "            j = sum(seen.values())\n",
         frozenset({HOT}), "one round-robin counter for every hot key: the j-th access is counted across keys"),
+    "jump_loop_le": Mutant(  # class 2: a jump that lands exactly on num_buckets
+        "jump_hash", "while j < num_buckets:", "while j <= num_buckets:",
+        frozenset({JUMP}), "the loop goes on when j equals num_buckets, returning a bucket out of range"),
+    "shard_loads_default_fanout_2": Mutant(  # class 1: a stated default that no case left out
+        "hot_key_handling", "def shard_loads(accesses, num_shards, hot=(), fanout=1):",
+        "def shard_loads(accesses, num_shards, hot=(), fanout=2):",
+        frozenset({HOT}), "hot keys split over two sub-keys when no fanout is given"),
     "latest_sorts_shards_in_place": Mutant(  # class 4: "leave the arguments unchanged"
         "latest_items", "        per_shard.append(sorted(rows, key=order, reverse=True)[:limit])",
         "        shard.sort(key=order, reverse=True)\n"
