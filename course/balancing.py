@@ -102,7 +102,8 @@ class NaiveWeightedRoundRobin:
 # --------------------------------------------------------------------------- drivers
 
 def run_picks(cls, weights, loads=None, n_picks=None, seed=0) -> list:
-    """Build ``cls(weights, seed=seed)`` and return its picks, one per entry of ``loads``.
+    """Build ``cls(weights, seed=seed)`` and return its picks, one per entry of ``loads``
+    (``seed=None`` builds ``cls(weights)``, with the class's own default seed).
 
     ``loads`` is a list of load vectors (one per request, each of ``len(weights)`` in-flight
     counts). Without ``loads``, ``n_picks`` picks are made with every server idle (all loads 0).
@@ -111,7 +112,7 @@ def run_picks(cls, weights, loads=None, n_picks=None, seed=0) -> list:
         if n_picks is None:
             raise ValueError("give loads or n_picks")
         loads = [[0] * len(weights)] * int(n_picks)
-    policy = cls(list(weights), seed=seed)
+    policy = cls(list(weights)) if seed is None else cls(list(weights), seed=seed)
     return [policy.pick(list(vector)) for vector in loads]
 
 

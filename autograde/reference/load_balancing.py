@@ -536,7 +536,9 @@ CONTRACTS = {c.name: c for c in [
                edge("with one server, pick 0", {"weights": [1], "loads": [[5], [0], [2]]}),
                edge("the sole most loaded server is never picked",
                     {"weights": [1] * 2, "loads": [[0, 1]] * 40}, {"weights": [1] * 4, "loads": [[3, 0, 2, 1]] * 60}),
-               edge("equal loads: any server", {"weights": [1] * 5, "loads": [[2] * 5] * 30})]),
+               edge("equal loads: any server", {"weights": [1] * 5, "loads": [[2] * 5] * 30}),
+               edge("`seed` defaults to 0 (built without one, it still replays)",
+                    {"weights": [1] * 6, "loads": [[0, 3, 1, 4, 1, 5]] * 30, "seed": None})]),
     Contract(
         "HealthChecker", health_checks_run, supplied=("cls",),
         draw=lambda rng: {"results": _draw_results(rng), "fall": int(rng.integers(1, 7)),
@@ -742,6 +744,9 @@ CONTRACTS.update({c.name: c for c in [
                                              "ops": [["report", s, False] for s in range(10)] +
                                                     [["assign"]] * 5 + [["in_flight", 11], ["finish", 10]]}),
                edge("`fall` and `rise` default to 3 and 2",
+                    {"fall": OMIT, "rise": OMIT, "n_servers": 2,
+                     "ops": [["report", 0, False]] * 2 + [["assign"]] * 2 + [["report", 0, False], ["assign"],
+                                                                            ["in_flight", 0], ["in_flight", 1]]},
                     {"fall": OMIT, "rise": OMIT, "n_servers": 2,
                      "ops": [["report", 0, False]] * 3 + [["assign"]] * 2 + [["report", 0, True]] * 2 + [["assign"]]})]),
     Contract(

@@ -95,6 +95,9 @@ MUTANTS = {
         "healthy_pool", "def __init__(self, n_servers, fall=3, rise=2):",
         "def __init__(self, n_servers, fall=3, rise=3):",
         frozenset({POOL}), "HealthyPool(n) keeps a recovered server out for one check too many"),
+    "p2c_default_seed_invalid": Mutant(  # class 1: the interface's default seed=0 was never left out
+        "power_of_two_choices", "def __init__(self, weights, seed=0):", "def __init__(self, weights, seed=-1):",
+        frozenset({P2C}), "PowerOfTwoChoices(weights) raises: default_rng(-1) refuses a negative seed"),
     "choose_budget_strict": Mutant(  # class 2: a setting exactly at the budget
         "choose_settings", "run.slo_minutes <= SLO_BUDGET_MINUTES", "run.slo_minutes < SLO_BUDGET_MINUTES",
         frozenset({CHOOSE}), "a setting with exactly 14 SLO-violating minutes refused, so a dearer one is chosen"),
