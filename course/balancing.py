@@ -6,7 +6,7 @@ themselves (they hand a class and plain arguments to ``autograde.verdict``, whic
 from here):
 
 - drivers: ``run_picks``, ``replay_picks``, ``run_health_checks``, ``run_pool``,
-  ``run_autoscaler`` and ``autoscaling_summary`` build the learner's object, feed it a sequence
+  ``run_autoscaler``, ``follow_autoscaler`` and ``autoscaling_summary`` build the learner's object, feed it a sequence
   of calls and return what came back as lists and dicts;
 - simulators: ``simulate_policies`` (requests arriving at servers of unequal speed, on the
   ``course.sim`` SimPy core), ``simulate_failure`` (a server dies mid-run, with and without health
@@ -102,7 +102,8 @@ class NaiveWeightedRoundRobin:
 # --------------------------------------------------------------------------- drivers
 
 def run_picks(cls, weights, loads=None, n_picks=None, seed=0) -> list:
-    """Build ``cls(weights, seed=seed)`` and return its picks, one per entry of ``loads``.
+    """Build ``cls(weights, seed=seed)`` and return its picks, one per entry of ``loads``
+    (``seed=None`` builds ``cls(weights)``, with the class's own default seed).
 
     ``loads`` is a list of load vectors (one per request, each of ``len(weights)`` in-flight
     counts). Without ``loads``, ``n_picks`` picks are made with every server idle (all loads 0).
@@ -111,7 +112,7 @@ def run_picks(cls, weights, loads=None, n_picks=None, seed=0) -> list:
         if n_picks is None:
             raise ValueError("give loads or n_picks")
         loads = [[0] * len(weights)] * int(n_picks)
-    policy = cls(list(weights), seed=seed)
+    policy = cls(list(weights)) if seed is None else cls(list(weights), seed=seed)
     return [policy.pick(list(vector)) for vector in loads]
 
 
@@ -124,22 +125,29 @@ def replay_picks(cls, weights, loads, seed=0) -> dict:
             "second": run_picks(cls, weights, loads, seed=seed)}
 
 
-def run_health_checks(cls, results, fall=3, rise=2) -> list:
+def _given(**kwargs) -> dict:
+    """The keyword arguments that are not None (None leaves an argument to the class's default)."""
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def run_health_checks(cls, results, fall=None, rise=None) -> list:
     """Build ``cls(fall=fall, rise=rise)``, feed it ``results`` (True = check passed) one at a
-    time, and return what ``observe`` returned after each: True while the server counts as up."""
-    checker = cls(fall=fall, rise=rise)
+    time, and return what ``observe`` returned after each: True while the server counts as up.
+    A ``fall`` or ``rise`` of None is left out, so the class's own default is used."""
+    checker = cls(**_given(fall=fall, rise=rise))
     return [checker.observe(bool(ok)) for ok in results]
 
 
-def run_pool(cls, n_servers, ops, fall=3, rise=2) -> list:
-    """Build ``cls(n_servers, fall=fall, rise=rise)`` and apply ``ops``; return one result each.
+def run_pool(cls, n_servers, ops, fall=None, rise=None) -> list:
+    """Build ``cls(n_servers, fall=fall, rise=rise)`` and apply ``ops``; return one result each
+    (a ``fall`` or ``rise`` of None is left out, so the class's own default is used).
 
     An op is a list: ``["report", server, ok]``, ``["assign"]``, ``["finish", server]``,
     ``["drain", server]``, ``["in_flight", server]`` or ``["removable", server]``. The result is
     what the method returned (None for report, finish and drain), or the name of the exception
     when ``assign`` raised ``LookupError`` or ``finish`` raised ``ValueError``.
     """
-    pool = cls(n_servers, fall=fall, rise=rise)
+    pool = cls(n_servers, **_given(fall=fall, rise=rise))
     results = []
     for op in ops:
         name, args = op[0], list(op[1:])
@@ -167,6 +175,20 @@ def run_autoscaler(cls, settings, calls) -> list:
     """
     scaler = cls(**settings)
     return [scaler.decide(now_s, capacity, utilisation) for now_s, capacity, utilisation in calls]
+
+
+def follow_autoscaler(cls, min_capacity, max_capacity, target, scale_out_cooldown_s, scale_in_cooldown_s,
+                      capacity, steps) -> list:
+    """Build the autoscaler from its five settings and ask it once per step ``[now_s, utilisation]``,
+    starting at ``capacity``; each call gets the capacity the previous call returned, as a group
+    that does what its autoscaler says would. Returns what ``decide`` returned, call by call."""
+    scaler = cls(min_capacity=min_capacity, max_capacity=max_capacity, target=target,
+                 scale_out_cooldown_s=scale_out_cooldown_s, scale_in_cooldown_s=scale_in_cooldown_s)
+    answers = []
+    for now_s, utilisation in steps:
+        capacity = scaler.decide(now_s, capacity, utilisation)
+        answers.append(capacity)
+    return answers
 
 
 # --------------------------------------------------------------------------- policies under load

@@ -186,10 +186,10 @@ def run_ring(cls: type, vnodes: int, ops: Sequence[Sequence[Any]]) -> list:
     Returns one entry per operation: None for a successful add or remove (whatever the method
     returned), the owner (a str) for a get, the list of owners for an owners, or the exception's
     type name (``"ValueError"``) for an operation that raised. If the constructor raises, returns
-    ``[type name]``.
+    ``[type name]``. ``vnodes=None`` builds ``cls()``, with the class's default.
     """
     try:
-        ring = cls(vnodes=vnodes)
+        ring = cls() if vnodes is None else cls(vnodes=vnodes)
     except Exception as exc:  # noqa: BLE001
         return [_error_name(exc)]
     names = {"add": "add_node", "remove": "remove_node", "get": "get_node", "owners": "owners"}
@@ -232,6 +232,14 @@ def owners_before_after(route_many: Callable, keys: Sequence[Any], before: Any, 
     ``route_many(keys, layout) -> [owner of each key]`` (a layout is a shard count or a list of
     nodes): two calls, whatever the number of keys."""
     return {"before": route_many(keys, before), "after": route_many(keys, after)}
+
+
+def arguments_after_call(fn: Callable, kwargs: dict) -> dict:
+    """Call ``fn(**kwargs)`` and return ``kwargs`` as they are afterwards: equal to what was passed
+    when ``fn`` leaves its arguments unchanged (it must copy before it sorts or edits). Run beside the
+    learner's code (``autograde.beside.beside_learner``), where a change in place would show."""
+    fn(**kwargs)
+    return kwargs
 
 
 def all_pages(fn: Callable, shards: list, user_id: str, limit: int) -> list:

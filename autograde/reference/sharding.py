@@ -67,7 +67,9 @@ def fraction_moved(before, after):
 
 
 def run_ring(cls, vnodes, ops):
-    """The ring as a sorted numpy array of points searched with searchsorted (``cls`` is ignored)."""
+    """The ring as a sorted numpy array of points searched with searchsorted (``cls`` is ignored;
+    ``vnodes=None`` is the default, 100)."""
+    vnodes = 100 if vnodes is None else vnodes
     if vnodes < 1:
         return ["ValueError"]
     nodes: dict[str, list[int]] = {}
@@ -534,3 +536,324 @@ def loads_judge(max_after, total):
         return None
 
     return judge
+
+
+# --------------------------------------------------------------------------- contracts
+# One per graded function or class (autograde.contracts): every rule the exercise states, at, just inside
+# and just outside its boundary, each promised edge case, and random cases from the whole domain: keys with
+# non-ASCII text, "#" and ":" in them, 10 and more nodes or shards, bucket counts from 1 to 10^5.
+
+from autograde.contracts import OMIT, Contract, Rule, at_least, at_most, boundary, edge, greater_than  # noqa: E402
+
+_MORE_UNICODE = _UNICODE + ["Ä", "ñ", "用户:42", "İ", "ǅ"]
+
+
+def _draw_key(rng):
+    """A str key: ASCII of 0 to 24 characters (":", "#", "/" included), or with non-ASCII text inside."""
+    if rng.random() < 0.25:
+        return _ascii_key(rng, 8) + str(rng.choice(_MORE_UNICODE)) + _ascii_key(rng, 8)
+    return _ascii_key(rng)
+
+
+def _draw_keys(rng, most=30):
+    return [_draw_key(rng) for _ in range(int(rng.choice([0, 1, int(rng.integers(2, most + 1))])))]
+
+
+def _draw_count(rng):
+    """A shard, node or bucket count from 1 to 10^5: often small, sometimes 10 to 99, sometimes large."""
+    return int(rng.choice([int(rng.integers(1, 10)), int(rng.integers(10, 100)), int(rng.integers(100, 100_001))]))
+
+
+def _draw_nodes(rng):
+    count = int(rng.choice([1, 2, int(rng.integers(3, 10)), int(rng.integers(10, 21))]))
+    return [f"node-{i}" for i in rng.permutation(25)[:count]]
+
+
+def _draw_ring(rng):
+    vnodes = int(rng.choice([1, 2, 3, 5, 10, 40, 100]))
+    pool = [f"db-{i}" for i in range(int(rng.choice([2, int(rng.integers(3, 9)), int(rng.integers(10, 14))])))]
+    present, ops = [], []
+    for _ in range(int(rng.integers(0, 40))):
+        r = rng.random()
+        if r < 0.3 or not present:
+            node = str(rng.choice(pool))
+            ops.append(["add", node])
+            if node not in present:
+                present.append(node)
+        elif r < 0.4:
+            node = str(rng.choice(pool))
+            ops.append(["remove", node])
+            if node in present:
+                present.remove(node)
+        else:
+            def key():
+                if rng.random() < 0.3:  # a point's own name: its hash is that point
+                    return f"{rng.choice(pool)}#{int(rng.integers(0, vnodes))}"
+                return _draw_key(rng)
+            ops.append(["get", key()] if r < 0.9 else ["owners", [key() for _ in range(int(rng.integers(1, 8)))]])
+    return {"vnodes": vnodes, "ops": ops}
+
+
+def _ring_unambiguous(case):
+    """No ``owners([])`` on an empty ring: there the text accepts both ``[]`` and ``ValueError``."""
+    present: set = set()
+    for op, arg in case["ops"]:
+        if op == "add":
+            present.add(arg)
+        elif op == "remove":
+            present.discard(arg)
+        elif op == "owners" and not arg and not present:
+            return False
+    return True
+
+
+def _draw_jump_key(rng):
+    return int(rng.choice([int(rng.integers(0, 1000)), int(rng.integers(0, 2**63, dtype=np.int64)) * 2
+                           + int(rng.integers(0, 2))]))
+
+
+def _jump_agrees(case):
+    """Keys where the paper's double division and an exact integer division agree (both are accepted)."""
+    keys = case["keys"] if "keys" in case else [case["key"]]
+    buckets = case["num_buckets"]
+    if type(buckets) is not int or buckets < 1 or any(type(k) is not int or not 0 <= k <= MASK64 for k in keys):
+        return True
+    return all(jump_hash(k, buckets) == _jump_exact(k, buckets) for k in keys)
+
+
+def _draw_shards(rng):
+    n_shards = int(rng.choice([1, int(rng.integers(2, 7)), int(rng.integers(7, 13))]))
+    users = [f"u{i}" for i in range(int(rng.integers(1, 4)))]
+    shards = [[] for _ in range(n_shards)]
+    ts_span = int(rng.choice([3, 10, 1000, 2**40]))  # a short span forces many ties
+    digits = int(rng.choice([1, 2, 5]))  # ids of unequal length ("i9" > "i10") in one case in three
+    for item in rng.permutation(10**digits)[:int(rng.integers(0, min(60, 10**digits)))]:
+        shard = int(rng.integers(0, n_shards)) if rng.random() < 0.85 else 0
+        shards[shard].append({"user_id": str(rng.choice(users)), "ts": int(rng.integers(0, ts_span)),
+                              "item_id": f"i{int(item)}" if digits == 1 or rng.random() < 0.5 else
+                              f"i{int(item):0{digits}d}"})
+    user = str(rng.choice(users + ["nobody"]))
+    limit = int(rng.choice([1, int(rng.integers(2, 12)), int(rng.integers(12, 70))]))
+    cursor = None
+    if rng.random() < 0.5:
+        cursor = latest_items(shards, user, int(rng.integers(1, 12)))["next_cursor"]
+        if cursor is None and rng.random() < 0.5:
+            cursor = [int(rng.integers(0, min(ts_span, 1000) + 1)), f"i{int(rng.integers(0, 10**digits))}"]
+    return {"shards": shards, "user_id": user, "limit": limit, "cursor": cursor}
+
+
+def _draw_log(rng):
+    log = access_log(int(rng.integers(0, 2**31)), int(rng.choice([0, 1, int(rng.integers(2, 50)),
+                                                                    int(rng.integers(50, 600))])),
+                     n_keys=int(rng.choice([1, int(rng.integers(2, 10)), int(rng.integers(10, 80))])),
+                     exponent=float(rng.uniform(0.5, 2.0)))
+    return log
+
+
+def _hot_unambiguous(case):
+    """No count within 1e-6 of the threshold unless both ways of comparing agree (the text accepts both)."""
+    log, threshold = case["accesses"], case["threshold"]
+    if not (type(threshold) in (int, float) and 0 < threshold <= 1):
+        return True
+    total = len(log)
+    return all((c >= threshold * total) == (c / total >= threshold) for c in Counter(log).values())
+
+
+_PAGE = [[{"user_id": "u1", "ts": 100, "item_id": "i07"}, {"user_id": "u2", "ts": 105, "item_id": "i08"},
+          {"user_id": "u1", "ts": 90, "item_id": "i03"}], [],
+         [{"user_id": "u1", "ts": 100, "item_id": "i09"}, {"user_id": "u1", "ts": 120, "item_id": "i01"},
+          {"user_id": "u1", "ts": 100, "item_id": "i02"}]]
+_LOG = ["item:a", "item:b", "item:a", "item:c", "item:a", "item:b", "item:d", "item:a"]
+
+
+_JUMP_LANDS = ((30000 << 33) - 1) * pow(JUMP_MULTIPLIER, -1, 1 << 64) & MASK64
+"""A key whose first step gives key >> 33 = 30000, so the first jump is to j = 2^31 // 30001 = 71580."""
+
+
+def _int_at_least_one(param, says):
+    return Rule(says, at={param: 1}, inside={param: 2}, outside=[{param: v} for v in (0, -3, 2.0, True)])
+
+
+CONTRACTS = {c.name: c for c in [
+    Contract(
+        "stable_hash", stable_hash, draw=lambda rng: {"key": _draw_key(rng)},
+        domain="str keys of 0 to 24 characters, ASCII and not, with \":\", \"#\" and \"/\"",
+        rules=[Rule("`key` is a `str`, else `TypeError` (`1` and `\"1\"` are different keys; the visible test tries "
+                    "the bytes `b\"user:42\"`, which cannot be sent as a hidden case)",
+                    at={"key": "1"}, inside={"key": "user:42"},
+                    outside=[{"key": 1}, {"key": None}, {"key": ["user:1"]}, {"key": 1.5}, {"key": True}],
+                    raises=TypeError),
+               edge("the empty string is a key", {"key": ""}),
+               edge("non-ASCII keys hash their UTF-8 bytes", {"key": "ключ"}, {"key": "café"}, {"key": "😀"}),
+               edge("keys that differ only in case hash differently", {"key": "User:42"}, {"key": "user:42"})]),
+    Contract(
+        "mod_n_shard", mod_n_shard, draw=lambda rng: {"key": _draw_key(rng), "num_shards": _draw_count(rng)},
+        domain="str keys as for `stable_hash`, 1 to 10^5 shards",
+        rules=[_int_at_least_one("num_shards", "`num_shards` is an int >= 1 (not a float or a bool), else `ValueError`"),
+               edge("one shard: every key on shard 0", {"num_shards": 1, "key": "user:42"})]),
+    Contract(
+        "mod_n_shard_many", mod_n_shard_many, draw=lambda rng: {"keys": _draw_keys(rng), "num_shards": _draw_count(rng)},
+        domain="0 to 30 keys, 1 to 10^5 shards",
+        rules=[_int_at_least_one("num_shards", "`num_shards` is an int >= 1 (not a float or a bool), else "
+                                               "`ValueError`, even for an empty list of keys"),
+               edge("an invalid count raises even with no keys", {"keys": [], "num_shards": 0}),
+               edge("no keys: `[]`", {"keys": []}),
+               edge("the same answers as `mod_n_shard`, in the order of the keys, repeats included",
+                    {"keys": ["user:42", "user:7", "user:42", "user:8"], "num_shards": 16})]),
+    Contract(
+        "fraction_moved", fraction_moved,
+        draw=lambda rng: (lambda size, k, names: (lambda before: {
+            "before": before,
+            "after": [b if rng.random() < float(rng.uniform(0, 1)) else
+                      (names[int(rng.integers(k))] if names else int(rng.integers(k))) for b in before]})(
+            [names[int(rng.integers(k))] if names else int(rng.integers(k)) for _ in range(size)]))(
+            int(rng.choice([1, int(rng.integers(2, 60)), int(rng.integers(60, 500))])), int(rng.integers(1, 14)),
+            [f"db-{i}" for i in range(14)] if rng.random() < 0.4 else None),
+        domain="1 to 500 owners, shard numbers or node names, from 1 to 13 owners, from none to all moved",
+        rules=[Rule("`before` and `after` have the same length, else `ValueError`",
+                    at={"before": [1, 2], "after": [1, 3]}, inside={"before": [4], "after": [4]},
+                    outside=[{"before": [1, 2], "after": [1]}, {"before": [1], "after": [1, 2]}]),
+               Rule("the lists are not empty, else `ValueError`",
+                    at={"before": [0], "after": [1]}, inside={"before": [0, 1], "after": [1, 1]},
+                    outside={"before": [], "after": []}),
+               edge("nothing moved: 0.0; everything moved: 1.0",
+                    {"before": [0, 1, 2], "after": [0, 1, 2]}, {"before": [0, 1, 2], "after": [1, 2, 0]}),
+               edge("owners may be node names", {"before": ["db-a", "db-b"], "after": ["db-a", "db-c"]})]),
+    Contract(
+        "HashRing", run_ring, supplied=("cls",), draw=_draw_ring, accept=_ring_unambiguous,
+        domain="1 to 100 virtual nodes, 2 to 13 nodes, 0 to 40 adds, removes, gets and batch look-ups, keys that "
+               "are a point's own name; each result as `course.sharding.run_ring` records it",
+        rules=[boundary("`vnodes` >= 1, else the constructor raises `ValueError`",
+                        at={"vnodes": 1, "ops": [["add", "db-a"], ["get", "k"]]},
+                        inside={"vnodes": 2, "ops": [["add", "db-a"], ["get", "k"]]},
+                        outside={"vnodes": 0, "ops": [["add", "db-a"]]}),
+               edge("adding a node already on the ring, or removing one that is not, gives `ValueError`",
+                    {"vnodes": 3, "ops": [["add", "db-a"], ["add", "db-a"], ["remove", "db-b"], ["get", "k"]]}),
+               edge("`get_node` and `owners` on an empty ring give `ValueError` (also after every node is removed)",
+                    {"vnodes": 2, "ops": [["get", "k"], ["owners", ["k"]], ["add", "db-a"], ["remove", "db-a"],
+                                          ["get", "k"]]}),
+               edge("a key whose hash is a point belongs to that point (\"at or after\")",
+                    {"vnodes": 3, "ops": [["add", "db-a"], ["add", "db-b"], ["add", "db-c"]] +
+                     [["get", f"db-{n}#{i}"] for n in "abc" for i in range(3)]}),
+               edge("a key past the largest point wraps round to the smallest",
+                    {"vnodes": 2, "ops": [["add", "db-a"], ["add", "db-b"], ["add", "db-c"], ["get", "user:18"]]}),
+               edge("a removed node's keys go to the next point clockwise, and every other key stays",
+                    {"vnodes": 5, "ops": [["add", f"db-{i}"] for i in range(12)] +
+                     [["owners", [f"user:{k}" for k in range(40)]], ["remove", "db-10"],
+                      ["owners", [f"user:{k}" for k in range(40)]]]}),
+               edge("`vnodes` defaults to 100",
+                    {"vnodes": None, "ops": [["add", "db-a"], ["add", "db-b"], ["get", "db-b#99"], ["get", "db-a#57"],
+                                             ["owners", [f"db-b#{i}" for i in range(95, 100)]]]})]),
+    Contract(
+        "rendezvous_owners", rendezvous_owners,
+        draw=lambda rng: (lambda nodes: {"key": _draw_key(rng), "nodes": nodes,
+                                         "replicas": int(rng.integers(1, len(nodes) + 1))})(_draw_nodes(rng)),
+        domain="1 to 20 nodes named node-0 to node-24 in any order, every number of replicas",
+        rules=[Rule("`nodes` is not empty, else `ValueError`",
+                    at={"nodes": ["a"], "replicas": 1}, inside={"nodes": ["a", "b"], "replicas": 1},
+                    outside={"nodes": [], "replicas": 1}),
+               Rule("`replicas` >= 1, else `ValueError`",
+                    at={"nodes": ["a", "b", "c"], "replicas": 1}, inside={"nodes": ["a", "b", "c"], "replicas": 2},
+                    outside={"nodes": ["a", "b", "c"], "replicas": 0}),
+               Rule("`replicas` <= `len(nodes)`, else `ValueError`",
+                    at={"nodes": ["a", "b", "c"], "replicas": 3}, inside={"nodes": ["a", "b", "c"], "replicas": 2},
+                    outside={"nodes": ["a", "b", "c"], "replicas": 4}),
+               edge("`replicas` defaults to 1", {"replicas": OMIT}),
+               edge("highest weight first, whatever the order of `nodes`",
+                    {"key": "user:42", "nodes": [f"node-{i}" for i in range(12)], "replicas": 12},
+                    {"key": "user:42", "nodes": [f"node-{i}" for i in reversed(range(12))], "replicas": 12})]),
+    Contract(
+        "rendezvous_owner_many", rendezvous_owner_many,
+        draw=lambda rng: {"keys": _draw_keys(rng), "nodes": _draw_nodes(rng)},
+        domain="0 to 30 keys, 1 to 20 nodes",
+        rules=[Rule("`nodes` is not empty, else `ValueError`, even for an empty list of keys",
+                    at={"nodes": ["a"]}, inside={"nodes": ["a", "b"]},
+                    outside=[{"nodes": []}, {"nodes": [], "keys": []}]),
+               edge("no keys: `[]`", {"keys": []})]),
+    Contract(
+        "jump_hash", jump_hash, draw=lambda rng: {"key": _draw_jump_key(rng), "num_buckets": _draw_count(rng)},
+        accept=_jump_agrees,
+        domain="keys from 0 to 2^64 - 1 (small and large), 1 to 10^5 buckets, where the double and the integer "
+               "division agree",
+        rules=[at_least("key", 0),
+               Rule("`key` < 2^64, else `ValueError`", at={"key": MASK64}, inside={"key": MASK64 - 1},
+                    outside={"key": MASK64 + 1}),
+               at_least("num_buckets", 1),
+               boundary("a jump that lands exactly on `num_buckets` ends the loop (`while j < num_buckets`)",
+                        at={"key": _JUMP_LANDS, "num_buckets": 71580},
+                        inside={"key": _JUMP_LANDS, "num_buckets": 71579},
+                        outside={"key": _JUMP_LANDS, "num_buckets": 71581}),
+               edge("the published values", *[{"key": k, "num_buckets": b} for k, b, _ in JUMP_PUBLISHED])]),
+    Contract(
+        "jump_hash_many", jump_hash_many,
+        draw=lambda rng: {"keys": [_draw_jump_key(rng) for _ in range(int(rng.choice([0, 1, int(rng.integers(2, 30))])))],
+                          "num_buckets": _draw_count(rng)},
+        accept=_jump_agrees, domain="0 to 30 keys as for `jump_hash`, 1 to 10^5 buckets",
+        rules=[Rule("`num_buckets` >= 1, else `ValueError`, checked first (even for an empty list of keys)",
+                    at={"num_buckets": 1}, inside={"num_buckets": 2},
+                    outside=[{"num_buckets": 0}, {"num_buckets": 0, "keys": []}]),
+               Rule("every key is in [0, 2^64), else `ValueError`",
+                    at={"keys": [0, MASK64]}, inside={"keys": [1, MASK64 - 1]},
+                    outside=[{"keys": [5, -1]}, {"keys": [MASK64 + 1]}]),
+               edge("no keys: `[]`", {"keys": []}),
+               edge("a jump that lands exactly on `num_buckets` ends the loop",
+                    {"keys": [_JUMP_LANDS, 42], "num_buckets": 71580})]),
+    Contract(
+        "latest_items", latest_items, draw=_draw_shards,
+        domain="1 to 12 shards (some empty), 0 to 60 rows of 1 to 3 users, timestamps with many ties or none, item "
+               "ids of unequal length, limits from 1 to 69, cursors from real pages and made up",
+        rules=[at_least("limit", 1),
+               boundary("a full page has a cursor, one row short has none",
+                        at={"shards": _PAGE, "user_id": "u1", "limit": 5, "cursor": None},
+                        inside={"shards": _PAGE, "user_id": "u1", "limit": 4, "cursor": None},
+                        outside={"shards": _PAGE, "user_id": "u1", "limit": 6, "cursor": None}),
+               boundary("the page holds only rows strictly after the cursor (equal `ts`: smaller `item_id`)",
+                        at={"shards": _PAGE, "user_id": "u1", "limit": 3, "cursor": [100, "i07"]},
+                        inside={"shards": _PAGE, "user_id": "u1", "limit": 3, "cursor": [100, "i08"]},
+                        outside={"shards": _PAGE, "user_id": "u1", "limit": 3, "cursor": [100, "i06"]}),
+               edge("equal `ts`: larger `item_id` first, compared as text (\"i9\" before \"i10\")",
+                    {"shards": [[{"user_id": "u", "ts": 5, "item_id": "i10"}], [{"user_id": "u", "ts": 5, "item_id": "i9"}],
+                                [{"user_id": "u", "ts": 5, "item_id": "i100"}]], "user_id": "u", "limit": 3,
+                     "cursor": None}),
+               edge("a user with no rows, or no shards with rows: an empty page",
+                    {"shards": _PAGE, "user_id": "nobody", "limit": 3, "cursor": None},
+                    {"shards": [[], []], "user_id": "u1", "limit": 1, "cursor": None}),
+               edge("`cursor` defaults to None", {"cursor": OMIT})]),
+    Contract(
+        "hot_keys", hot_keys,
+        draw=lambda rng: {"accesses": _draw_log(rng),
+                          "threshold": float(rng.choice([round(float(rng.uniform(0.001, 1)), 3), 0.01, 0.05, 0.1,
+                                                         0.25, 0.5, 1.0]))},
+        accept=_hot_unambiguous,
+        domain="logs of 0 to 600 accesses over 1 to 80 keys, skew exponents 0.5 to 2, thresholds from 0.001 to 1 "
+               "(no count where the two accepted comparisons differ)",
+        rules=[greater_than("threshold", 0, step=0.01), at_most("threshold", 1, step=0.01),
+               boundary("a count exactly at `threshold × len(accesses)` is hot",
+                        at={"accesses": _LOG, "threshold": 0.25}, inside={"accesses": _LOG, "threshold": 0.24},
+                        outside={"accesses": _LOG, "threshold": 0.26}),
+               edge("an empty log: `[]`", {"accesses": [], "threshold": 0.5}),
+               edge("equal counts: keys in ascending order (as text: \"k10\" before \"k9\")",
+                    {"accesses": [f"k{i}" for i in range(12)] * 2, "threshold": 0.01}),
+               edge("`threshold` 1: only a key that is every access",
+                    {"accesses": ["a"] * 5, "threshold": 1.0}, {"accesses": ["a"] * 5 + ["b"], "threshold": 1.0})]),
+    Contract(
+        "shard_loads", shard_loads,
+        draw=lambda rng: (lambda log: {"accesses": log, "num_shards": _draw_count(rng) if rng.random() < 0.2 else
+                                       int(rng.integers(1, 17)),
+                                       "hot": hot_keys(log, float(rng.choice([0.05, 0.1, 0.3]))) if log else [],
+                                       "fanout": int(rng.choice([1, int(rng.integers(2, 9)), int(rng.integers(9, 40))]))})(
+            _draw_log(rng)),
+        domain="logs as for `hot_keys`, 1 to 10^5 shards (mostly 1 to 16), the hot keys above 5% to 30%, fanouts "
+               "1 to 39",
+        rules=[at_least("num_shards", 1), at_least("fanout", 1),
+               edge("`hot` and `fanout` default to () and 1", {"hot": OMIT, "fanout": OMIT},
+                    {"accesses": _LOG, "num_shards": 3, "hot": ["item:a"], "fanout": OMIT}),
+               edge("a hot key with `fanout` 1 goes to its one sub-key `key#0`, not to `key`",
+                    {"accesses": _LOG, "num_shards": 3, "hot": ["item:a"], "fanout": 1}),
+               edge("the j-th access is counted separately for each hot key",
+                    {"accesses": ["item:a", "item:b", "item:b", "item:a", "item:b", "item:a"], "num_shards": 7,
+                     "hot": ["item:a", "item:b"], "fanout": 2}),
+               edge("an empty log: every shard 0", {"accesses": [], "num_shards": 5, "hot": [], "fanout": 3}),
+               edge("a hot key that is never accessed changes nothing",
+                    {"accesses": _LOG, "num_shards": 3, "hot": ["item:z"], "fanout": 4})]),
+]}

@@ -9,7 +9,7 @@ import pytest
 from course.balancing import (
     BOOT_S, SEED_SETTINGS, SLO_P99_MS, FailureRun, NaiveWeightedRoundRobin, RandomChoice, autoscaling_summary,
     day_of_demand, latency_table, p99_latency_ms, plot_autoscaling, plot_failure_timeline, plot_pick_sequences,
-    plot_policy_latency, plot_settings_tradeoff, replay_picks, run_autoscaler, run_health_checks, run_picks,
+    plot_policy_latency, plot_settings_tradeoff, replay_picks, run_autoscaler, follow_autoscaler, run_health_checks, run_picks,
     run_pool, settings_grid, simulate_autoscaling, simulate_failure, simulate_policies, sweep_settings)
 from course.seeding import derive_seed
 from course.traffic import diurnal_profile
@@ -156,6 +156,15 @@ def test_run_pool_records_results_and_exception_names():
 def test_run_autoscaler_passes_each_call():
     calls = [[0, 10, 0.84], [60, 12, 0.35]]
     assert run_autoscaler(Tracking, SEED_SETTINGS, calls) == [12, 6]
+
+
+def test_follow_autoscaler_gives_each_call_the_capacity_the_last_one_returned():
+    steps = [[0, 0.84], [60, 0.95], [360, 0.95], [420, 0.3], [720, 0.3]]
+    from autograde.reference.load_balancing import TargetTracking  # with cooldowns, as the worked example
+
+    got = follow_autoscaler(TargetTracking, **SEED_SETTINGS, capacity=10, steps=steps)
+    assert got == [12, 12, 17, 17, 8], f"input: seed settings, capacity 10, {steps}; expected [12, 12, 17, 17, 8], got {got}"
+    assert follow_autoscaler(Tracking, **SEED_SETTINGS, capacity=7, steps=[]) == []
 
 
 # ------------------------------------------------------------------ policies under load

@@ -114,6 +114,9 @@ def test_run_ring_matches_the_reference_and_records_errors_by_name():
     assert run_ring(_ListRing, 2, [["owners", ["k"]], ["add", "a"], ["owners", ["k", "j"]], ["owners", []]]) == [
         "ValueError", None, ["a", "a"], []]
     assert any(op == "owners" for case in ref.ring_cases(seed=5, n=15) for op, _ in case["ops"])
+    # vnodes=None builds the class with its own default (100 here): "db-b#99" is a point of db-b only then
+    ops = [["add", "db-a"], ["add", "db-b"], ["get", "db-b#99"]]
+    assert run_ring(_ListRing, None, ops) == ref.run_ring(None, None, ops) == [None, None, "db-b"]
 
 
 def test_ring_movement_moves_keys_only_to_the_new_node():

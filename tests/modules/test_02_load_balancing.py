@@ -67,6 +67,40 @@ MUTANTS = {
         "target_tracking_autoscaler", "max(self.min_capacity, min(self.max_capacity, desired))",
         "max(self.min_capacity, desired)", frozenset({SCALER, CHOOSE}),
         "max_capacity ignored (so choose_settings finds a setting for an impossible load and never raises)"),
+    # issue 17's classes of mistakes that used to score full marks (class 5, races, does not apply: nothing here
+    # runs concurrently)
+    "pool_accepts_zero_servers": Mutant(  # class 1: a stated error rule that had no hidden case
+        "healthy_pool", "if n_servers < 1:", "if n_servers < 0:",
+        frozenset({POOL}), "a pool of 0 servers accepted (the text says ValueError; only the contract tries it)"),
+    "autoscaler_scale_out_cooldown_unchecked": Mutant(  # class 1
+        "target_tracking_autoscaler", "if scale_out_cooldown_s < 0 or scale_in_cooldown_s < 0:",
+        "if scale_in_cooldown_s < 0:",
+        frozenset({SCALER}), "a negative scale-out cooldown accepted (the old hidden tests tried only scale-in)"),
+    "autoscaler_scale_in_cooldown_strict": Mutant(  # classes 2 and 6: exact boundary; the day totals' tolerance hid it
+        "target_tracking_autoscaler", "now_s - self.last_scaling >= self.scale_in_cooldown_s",
+        "now_s - self.last_scaling > self.scale_in_cooldown_s",
+        frozenset({SCALER}),
+        "a scale-in exactly one cooldown later is refused: whole days differ by less than the 2% their totals "
+        "allow, so only the contract's boundary case catches it"),
+    "lc_compares_loads_as_text": Mutant(  # class 3: loads of 10 and more, which one corner of the domain lacks
+        "least_connections", "key=lambda i: loads[i])", "key=lambda i: str(loads[i]))",
+        frozenset({LC}), "loads compared as strings: 10 looks smaller than 9"),
+    "pool_finish_refused_on_down_server": Mutant(  # class 4: requests in flight on a server that then went down
+        "healthy_pool", "if self.active[server] == 0:", "if self.active[server] == 0 or not self.up[server]:",
+        frozenset({POOL}), "a down server's requests can never finish, so it stays loaded forever"),
+    "health_default_rise_3": Mutant(  # class 1: a stated default that no case left out
+        "health_checker", "def __init__(self, fall=3, rise=2):", "def __init__(self, fall=3, rise=3):",
+        frozenset({HEALTH}), "HealthChecker() needs three passes to come back up (the drivers passed rise, always)"),
+    "pool_default_rise_3": Mutant(  # class 1
+        "healthy_pool", "def __init__(self, n_servers, fall=3, rise=2):",
+        "def __init__(self, n_servers, fall=3, rise=3):",
+        frozenset({POOL}), "HealthyPool(n) keeps a recovered server out for one check too many"),
+    "p2c_default_seed_invalid": Mutant(  # class 1: the interface's default seed=0 was never left out
+        "power_of_two_choices", "def __init__(self, weights, seed=0):", "def __init__(self, weights, seed=-1):",
+        frozenset({P2C}), "PowerOfTwoChoices(weights) raises: default_rng(-1) refuses a negative seed"),
+    "choose_budget_strict": Mutant(  # class 2: a setting exactly at the budget
+        "choose_settings", "run.slo_minutes <= SLO_BUDGET_MINUTES", "run.slo_minutes < SLO_BUDGET_MINUTES",
+        frozenset({CHOOSE}), "a setting with exactly 14 SLO-violating minutes refused, so a dearer one is chosen"),
     "choose_ignores_slo": Mutant(
         "choose_settings", "run.slo_minutes <= SLO_BUDGET_MINUTES and ", "",
         frozenset({CHOOSE}), "the cheapest setting chosen whatever its SLO violations"),

@@ -86,6 +86,38 @@ MUTANTS = {
     "hot_split_never_advances": Mutant(
         "hot_key_handling", "            seen[key] += 1\n", "",
         frozenset({HOT}), "the round-robin counter never advances: every access goes to sub-key #0"),
+    # issue 17's classes of mistakes that used to score full marks (class 5, races, does not apply: nothing here
+    # runs concurrently)
+    "mod_n_bool_accepted": Mutant(  # class 1: "an int >= 1" had no hidden case with a bool
+        "mod_n_routing",
+        'stable_hash(key) mod num_shards."""\n    ### BEGIN SOLUTION\n    if type(num_shards) is not int',
+        'stable_hash(key) mod num_shards."""\n    ### BEGIN SOLUTION\n    if not isinstance(num_shards, int)',
+        frozenset({MOD_N}), "isinstance(True, int) is true, so mod_n_shard('k', True) routes to shard 0"),
+    "jump_largest_key_refused": Mutant(  # class 2: the key bound exactly at 2^64 - 1
+        "jump_hash", "if not 0 <= key <= MASK64:", "if not 0 <= key < MASK64:",
+        frozenset({JUMP}), "the largest 64-bit key, 2^64 - 1, refused: only a case exactly at the bound sees it"),
+    "hot_ties_in_log_order": Mutant(  # class 3: ties, which the seeded Zipf logs almost never contain
+        "hot_key_handling", "key=lambda key: (-counts[key], key))", "key=lambda key: -counts[key])",
+        frozenset({HOT}), "keys with equal counts left in the order they first appear, not ascending"),
+    "hot_split_counter_shared": Mutant(  # class 4: state kept per key, not for all hot keys together
+        "hot_key_handling", "            j = seen[key]\n", "            j = sum(seen.values())\n",
+        frozenset({HOT}), "one round-robin counter for every hot key: the j-th access is counted across keys"),
+    "jump_loop_le": Mutant(  # class 2: a jump that lands exactly on num_buckets
+        "jump_hash", "while j < num_buckets:", "while j <= num_buckets:",
+        frozenset({JUMP}), "the loop goes on when j equals num_buckets, returning a bucket out of range"),
+    "shard_loads_default_fanout_2": Mutant(  # class 1: a stated default that no case left out
+        "hot_key_handling", "def shard_loads(accesses, num_shards, hot=(), fanout=1):",
+        "def shard_loads(accesses, num_shards, hot=(), fanout=2):",
+        frozenset({HOT}), "hot keys split over two sub-keys when no fanout is given"),
+    "latest_sorts_shards_in_place": Mutant(  # class 4: "leave the arguments unchanged"
+        "latest_items", "        per_shard.append(sorted(rows, key=order, reverse=True)[:limit])",
+        "        shard.sort(key=order, reverse=True)\n"
+        "        per_shard.append(sorted(rows, key=order, reverse=True)[:limit])",
+        frozenset({LATEST}), "every page is right, but the caller's shards come back re-ordered"),
+    "rendezvous_weight_key_first": Mutant(  # class 6: movement and balance within every tolerance, owners wrong
+        "rendezvous_owners", '(stable_hash(f"{node}:{key}"), node)', '(stable_hash(f"{key}:{node}"), node)',
+        frozenset({RENDEZVOUS}), "weights of key:node, not node:key: as random and as consistent (the movement "
+                                 "statistics pass), so only the exact owners catch it"),
 }
 
 # A correct solution written differently from ours: struct and hashlib.new, a cached hash, a ring kept as
