@@ -462,6 +462,41 @@ def remove_cgroup(dirs: dict[str, str], wait_seconds: float = 2.0) -> bool:
     return removed
 
 
+def cpu_wait_seconds(pid: int, dirs: dict[str, str]) -> float | None:
+    """Time the learner's threads (those alive now) spent ready to run but waiting for a CPU: the
+    second field of each thread's /proc/<tid>/schedstat. It rises at once when other work crowds the
+    machine, where the 1-minute load average takes many seconds to follow. None if /proc cannot tell."""
+    tids: list[int] = []
+    try:
+        if "" in dirs:
+            tids = [int(t) for t in Path(dirs[""], "cgroup.threads").read_text().split()]
+        elif dirs:
+            tids = [int(t) for t in Path(dirs.get("cpu") or next(iter(dirs.values())), "tasks").read_text().split()]
+    except (OSError, ValueError):
+        tids = []
+    if not tids:
+        todo, seen = [pid], set()
+        while todo and len(seen) <= 4096:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                for task in os.listdir(f"/proc/{current}/task"):
+                    tids.append(int(task))
+                    todo += [int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()]
+            except OSError:
+                continue
+    total, found = 0, False
+    for tid in tids:
+        try:
+            total += int(Path(f"/proc/{tid}/schedstat").read_text().split()[1])
+            found = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1e9 if found else None
+
+
 def process_tree_cpu_seconds(pid: int) -> float | None:
     """CPU time of ``pid`` and its descendants (those alive, and those it waited for): the fallback
     when there is no cgroup to ask. None if /proc cannot tell (not Linux, or the process is gone)."""

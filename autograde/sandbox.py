@@ -22,7 +22,8 @@ import tempfile
 import threading
 import time
 
-from autograde.isolation import (Limits, SandboxPlan, cgroup_cpu_seconds, default_plan, full_isolation_possible,
+from autograde.isolation import (Limits, SandboxPlan, cgroup_cpu_seconds, cpu_wait_seconds, default_plan,
+                                 full_isolation_possible,
                                  process_tree_cpu_seconds, remove_cgroup, sandbox_uid, zygote_environment)
 from autograde.layout import REPO_ROOT
 
@@ -30,6 +31,7 @@ MAX_REPLY_BYTES = 16 * 1024 * 1024  # one reply (one line); a longer one kills t
 MAX_ERROR_MESSAGE = 4000
 INTERRUPT_GRACE_S = 3.0
 CPU_POLL_S = 0.25  # how often a waiting grader reads the learner's CPU time
+STARVED_SHARE = 0.1  # a cell that waited for a CPU this share of its wall-clock time ran on a busy machine
 
 
 class SandboxError(RuntimeError):
@@ -168,7 +170,8 @@ class LearnerProcess:
         """Give the next cell (or test cell) ``seconds`` of the learner's CPU time from now.
 
         On a machine that is not busy, ``seconds`` of wall-clock time also end it (as before: a
-        sleeping or deadlocked cell uses no CPU). On a busy one (load above its cores) the
+        sleeping or deadlocked cell uses no CPU). On a busy one (load above its cores, or the
+        learner's code kept waiting for a CPU: see starved) the
         wall-clock limit stretches up to ``backstop_factor`` times; if that runs out too, the cell
         is not graded (CellTimeout with retry). ``deadline`` is the plain wall-clock limit."""
         now = time.monotonic()
@@ -178,6 +181,19 @@ class LearnerProcess:
         self.backstop = backstop if backstop_cap is None else min(backstop, backstop_cap)
         used = self.cpu_seconds()
         self.cpu_until = None if used is None else used + seconds
+        self.clock_started, self.waited_at_start = now, self.cpu_wait_seconds()
+
+    def cpu_wait_seconds(self) -> float | None:
+        """Time the learner's threads spent waiting for a CPU so far (see isolation.cpu_wait_seconds)."""
+        return cpu_wait_seconds(self.pid, self.cgroups)
+
+    def starved(self) -> bool:
+        """Whether, since the clock started, the learner's code waited for a CPU for more than
+        STARVED_SHARE of the time: the machine is busy for it now, whatever the load average says yet."""
+        waited = self.cpu_wait_seconds()
+        if waited is None or self.waited_at_start is None:
+            return False
+        return waited - self.waited_at_start > STARVED_SHARE * (time.monotonic() - self.clock_started)
 
     # ------------------------------------------------------------------ requests
     def request(self, message: dict, deadline: float | None = None) -> dict:
@@ -228,7 +244,7 @@ class LearnerProcess:
                 used = self.cpu_seconds()
                 if used is not None and used >= cpu_until:
                     return "cpu"
-            if now >= deadline and (cpu_until is None or not machine_busy()[0]):
+            if now >= deadline and (cpu_until is None or not (machine_busy()[0] or self.starved())):
                 return "wall"
 
     def _reply(self, request_id: int, deadline: float) -> dict | None:

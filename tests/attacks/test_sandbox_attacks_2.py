@@ -383,7 +383,9 @@ def test_3_forty_setsid_busy_loops_cannot_cost_an_honest_neighbour_points(tmp_pa
 
     attacker = _module01_submission(tmp_path / "attacker.ipynb", SETSID_LOOPS,
                                     "\nimport time\ntime.sleep(20)\n")
-    honest = _module01_with_cpu(tmp_path / "honest.ipynb", 1.0, "import time\ntime.sleep(2)\n")
+    # 1 s of sleep (so the loops run while it computes) and 1 s of CPU: 2 s on a quiet machine, within the
+    # 3 s limit; crowded by the loops it takes longer, and its waiting for a CPU must stretch the limit.
+    honest = _module01_with_cpu(tmp_path / "honest.ipynb", 1.0, "import time\ntime.sleep(1)\n")
     reports = grade_many([attacker, honest], workers=2,
                          limits=Limits(cell_seconds=3, notebook_seconds=120, backstop_factor=10))
     report = reports[1]

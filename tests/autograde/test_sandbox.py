@@ -11,7 +11,7 @@ from autograde.layout import REPO_ROOT
 from autograde.sandbox import CellTimeout, LearnerNames, RemoteObject, Zygote
 
 LEARNER_CODE = '''
-import os, socket
+import os, socket, time
 from course.data import DataIntegrityError
 
 class Counter:
@@ -53,6 +53,13 @@ def outside_network():
 def spin():
     while True:
         pass
+
+def crowded_burn(seconds):
+    os.sched_setaffinity(0, {0})
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+    return "done"
 '''
 
 
@@ -179,6 +186,35 @@ def test_a_spinning_call_ends_by_cpu_time_even_on_a_busy_machine(zygote, monkeyp
     finally:
         process.kill()
     assert (info.value.reason, info.value.retry) == ("cpu", False), (info.value.reason, info.value.retry)
+
+
+def test_a_call_crowded_off_its_cpu_gets_more_time_before_the_load_average_shows_it(zygote, monkeypatch):
+    """Three busy loops share CPU 0 with a call that needs 0.6 s of CPU there: about 2.4 s of wall-clock
+    time against a 1 s limit. The 1-minute load average lags (here it says "not busy" throughout), but the
+    call's own waiting for a CPU (/proc schedstat) shows the machine is busy for it, so the wall-clock
+    limit stretches and the call finishes."""
+    import subprocess
+    import sys
+
+    import autograde.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "machine_busy", lambda: (False, "load 0.1 on 2 cores"))
+    loops = [subprocess.Popen([sys.executable, "-c", "import os\nos.sched_setaffinity(0, {0})\nwhile True: pass"])
+             for _ in range(3)]
+    process = zygote.spawn()
+    try:
+        assert "error" not in process.execute(LEARNER_CODE, time.monotonic() + 30)
+        process.start_clock(1.0)
+        started = time.monotonic()
+        got = LearnerNames(process)["crowded_burn"](0.6)
+        elapsed = time.monotonic() - started
+    finally:
+        process.kill()
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+    assert got == "done", f"input: crowded_burn(0.6) beside 3 loops on CPU 0, 1 s limit; expected done; got {got!r}"
+    print(f"the crowded call took {elapsed:.1f} s of wall-clock time for 0.6 s of CPU")
 
 
 def test_a_test_not_graded_for_a_busy_machine_says_so_everywhere():
