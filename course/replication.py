@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import copy
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -318,22 +320,49 @@ def vector_clock_run(increment: Callable, merge: Callable, events: Sequence[Sequ
 
 # --------------------------------------------------------------------------- linearizability
 
+class _OutOfCpuTime(BaseException):
+    """Raised inside a checker whose CPU time ran out; a BaseException, so ``except Exception`` in the
+    checker cannot swallow it."""
+
+
 def decide_within(checker: Callable, history: list[dict], seconds: float = 2.0, initial=0):
     """Return ``checker(history, initial)``, or raise ``TimeoutError`` if the call used over ``seconds``
     of CPU time.
 
     The time is the CPU time of the process the checker runs in (``time.process_time``), not wall-clock
-    time, so a busy machine does not make a fast checker late. When grading, run this helper beside the
-    learner's code (``autograde.beside.beside_learner``), so that it times the learner's process. The
-    checker runs to the end; the grader's own per-cell wall-clock limit is the backstop for one that
-    never ends.
+    time, so a busy machine does not make a fast checker late. In the main thread a CPU-time alarm
+    (``signal.setitimer(signal.ITIMER_PROF, ...)``) stops a checker the moment it has used ``seconds``, so an
+    exponential one is told so in ``seconds`` of CPU, not after minutes; elsewhere the checker runs to the
+    end and is judged then. When grading, run this helper beside the learner's code
+    (``autograde.beside.beside_learner``), so that it times the learner's process.
     """
+    def out_of_time(elapsed: float) -> TimeoutError:
+        return TimeoutError(f"the checker used {elapsed:.1f} s of CPU time on a history of {len(history)} "
+                            f"operations; the limit is {seconds:g} s")
+
+    def alarm(signum, frame):
+        raise _OutOfCpuTime
+
+    history = copy.deepcopy(history)
+    in_main_thread = threading.current_thread() is threading.main_thread()
     started = time.process_time()
-    verdict = checker(copy.deepcopy(history), initial)
+    if in_main_thread:
+        previous = signal.signal(signal.SIGPROF, alarm)
+        signal.setitimer(signal.ITIMER_PROF, seconds + 0.05)
+    try:  # the alarm fires once at most; wherever it lands before it is disarmed, it is caught here
+        try:
+            verdict = checker(history, initial)
+        finally:
+            if in_main_thread:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+    except _OutOfCpuTime:
+        raise out_of_time(time.process_time() - started) from None
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGPROF, previous)
     elapsed = time.process_time() - started
     if elapsed > seconds:
-        raise TimeoutError(f"the checker used {elapsed:.1f} s of CPU time on a history of {len(history)} "
-                           f"operations; the limit is {seconds:g} s")
+        raise out_of_time(elapsed)
     return verdict
 
 
