@@ -71,7 +71,7 @@ def grade_visible(path: str | Path, assignment: str | None = None, limits=None):
     release = read_notebook(RELEASE_DIR / assignment / f"{assignment}.ipynb")
     nb, missing = build_graded_notebook(release, submission, release)
     with Zygote(limits=limits) as zygote:
-        return grade_prepared(path, assignment, nb, missing, zygote)
+        return grade_prepared(path, assignment, nb, missing, zygote, answers_from=release)
 
 
 def to_json(report) -> dict:
