@@ -27,7 +27,7 @@ course: $(STAMP)
 	@$(BIN)/python -m course.lab --ServerApp.port=$(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests --durations=10
+	$(BIN)/python -m pytest -n auto --dist loadfile tests --durations=15
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider solutions
 	$(BIN)/python -m autograde check
 
