@@ -155,6 +155,44 @@ def test_decide_within_does_not_count_waiting():
     assert decide_within(waits, [], seconds=0.05) is False
 
 
+def test_decide_within_stops_a_checker_that_would_run_for_ever():
+    """An exponential checker is stopped when its CPU time runs out, even one that swallows exceptions;
+    in a thread other than the main one (no signals there) a finite slow checker is judged at its end."""
+    import threading
+    import time
+
+    def for_ever(history, initial):
+        while True:
+            try:
+                sum(range(1000))
+            except Exception:
+                pass
+
+    started = time.process_time()
+    with pytest.raises(TimeoutError, match="limit is 0.2 s"):
+        decide_within(for_ever, [{"kind": "read"}], seconds=0.2)
+    used = time.process_time() - started
+    assert used < 5, f"input: a checker that never ends, 0.2 s limit; expected it stopped soon after; got {used:.1f} s"
+    outcome = []
+
+    def slow(history, initial):
+        until = time.process_time() + 0.3
+        while time.process_time() < until:
+            pass
+        return True
+
+    def in_thread():
+        try:
+            outcome.append(decide_within(slow, [], seconds=0.01))
+        except TimeoutError as exc:
+            outcome.append(str(exc))
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join()
+    assert len(outcome) == 1 and "limit is 0.01 s" in str(outcome[0]), outcome
+
+
 def test_arguments_after_shows_an_argument_changed_in_place():
     def in_place(clock, node):
         clock[node] = clock.get(node, 0) + 1
