@@ -1,0 +1,304 @@
+"""Module 11 (data stores): drivers that exercise the learner's Bloom filter, LSM store, optimistic
+concurrency and write sharding, and the provided simulators (a partitioned table with per-partition
+throughput limits, the seed's naive read-modify-write).
+
+Every driver takes the learner's class or functions as arguments, calls them, and returns plain data,
+so hidden tests compare it with the reference's answer (``autograde.reference.data_stores``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import tempfile
+import uuid
+from typing import Callable, Sequence
+
+import numpy as np
+
+# DynamoDB's per-partition limits: "a single partition can support a maximum of 3,000 read capacity
+# units (RCUs) or 1,000 write capacity units (WCUs)" and a partition holds about 10 GB
+# (Amazon DynamoDB Developer Guide, "Partitions and data distribution in DynamoDB",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.Partitions.html).
+PARTITION_RCU = 3000
+PARTITION_WCU = 1000
+PARTITION_BYTES = 10 * 1024 ** 3
+
+
+# --------------------------------------------------------------------------- Bloom filter
+
+def bloom_keys(seed: int, n: int, prefix: str = "k") -> list[str]:
+    """``n`` distinct keys (strings) drawn from ``seed``; different prefixes never collide."""
+    rng = np.random.default_rng(seed)
+    raw = rng.choice(2 ** 40, size=n, replace=False)
+    return [f"{prefix}{seed}-{int(x):x}" for x in raw]
+
+
+def bloom_run(cls: Callable, n: int, p: float, seed: int, probes: int = 2000) -> dict:
+    """Build ``cls(n, p)``, add ``n`` seeded keys, then ask about every added key and ``probes`` keys that
+    were never added. Returns the filter's ``parameters()`` and what was measured:
+    ``{"m", "k", "false_negatives", "false_positives", "probes", "false_positive_rate"}``."""
+    bloom = cls(n, p)
+    added = bloom_keys(seed, n, "in")
+    for key in added:
+        bloom.add(key)
+    false_negatives = sum(1 for key in added if bloom.might_contain(key) is not True)
+    false_positives = sum(1 for key in bloom_keys(seed + 1, probes, "out") if bloom.might_contain(key) is True)
+    params = bloom.parameters()
+    return {"m": params["m"], "k": params["k"], "false_negatives": false_negatives,
+            "false_positives": false_positives, "probes": probes, "false_positive_rate": false_positives / probes}
+
+
+def bloom_facts(cls: Callable, n: int, p: float, seed: int, probes: int = 1000, extra_keys: Sequence[str] = ()) -> dict:
+    """What the tests grade of a Bloom filter: ``{"m", "k", "false_negatives", "rate_in_band"}``, where
+    ``extra_keys`` are added too (and checked for false negatives) and ``rate_in_band`` says whether the
+    false-positive rate measured on ``probes`` absent keys lies in :func:`bloom_band` of the filter's own
+    ``m`` and ``k`` (None for fewer than 20 keys: a handful of bits is too coarse to judge)."""
+    bloom = cls(n, p)
+    added = bloom_keys(seed, n, "in") + list(extra_keys)
+    for key in added:
+        bloom.add(key)
+    false_negatives = sum(1 for key in added if bloom.might_contain(key) is not True)
+    absent = [k for k in bloom_keys(seed + 1, probes, "out") if k not in set(extra_keys)]
+    rate = sum(1 for key in absent if bloom.might_contain(key) is True) / len(absent)
+    params = bloom.parameters()
+    low, high = bloom_band(params["m"], params["k"], len(added), len(absent))
+    return {"m": params["m"], "k": params["k"], "false_negatives": false_negatives,
+            "rate_in_band": bool(low <= rate <= high) if len(added) >= 20 else None}
+
+
+def bloom_theory(m: int, k: int, n: int) -> float:
+    """The expected false-positive rate ``(1 - e^(-kn/m))^k`` of a filter of ``m`` bits, ``k`` hashes, ``n`` keys."""
+    return (1 - math.exp(-k * n / m)) ** k
+
+
+def bloom_band(m: int, k: int, n: int, probes: int) -> tuple[float, float]:
+    """The band a measured false-positive rate must fall in: theory +/- (4 binomial standard deviations
+    of ``probes`` draws + 25% of theory)."""
+    theory = bloom_theory(m, k, n)
+    half = 4 * math.sqrt(theory * (1 - theory) / probes) + 0.25 * theory
+    return max(0.0, theory - half), theory + half
+
+
+# --------------------------------------------------------------------------- LSM store
+
+LSM_OPS = ("put", "get", "delete", "scan", "flush", "compact", "runs", "crash", "reads")
+
+
+def run_lsm(cls: Callable, ops: Sequence[Sequence], memtable_limit: int = 4) -> list:
+    """Run a script of operations on ``cls(directory, memtable_limit)``; one plain result per operation.
+
+    ``directory`` is a new path under the temporary folder of the process the class runs in (the class
+    creates it). Operations: ``["put", key, value]``, ``["delete", key]``, ``["flush"]``: None;
+    ``["get", key]``: the value or None; ``["scan", lo, hi]``: ``[[key, value], ...]`` with
+    ``lo <= key < hi``, sorted; ``["compact", count]``: None (``count`` None merges every run);
+    ``["runs"]``: the entry count of each run, newest first; ``["reads"]``: runs read by ``get`` so far;
+    ``["crash"]``: the store is abandoned without any call and ``cls(directory, memtable_limit)`` replaces
+    it (result None). A ValueError gives ``"ValueError"``; any other error propagates.
+    """
+    directory = os.path.join(tempfile.gettempdir(), f"lsm-{uuid.uuid4().hex}")
+    store = cls(directory, memtable_limit)
+    results = []
+    for op in ops:
+        kind, args = op[0], list(op[1:])
+        if kind not in LSM_OPS:
+            raise ValueError(f"unknown operation {kind!r}")  # a bug in the script, not in the store
+        if kind == "crash":
+            store = cls(directory, memtable_limit)
+            results.append(None)
+            continue
+        try:
+            results.append(getattr(store, kind)(*args))
+        except ValueError:
+            results.append("ValueError")
+    return results
+
+
+def lsm_absent_reads(cls: Callable, seed: int, keys: int = 400, lookups: int = 400, memtable_limit: int = 50) -> dict:
+    """Load ``keys`` seeded keys (so ``keys / memtable_limit`` runs), then ``get`` ``lookups`` keys that were
+    never written. Returns ``{"runs", "lookups", "run_reads", "reads_per_lookup"}``: without a Bloom
+    filter every lookup reads every run."""
+    ops = [["put", key, "v"] for key in bloom_keys(seed, keys, "in")] + [["flush"], ["runs"], ["reads"]]
+    ops += [["get", key] for key in bloom_keys(seed + 1, lookups, "out")] + [["reads"]]
+    out = run_lsm(cls, ops, memtable_limit)
+    before, after, runs = out[keys + 2], out[-1], len(out[keys + 1])
+    return {"runs": runs, "lookups": lookups, "run_reads": after - before, "reads_per_lookup": (after - before) / lookups}
+
+
+# --------------------------------------------------------------------------- optimistic concurrency
+
+ITEMS_SCHEMA = "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, value INTEGER NOT NULL, version INTEGER NOT NULL)"
+
+
+def run_occ_schedule(read_fn: Callable, write_fn: Callable, initial: int, deltas: Sequence[int],
+                     schedule: Sequence[int], key: str = "item") -> dict:
+    """Clients race to change one row of a real SQLite file, each on its own connection.
+
+    Client ``i`` adds ``deltas[i]`` (a negative delta takes stock) by read-modify-write: it reads
+    ``read_fn(conn, key) -> [value, version]``, then writes ``write_fn(conn, key, value + delta, version)``;
+    a False answer (someone wrote first) sends it back to read again. A client whose new value would be
+    negative gives up ("refused") without writing. ``schedule`` says which client takes its next step
+    (a read or a write); after it, unfinished clients go round-robin. Returns
+    ``{"final": [value, version], "clients": [[outcome, attempts], ...]}``.
+    """
+    path = os.path.join(tempfile.gettempdir(), f"occ-{uuid.uuid4().hex}.db")
+    setup = sqlite3.connect(path)
+    with setup:
+        setup.execute(ITEMS_SCHEMA)
+        setup.execute("INSERT INTO items VALUES (?, ?, 0)", (key, initial))
+    setup.close()
+    conns = [sqlite3.connect(path, timeout=1.0) for _ in deltas]
+    state = [{"seen": None, "outcome": None, "attempts": 0} for _ in deltas]
+
+    def step(i: int) -> None:
+        s = state[i]
+        if s["outcome"] is not None:
+            return
+        if s["seen"] is None:
+            s["seen"] = list(read_fn(conns[i], key))
+            return
+        value, version = s["seen"]
+        s["seen"] = None
+        new = value + deltas[i]
+        if new < 0:
+            s["outcome"] = "refused"
+            return
+        s["attempts"] += 1
+        if write_fn(conns[i], key, new, version) is True:
+            s["outcome"] = "done"
+
+    try:
+        for i in schedule:
+            step(i)
+        for _ in range(4 * len(deltas) * (len(deltas) + 2)):
+            for i in range(len(deltas)):
+                step(i)
+        check = sqlite3.connect(path)
+        final = list(check.execute("SELECT value, version FROM items WHERE key = ?", (key,)).fetchone())
+        check.close()
+    finally:
+        for conn in conns:
+            conn.close()
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+    return {"final": final, "clients": [[s["outcome"], s["attempts"]] for s in state]}
+
+
+def read_rows(read_fn: Callable, rows: Sequence[Sequence], keys: Sequence[str]) -> list:
+    """A real SQLite file holding ``rows`` (``[key, value, version]``) in the items table; returns
+    ``read_fn(conn, key)`` for each of ``keys``, as lists."""
+    path = os.path.join(tempfile.gettempdir(), f"occ-{uuid.uuid4().hex}.db")
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute(ITEMS_SCHEMA)
+            conn.executemany("INSERT INTO items VALUES (?, ?, ?)", [tuple(r) for r in rows])
+        out = []
+        for key in keys:
+            row = read_fn(conn, key)
+            out.append(None if row is None else list(row))
+        return out
+    finally:
+        conn.close()
+        os.remove(path)
+
+
+def occ_write_negative(write_fn: Callable) -> dict:
+    """``write_fn(conn, "item", -1, 0)`` on a row (5, version 0): which error it raised, and the row after."""
+    path = os.path.join(tempfile.gettempdir(), f"occ-{uuid.uuid4().hex}.db")
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute(ITEMS_SCHEMA)
+            conn.execute("INSERT INTO items VALUES ('item', 5, 0)")
+        try:
+            write_fn(conn, "item", -1, 0)
+            error = None
+        except Exception as exc:  # noqa: BLE001 (which one is the point)
+            error = type(exc).__name__
+        if conn.in_transaction:
+            conn.rollback()
+        row = list(conn.execute("SELECT value, version FROM items WHERE key = 'item'").fetchone())
+        return {"error": error, "row": row}
+    finally:
+        conn.close()
+        os.remove(path)
+
+
+def naive_read(conn: sqlite3.Connection, key: str) -> list:
+    """The seed's read: the value (and a version nobody checks)."""
+    return list(conn.execute("SELECT value, version FROM items WHERE key = ?", (key,)).fetchone())
+
+
+def naive_write(conn: sqlite3.Connection, key: str, value: int, version: int) -> bool:
+    """The seed's write: UPDATE ... SET value = ? with no condition, so it always 'succeeds'."""
+    with conn:
+        conn.execute("UPDATE items SET value = ? WHERE key = ?", (value, key))
+    return True
+
+
+def occ_schedule(seed: int, clients: int, steps: int) -> list[int]:
+    """A seeded schedule: which client moves at each step."""
+    rng = np.random.default_rng(seed)
+    return [int(x) for x in rng.integers(0, clients, size=steps)]
+
+
+# --------------------------------------------------------------------------- hot partitions
+
+def zipf_writes(seed: int, keys: int, writes: int, s: float = 1.2) -> list[int]:
+    """``writes`` key indices in ``range(keys)`` with Zipf(s) popularity (index 0 hottest)."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, keys + 1) ** s
+    return [int(x) for x in rng.choice(keys, size=writes, p=weights / weights.sum())]
+
+
+def simulate_partitions(per_second: Sequence[Sequence[str]], partitions: int, wcu_per_partition: int = PARTITION_WCU) -> dict:
+    """Writes of 1 WCU each, grouped by second; each partition key hashes (SHA-256) to one of ``partitions``
+    partitions, and a partition accepts at most ``wcu_per_partition`` writes per second, throttling the rest.
+    Returns ``{"writes", "throttled", "busiest_partition_wcu"}``."""
+    import hashlib
+
+    throttled = total = busiest = 0
+    for second in per_second:
+        load: dict[int, int] = {}
+        for pk in second:
+            part = int(hashlib.sha256(pk.encode()).hexdigest(), 16) % partitions
+            load[part] = load.get(part, 0) + 1
+        total += len(second)
+        throttled += sum(max(0, n - wcu_per_partition) for n in load.values())
+        busiest = max([busiest, *load.values()])
+    return {"writes": total, "throttled": throttled, "busiest_partition_wcu": busiest}
+
+
+def hot_key_run(key_fn: Callable, scatter_fn: Callable, shards: int, seed: int, seconds: int = 1,
+                writes_per_second: int = 3000, partitions: int = 40, zipf_s: float = 1.5) -> dict:
+    """A Zipf write workload on 200 order keys (``order-0`` takes about a fifth of the writes), each write
+    keyed by ``key_fn(pk, item_id, shards)``, through :func:`simulate_partitions`; then which keys the
+    scatter read ``scatter_fn(pk, shards)`` queries for the hottest key. Returns the simulator's figures and
+    ``{"read_queries", "read_covers_writes"}`` (every key a write of ``order-0`` used is in the scatter)."""
+    per_second, hot_keys = [], set()
+    for t in range(seconds):
+        picks = zipf_writes(seed + t, 200, writes_per_second, zipf_s)
+        keys = []
+        for j, index in enumerate(picks):
+            key = key_fn(f"order-{index}", f"item-{seed}-{t}-{j}", shards)
+            keys.append(key)
+            if index == 0:
+                hot_keys.add(key)
+        per_second.append(keys)
+    out = simulate_partitions(per_second, partitions)
+    scatter = list(scatter_fn("order-0", shards))
+    out.update(read_queries=len(scatter), read_covers_writes=hot_keys <= set(scatter),
+               distinct_hot_keys=len(hot_keys))
+    return out
+
+
+def unsharded_key(pk: str, item_id: str, shards: int) -> str:
+    """Every write of an order on its own partition key (no sharding): the seed's design."""
+    return pk
+
+
+def unsharded_scatter(pk: str, shards: int) -> list[str]:
+    return [pk]
