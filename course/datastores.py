@@ -302,3 +302,214 @@ def unsharded_key(pk: str, item_id: str, shards: int) -> str:
 
 def unsharded_scatter(pk: str, shards: int) -> list[str]:
     return [pk]
+
+
+# --------------------------------------------------------------------------- DynamoDB data modelling
+
+DYNAMO_SK_OPS = (None, "eq", "begins_with", "between", "lt", "le", "gt", "ge")
+
+
+def attribute_size(value) -> int:
+    """Bytes DynamoDB counts for one attribute value (Amazon DynamoDB Developer Guide, "Item sizes and
+    formats"): a string its UTF-8 length; a number about one byte per two significant digits plus one; a
+    boolean or null one byte. Simplified: numbers use their decimal digits."""
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, (int, float)):
+        digits = sum(ch.isdigit() for ch in repr(abs(value)).lstrip("0.") or "0")
+        return (digits + 1) // 2 + 1
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    raise ValueError(f"attribute values are str, int, float, bool or None, not {type(value).__name__}")
+
+
+def item_size(item: dict) -> int:
+    """An item's size: the UTF-8 length of each attribute name plus the size of its value."""
+    return sum(len(name.encode("utf-8")) + attribute_size(value) for name, value in item.items())
+
+
+class DynamoTable:
+    """An in-memory table with DynamoDB's data model: items keyed by the string attributes ``PK`` (partition key)
+    and ``SK`` (sort key); global secondary indexes ``{name: [pk_attribute, sk_attribute or None]}`` that hold only
+    the items having the index's key attributes (sparse), as strings; ``query`` on one partition key with an
+    optional sort-key condition, in sort-key order (Python string order, as DynamoDB compares UTF-8 bytes); ``scan``.
+    Every read is logged with the items it read and the read capacity it would consume (eventually consistent:
+    half a unit per started 4 KB of the items read, at least half a unit)."""
+
+    MAX_INDEXES = 20  # "Global secondary indexes per table: 20" (Amazon DynamoDB Developer Guide, "Quotas")
+
+    def __init__(self, indexes: dict | None = None):
+        indexes = dict(indexes or {})
+        if len(indexes) > self.MAX_INDEXES:
+            raise ValueError(f"at most {self.MAX_INDEXES} global secondary indexes")
+        for name, keys in indexes.items():
+            if not isinstance(name, str) or not isinstance(keys, (list, tuple)) or len(keys) != 2 \
+                    or not isinstance(keys[0], str) or not (keys[1] is None or isinstance(keys[1], str)):
+                raise ValueError(f"index {name!r}: give [partition key attribute, sort key attribute or None]")
+        self.indexes = {name: (keys[0], keys[1]) for name, keys in indexes.items()}
+        self.items: dict[tuple[str, str], dict] = {}
+        self._log: list[dict] = []
+
+    def put_item(self, item: dict) -> int:
+        """Store ``item`` (replacing one with the same PK and SK); returns the write units it consumes."""
+        if not isinstance(item, dict) or not isinstance(item.get("PK"), str) or not isinstance(item.get("SK"), str):
+            raise ValueError(f"an item needs string PK and SK attributes: {item!r}")
+        for name, value in item.items():
+            attribute_size(value)
+        if item_size(item) > 400 * 1024:
+            raise ValueError("an item is at most 400 KB")
+        self.items[(item["PK"], item["SK"])] = dict(item)
+        return math.ceil(item_size(item) / 1024)
+
+    def load(self, items: Sequence[dict]) -> int:
+        """Put every item; returns how many items the table holds."""
+        for item in items:
+            self.put_item(item)
+        return len(self.items)
+
+    def _keys(self, index: str | None) -> tuple[str, str | None]:
+        if index is None:
+            return "PK", "SK"
+        if index not in self.indexes:
+            raise ValueError(f"no index {index!r}")
+        return self.indexes[index]
+
+    def _record(self, op: str, index: str | None, read: list[dict]) -> None:
+        size = sum(item_size(i) for i in read)
+        self._log.append({"op": op, "index": index, "items_read": len(read),
+                          "rcu": max(0.5, math.ceil(size / 4096) * 0.5)})
+
+    def query(self, pk: str, index: str | None = None, sk_op: str | None = None, sk=None, forward: bool = True,
+              limit: int | None = None) -> list[dict]:
+        """Items whose partition key (of the table or ``index``) equals ``pk`` and whose sort key satisfies
+        ``sk_op`` (``eq``, ``begins_with``, ``between`` with ``sk=[low, high]`` inclusive, ``lt``, ``le``, ``gt``,
+        ``ge``), in sort-key order (reversed when ``forward`` is False), at most ``limit``."""
+        if sk_op not in DYNAMO_SK_OPS:
+            raise ValueError(f"sk_op must be one of {DYNAMO_SK_OPS}")
+        pk_attr, sk_attr = self._keys(index)
+        if sk_op is not None and sk_attr is None:
+            raise ValueError(f"index {index!r} has no sort key")
+        tests = {None: lambda v: True, "eq": lambda v: v == sk, "begins_with": lambda v: v.startswith(sk),
+                 "between": lambda v: sk[0] <= v <= sk[1], "lt": lambda v: v < sk, "le": lambda v: v <= sk,
+                 "gt": lambda v: v > sk, "ge": lambda v: v >= sk}
+        found = [i for i in self.items.values() if isinstance(i.get(pk_attr), str) and i[pk_attr] == pk
+                 and (sk_attr is None or isinstance(i.get(sk_attr), str))
+                 and (sk_op is None or tests[sk_op](i[sk_attr]))]
+        found.sort(key=lambda i: (i[sk_attr] if sk_attr else "", i["PK"], i["SK"]), reverse=not forward)
+        if limit is not None:
+            found = found[:limit]
+        self._record("Query", index, found)
+        return [dict(i) for i in found]
+
+    def scan(self, index: str | None = None) -> list[dict]:
+        """Every item (of the table or the index): reads the whole table."""
+        pk_attr, sk_attr = self._keys(index)
+        found = [i for i in self.items.values() if isinstance(i.get(pk_attr), str)
+                 and (sk_attr is None or isinstance(i.get(sk_attr), str))]
+        self._record("Scan", index, found)
+        return [dict(i) for i in found]
+
+    def log_since(self, start: int = 0) -> list[dict]:
+        """The reads logged from position ``start`` on."""
+        return [dict(e) for e in self._log[start:]]
+
+    def log_length(self) -> int:
+        return len(self._log)
+
+
+ORDER_STATUSES = ("PLACED", "SHIPPED", "DELIVERED", "CANCELLED")
+
+
+def order_data(seed: int, customers: int = 5, max_orders: int = 4, max_lines: int = 3,
+               statuses: Sequence[str] = ORDER_STATUSES) -> dict:
+    """A seeded data set of the seed's order service: customers (id, name, email), orders (id, customer, placed_at
+    as ISO 8601 UTC, status, total in cents) and order lines (order, line number from 1, sku, quantity). Ids are
+    random (their order says nothing about time); some orders share a timestamp; names are non-ASCII sometimes."""
+    rng = np.random.default_rng(seed)
+    names = ["Ada", "Björn", "Chiara", "Dương", "Émile", "Farah", "Grace", "Hiro", "Zoë", "O'Neil"]
+    out: dict = {"customers": [], "orders": [], "lines": []}
+    used: set[str] = set()
+
+    def new_id(prefix: str) -> str:
+        while True:
+            value = f"{prefix}{int(rng.integers(0, 36 ** 6)):06x}"
+            if value not in used:
+                used.add(value)
+                return value
+
+    for c in range(customers):
+        cid = new_id("c")
+        out["customers"].append({"customer_id": cid, "name": str(rng.choice(names)),
+                                 "email": f"user{c}-{cid}@example.com"})
+        stamps = [f"2026-{int(rng.integers(1, 13)):02d}-{int(rng.integers(1, 29)):02d}T"
+                  f"{int(rng.integers(0, 24)):02d}:00:00Z" for _ in range(int(rng.integers(0, max_orders + 1)))]
+        if len(stamps) > 1 and rng.random() < 0.3:
+            stamps[1] = stamps[0]  # two orders in the same second
+        for stamp in stamps:
+            oid = new_id("o")
+            out["orders"].append({"order_id": oid, "customer_id": cid, "placed_at": stamp,
+                                  "status": str(rng.choice(list(statuses))),
+                                  "total_cents": int(rng.integers(100, 10 ** 6))})
+            for line_no in range(1, int(rng.integers(1, max_lines + 1)) + 1):
+                out["lines"].append({"order_id": oid, "line_no": line_no,
+                                     "sku": f"SKU-{int(rng.integers(0, 10 ** 5)):05d}",
+                                     "quantity": int(rng.integers(1, 6))})
+    return out
+
+
+def access_requests(data: dict, seed: int, n: int = 12) -> list:
+    """Seeded requests of the four access patterns on ``data``, unknown ids and e-mails included."""
+    rng = np.random.default_rng(seed)
+    customers = [c["customer_id"] for c in data["customers"]] + ["c-unknown"]
+    orders = [o["order_id"] for o in data["orders"]] + ["o-unknown"]
+    emails = [c["email"] for c in data["customers"]] + ["nobody@example.com"]
+    out = []
+    for _ in range(n):
+        kind = int(rng.integers(0, 4))
+        if kind == 0:
+            out.append(["customer_orders", {"customer_id": str(rng.choice(customers))}])
+        elif kind == 1:
+            out.append(["order_details", {"order_id": str(rng.choice(orders))}])
+        elif kind == 2:
+            out.append(["orders_by_status", {"status": str(rng.choice(list(ORDER_STATUSES))),
+                                             "since": f"2026-{int(rng.integers(1, 13)):02d}-01T00:00:00Z"}])
+        else:
+            out.append(["customer_by_email", {"email": str(rng.choice(emails))}])
+    return out
+
+
+def _items_needed(name: str, result) -> int:
+    """How many items an answer needs to read: one per order listed, the order and each line, one customer."""
+    if result is None:
+        return 0
+    if name == "order_details":
+        return 1 + len(result.get("lines", []))
+    if name == "customer_by_email":
+        return 1
+    return len(result)
+
+
+def run_access_patterns(to_items: Callable, indexes_fn: Callable, patterns: dict, table_cls: Callable,
+                        data: dict, requests: Sequence[Sequence]) -> dict:
+    """Load ``to_items(data)`` into ``table_cls(indexes_fn())``, then answer each request ``[name, args]`` with
+    ``patterns[name](table, **args)``. Returns ``{"results": [...], "one_query_each": bool,
+    "reads_within_bound": bool, "problems": [...]}``: each call must make exactly one Query and no Scan, and read
+    at most one item more than its answer needs (:func:`_items_needed`)."""
+    table = table_cls(indexes_fn())
+    table.load(to_items(data))
+    results, problems = [], []
+    for index, (name, args) in enumerate(requests):
+        start = table.log_length()
+        result = patterns[name](table, **args)
+        log = table.log_since(start)
+        results.append(result)
+        ops = [e["op"] for e in log]
+        if ops != ["Query"]:
+            problems.append(f"request {index} ({name} {args}): made {ops or 'no read'}, not one Query")
+        elif log[0]["items_read"] > _items_needed(name, result) + 1:
+            problems.append(f"request {index} ({name} {args}): read {log[0]['items_read']} items for an answer "
+                            f"that needs {_items_needed(name, result)}")
+    return {"results": results,
+            "one_query_each": not any("not one Query" in p for p in problems),
+            "reads_within_bound": not any("items for an answer" in p for p in problems),
+            "problems": problems[:3]}

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from autograde.contracts import OMIT, Contract, at_least, at_most, boundary, edge, greater_than, less_than
-from course.datastores import bloom_band, bloom_keys, occ_schedule
+from course.datastores import access_requests, bloom_band, bloom_keys, occ_schedule, order_data
 
 TOMB = object()
 HOURS_PER_MONTH = 730
@@ -306,6 +306,84 @@ def _with(**changes):
     return {"workload": {**base, **changes}, "prices": load_prices()}
 
 
+# --------------------------------------------------------------------------- exercise 6: DynamoDB data modelling
+
+def answer_request(data, name, args):
+    """The answer of one access pattern, from the raw data (no table)."""
+    orders = data["orders"]
+    if name == "customer_orders":
+        mine = [o for o in orders if o["customer_id"] == args["customer_id"]]
+        return [o["order_id"] for o in sorted(mine, key=lambda o: (o["placed_at"], o["order_id"]), reverse=True)]
+    if name == "order_details":
+        found = [o for o in orders if o["order_id"] == args["order_id"]]
+        if not found:
+            return None
+        lines = sorted((l for l in data["lines"] if l["order_id"] == args["order_id"]), key=lambda l: l["line_no"])
+        return {"customer_id": found[0]["customer_id"], "status": found[0]["status"],
+                "lines": [[l["line_no"], l["sku"], l["quantity"]] for l in lines]}
+    if name == "orders_by_status":
+        chosen = [o for o in orders if o["status"] == args["status"] and o["placed_at"] >= args["since"]]
+        return [o["order_id"] for o in sorted(chosen, key=lambda o: (o["placed_at"], o["order_id"]))]
+    if name == "customer_by_email":
+        found = [c["customer_id"] for c in data["customers"] if c["email"] == args["email"]]
+        return found[0] if found else None
+    raise ValueError(f"unknown access pattern {name!r}")
+
+
+def patterns_expected(to_items, indexes_fn, patterns, table_cls, data, requests):
+    return {"results": [answer_request(data, name, args) for name, args in requests], "one_query_each": True,
+            "reads_within_bound": True, "problems": []}
+
+
+def _patterns_draw(rng):
+    data = order_data(int(rng.integers(0, 2 ** 31)), customers=int(rng.integers(1, 12)),
+                      max_orders=int(rng.integers(0, 8)), max_lines=int(rng.integers(1, 13)))
+    return {"data": data, "requests": access_requests(data, int(rng.integers(0, 2 ** 31)), int(rng.integers(1, 10)))}
+
+
+def _fixed_data(**kw):
+    return order_data(**kw)
+
+
+def _req(data_seed, requests, **kw):
+    return {"data": order_data(data_seed, **kw), "requests": requests}
+
+
+def _same_second_data():
+    data = order_data(7, customers=2, max_orders=3, max_lines=2)
+    cid = data["customers"][0]["customer_id"]
+    for i, stamp in enumerate(["2026-05-01T10:00:00Z", "2026-05-01T10:00:00Z", "2026-04-30T23:00:00Z"]):
+        data["orders"].append({"order_id": f"o-tie-{i}", "customer_id": cid, "placed_at": stamp, "status": "PLACED",
+                               "total_cents": 100})
+        data["lines"].append({"order_id": f"o-tie-{i}", "line_no": 1, "sku": "SKU-1", "quantity": 1})
+    return data, cid
+
+
+_TIE_DATA, _TIE_CUSTOMER = _same_second_data()
+
+
+def _many_lines_data():
+    data = order_data(8, customers=1, max_orders=1, max_lines=1)
+    oid = "o-big"
+    data["orders"].append({"order_id": oid, "customer_id": data["customers"][0]["customer_id"],
+                           "placed_at": "2026-06-01T00:00:00Z", "status": "SHIPPED", "total_cents": 5})
+    data["lines"] += [{"order_id": oid, "line_no": n, "sku": f"SKU-{100 - n}", "quantity": n % 5 + 1}
+                      for n in range(12, 0, -1)]
+    return data, oid
+
+
+_BIG_DATA, _BIG_ORDER = _many_lines_data()
+_ALL_STATUS = order_data(9, customers=8, max_orders=6, max_lines=2, statuses=("CANCELLED", "DELIVERED"))
+
+
+def _pattern_contract(name, says_edges, domain_note=""):
+    return Contract(
+        name, patterns_expected, draw=_patterns_draw, supplied=("to_items", "indexes_fn", "patterns", "table_cls"),
+        domain="1 to 11 customers, 0 to 7 orders each with 1 to 12 lines, every status, same-second orders, "
+               "1 to 9 requests of the four patterns with unknown ids and e-mails" + domain_note,
+        rules=says_edges)
+
+
 # --------------------------------------------------------------------------- contracts
 
 CONTRACTS = {
@@ -406,6 +484,37 @@ CONTRACTS = {
         domain="1 to 299 shards",
         rules=[at_least("shards", 1), edge("`shards` is an int", {"shards": 3.0}),
                edge("one shard: one key", {"shards": 1})]),
+    "table_indexes": _pattern_contract("table_indexes", [
+        edge("an index holds every item it must: orders of every status, cancelled and delivered too",
+             {"data": _ALL_STATUS, "requests": [["orders_by_status", {"status": "CANCELLED", "since": ""}],
+                                                ["orders_by_status", {"status": "DELIVERED", "since": ""}]]})]),
+    "to_items": _pattern_contract("to_items", [
+        edge("customers without orders and orders in the same second are stored and found",
+             {"data": _TIE_DATA, "requests": [["customer_orders", {"customer_id": _TIE_CUSTOMER}],
+                                              ["order_details", {"order_id": "o-tie-1"}]]})]),
+    "customer_orders": _pattern_contract("customer_orders", [
+        edge("newest first; orders of the same second by order id, descending",
+             {"data": _TIE_DATA, "requests": [["customer_orders", {"customer_id": _TIE_CUSTOMER}]]}),
+        edge("an unknown customer has no orders: []",
+             {"data": _TIE_DATA, "requests": [["customer_orders", {"customer_id": "c-unknown"}]]})]),
+    "order_details": _pattern_contract("order_details", [
+        edge("lines in line-number order, also with 10 or more lines",
+             {"data": _BIG_DATA, "requests": [["order_details", {"order_id": _BIG_ORDER}]]}),
+        edge("an unknown order gives None",
+             {"data": _BIG_DATA, "requests": [["order_details", {"order_id": "o-unknown"}]]})]),
+    "orders_by_status": _pattern_contract("orders_by_status", [
+        boundary("`since` is inclusive: an order placed exactly at `since` is listed",
+                 at={"data": _TIE_DATA, "requests": [["orders_by_status", {"status": "PLACED",
+                                                                           "since": "2026-05-01T10:00:00Z"}]]},
+                 inside={"data": _TIE_DATA, "requests": [["orders_by_status", {"status": "PLACED",
+                                                                               "since": "2026-05-01T09:59:59Z"}]]},
+                 outside={"data": _TIE_DATA, "requests": [["orders_by_status", {"status": "PLACED",
+                                                                                "since": "2026-05-01T10:00:01Z"}]]}),
+        edge("a status no order has gives []",
+             {"data": _ALL_STATUS, "requests": [["orders_by_status", {"status": "PLACED", "since": ""}]]})]),
+    "customer_by_email": _pattern_contract("customer_by_email", [
+        edge("an unknown e-mail gives None",
+             {"data": _TIE_DATA, "requests": [["customer_by_email", {"email": "nobody@example.com"}]]})]),
     "monthly_costs": Contract(
         "monthly_costs", monthly_costs, draw=_costs_draw, constant=("prices",),
         domain="0.1 to 100,000 reads/s, 0.1 to 30,000 writes/s, items 0.1 to 400 KB, 1 to 10,000 GB, "
