@@ -10,6 +10,7 @@ ASSIGNMENT = "11-data-stores"
 
 PARAMS, BLOOM, LSM = "correct_bloom_parameters", "correct_bloom_filter", "correct_lsm_store"
 OCC, SHARD, COSTS = "correct_optimistic_concurrency", "correct_write_sharding", "correct_monthly_costs"
+ORDER = "correct_order_model"
 
 MUTANTS = {
     # Bloom filters
@@ -69,6 +70,25 @@ MUTANTS = {
     "negative_stock_written": Mutant(
         "optimistic_concurrency", "    if value < 0:\n", "    if False:\n",
         frozenset({OCC}), "a negative value written (only the hidden case tries one)"),
+    # DynamoDB data modelling
+    "sparse_index_misses_cancelled": Mutant(
+        "order_model", '"GSI1SK": when, "GSI2SK": when}',
+        '"GSI1SK": when, **({"GSI2SK": when} if o["status"] != "CANCELLED" else {})}',
+        frozenset({ORDER}), "a GSI that misses items: cancelled orders never reach the status index (hidden data only)"),
+    "line_numbers_not_padded": Mutant(
+        "order_model", 'f"LINE#{line[\'line_no\']:05d}"', 'f"LINE#{line[\'line_no\']}"',
+        frozenset({ORDER}), "LINE#10 sorts before LINE#2: lines out of order from ten lines on (hidden data only)"),
+    "status_date_filtered_in_python": Mutant(
+        "order_model", 'table.query(status, index="ByStatus", sk_op="ge", sk=since)]',
+        'table.query(status, index="ByStatus") if i["placed_at"] >= since]',
+        frozenset({ORDER}), "a filter on a non-key condition: reads every order of the status (hidden data only)"),
+    "email_by_scan": Mutant(
+        "order_model", 'found = table.query(email, index="ByEmail", limit=1)',
+        'found = [i for i in table.scan() if i.get("email") == email][:1]',
+        frozenset({ORDER}), "a Scan with a filter instead of an index"),
+    "customer_orders_oldest_first": Mutant(
+        "order_model", 'index="ByCustomer", forward=False)', 'index="ByCustomer")',
+        frozenset({ORDER}), "oldest first: the sort key read forward"),
     # hot partitions
     "process_salted_hash": Mutant(
         "write_sharding", "int(hashlib.sha256(item_id.encode('utf-8')).hexdigest(), 16) % shards",
@@ -94,7 +114,9 @@ MUTANTS = {
 }
 
 HIDDEN_ONLY = {"scan_hi_inclusive": (LSM, "seed 1103"),
-               "negative_stock_written": (OCC, "seed 1107"), "shards_rounded": (SHARD, "seed 1110")}
+               "negative_stock_written": (OCC, "seed 1107"), "shards_rounded": (SHARD, "seed 1110"),
+               "sparse_index_misses_cancelled": (ORDER, "seed 112"), "line_numbers_not_padded": (ORDER, "seed 112"),
+               "status_date_filtered_in_python": (ORDER, "seed 112")}
 
 # A correct solution written differently from ours: k independent BLAKE2b hashes and a Python int as the bit
 # array; an LSM store that keeps no run in memory (it reads run files from disk on every get and scan, merges with
@@ -260,6 +282,48 @@ def write_if_version(conn, key, value, version):
     changed = conn.execute("SELECT changes()").fetchone()[0]
     conn.commit()
     return changed > 0
+''',
+    "order_model": '''
+def table_indexes():
+    return {"ByOrder": ["opk", "osk"], "ByStatus": ["st", "st_sk"], "ByMail": ["mail", "mail_sk"]}
+
+
+def to_items(data):
+    out = [{"PK": "C#" + c["customer_id"], "SK": "P", "mail": c["email"], "mail_sk": "x", "cid": c["customer_id"]}
+           for c in data["customers"]]
+    for o in data["orders"]:
+        stamp = o["placed_at"] + "|" + o["order_id"]
+        out.append({"PK": "C#" + o["customer_id"], "SK": "O#" + stamp, "oid": o["order_id"], "cid": o["customer_id"],
+                    "state": o["status"], "opk": o["order_id"], "osk": "0", "st": o["status"], "st_sk": stamp})
+    out += [{"PK": "L#" + l["order_id"], "SK": "%08d" % l["line_no"], "opk": l["order_id"], "osk": "L%08d" % l["line_no"],
+             "n": l["line_no"], "sku": l["sku"], "q": l["quantity"]} for l in data["lines"]]
+    return out
+
+
+def customer_orders(table, customer_id):
+    return [i["oid"] for i in table.query("C#" + customer_id, sk_op="begins_with", sk="O#", forward=False)]
+
+
+def order_details(table, order_id):
+    rows = table.query(order_id, index="ByOrder")
+    head = [r for r in rows if r["osk"] == "0"]
+    if not head:
+        return None
+    return {"customer_id": head[0]["cid"], "status": head[0]["state"],
+            "lines": [[r["n"], r["sku"], r["q"]] for r in rows if r["osk"] != "0"]}
+
+
+def orders_by_status(table, status, since):
+    if since == "":
+        rows = table.query(status, index="ByStatus")
+    else:
+        rows = table.query(status, index="ByStatus", sk_op="between", sk=[since, "\\uffff"])
+    return [r["opk"] for r in rows]
+
+
+def customer_by_email(table, email):
+    rows = table.query(email, index="ByMail", sk_op="eq", sk="x")
+    return rows[0]["cid"] if rows else None
 ''',
     "write_sharding": '''
 def shards_needed(peak_wcu, partition_wcu=1000, utilisation=0.8):
