@@ -117,13 +117,22 @@ def run_lsm(cls: Callable, ops: Sequence[Sequence], memtable_limit: int = 4) -> 
 
 def lsm_absent_reads(cls: Callable, seed: int, keys: int = 400, lookups: int = 400, memtable_limit: int = 50) -> dict:
     """Load ``keys`` seeded keys (so ``keys / memtable_limit`` runs), then ``get`` ``lookups`` keys that were
-    never written. Returns ``{"runs", "lookups", "run_reads", "reads_per_lookup"}``: without a Bloom
-    filter every lookup reads every run."""
-    ops = [["put", key, "v"] for key in bloom_keys(seed, keys, "in")] + [["flush"], ["runs"], ["reads"]]
+    never written, then every key of the oldest run. Returns ``{"runs", "lookups", "run_reads",
+    "reads_per_lookup", "reads_at_start", "present_reads_per_lookup"}``: without a Bloom filter every absent lookup
+    reads every run; a key of the oldest run needs at least that run read."""
+    stored = bloom_keys(seed, keys, "in")
+    oldest = stored[:memtable_limit]
+    ops = [["reads"]] + [["put", key, "v"] for key in stored] + [["flush"], ["runs"], ["reads"]]
     ops += [["get", key] for key in bloom_keys(seed + 1, lookups, "out")] + [["reads"]]
+    ops += [["get", key] for key in oldest] + [["reads"]]
     out = run_lsm(cls, ops, memtable_limit)
-    before, after, runs = out[keys + 2], out[-1], len(out[keys + 1])
-    return {"runs": runs, "lookups": lookups, "run_reads": after - before, "reads_per_lookup": (after - before) / lookups}
+    start, runs, before = out[0], len(out[keys + 2]), out[keys + 3]
+    after = out[keys + 4 + lookups]
+    found = out[keys + 5 + lookups:keys + 5 + lookups + len(oldest)]
+    last = out[-1]
+    return {"runs": runs, "lookups": lookups, "run_reads": after - before, "reads_per_lookup": (after - before) / lookups,
+            "reads_at_start": start, "present_found": all(v == "v" for v in found),
+            "present_reads_per_lookup": (last - after) / len(oldest)}
 
 
 # --------------------------------------------------------------------------- optimistic concurrency

@@ -9,6 +9,13 @@ def judge_bloom_skips(max_reads_per_lookup: float):
     def judge(out) -> str | None:
         if out["runs"] < 2:
             return f"only {out['runs']} run(s) after the load: flush at memtable_limit"
+        if out["reads_at_start"] != 0:
+            return f"reads() of a new store is {out['reads_at_start']}, not 0"
+        if not out["present_found"]:
+            return "keys of the oldest run were not found"
+        if not 1 <= out["present_reads_per_lookup"] <= 1.5:
+            return (f"{out['present_reads_per_lookup']:.2f} runs read per lookup of a key in the oldest run: it needs "
+                    "that run read once (1), plus newer runs whose filters answer maybe (rarely)")
         if out["reads_per_lookup"] > max_reads_per_lookup:
             return (f"{out['reads_per_lookup']:.2f} runs read per lookup of an absent key (of {out['runs']} runs); "
                     f"with a Bloom filter per run it should be at most {max_reads_per_lookup}")

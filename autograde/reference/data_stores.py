@@ -384,6 +384,16 @@ def _pattern_contract(name, says_edges, domain_note=""):
         rules=says_edges)
 
 
+def _near_tie(cheaper_by):
+    """RDS on db.t4g.micro alone (11.68 dollars) against on-demand reads that cost ``cheaper_by`` less; provisioned
+    capacity at 25% utilisation costs more than both."""
+    prices = load_prices()
+    rds = HOURS_PER_MONTH * prices["rds"]["instance_per_hour"]["db.t4g.micro"]
+    per_read_per_s = SECONDS_PER_MONTH * 0.5 / 1e6 * prices["dynamodb"]["on_demand_per_million_rru"]
+    return _with(reads_per_s=(rds - cheaper_by) / per_read_per_s, writes_per_s=0.0, item_kb=1.0, storage_gb=0.0,
+                 replicas=0, instance="db.t4g.micro", strong_reads=False, target_utilisation=0.25)
+
+
 # --------------------------------------------------------------------------- contracts
 
 CONTRACTS = {
@@ -529,5 +539,8 @@ CONTRACTS = {
                edge("no traffic: DynamoDB costs only its storage, RDS its instances",
                     _with(reads_per_s=0.0, writes_per_s=0.0)),
                edge("a tie is broken in the order rds, dynamodb_on_demand, dynamodb_provisioned",
-                    _with(reads_per_s=0.0, writes_per_s=0.0, storage_gb=0.0, instance="db.t4g.micro"))]),
+                    _with(reads_per_s=0.0, writes_per_s=0.0, storage_gb=0.0, instance="db.t4g.micro")),
+               boundary("costs are compared rounded to 6 decimals: on-demand 3e-7 dollars cheaper than RDS is a tie "
+                        "(RDS), 3e-6 cheaper is not",
+                        at=_near_tie(0.0), inside=_near_tie(3e-7), outside=_near_tie(3e-6))]),
 }
