@@ -522,3 +522,71 @@ def run_access_patterns(to_items: Callable, indexes_fn: Callable, patterns: dict
             "one_query_each": not any("not one Query" in p for p in problems),
             "reads_within_bound": not any("items for an answer" in p for p in problems),
             "problems": problems[:3]}
+
+
+# --------------------------------------------------------------------------- amplification next to SQLite
+
+def lsm_workload(seed: int, n: int, keys: int, compact_every: int | None = None, memtable_limit: int = 50,
+                 delete_share: float = 0.05) -> list:
+    """``n`` seeded puts (values of 100 characters) and some deletes over ``keys`` keys with Zipf-like popularity
+    (so keys are overwritten), with ``["compact", None]`` after every ``compact_every`` memtables' worth of writes."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, keys + 1) ** 0.8
+    picks = rng.choice(keys, size=n, p=weights / weights.sum())
+    ops: list = []
+    for i, k in enumerate(picks):
+        key = f"user{int(k):06d}"
+        if rng.random() < delete_share:
+            ops.append(["delete", key])
+        else:
+            ops.append(["put", key, f"{int(rng.integers(0, 10 ** 9)):09d}" * 11 + "x"])
+        if compact_every and (i + 1) % (compact_every * memtable_limit) == 0:
+            ops.append(["compact", None])
+    return ops
+
+
+def sqlite_amplification(ops: Sequence[Sequence], batch: int = 1) -> dict:
+    """The same writes into SQLite's B-tree (a ``WITHOUT ROWID`` table keyed by ``key``), committed every ``batch``
+    writes, in WAL mode with automatic checkpoints off, so every page SQLite writes is one frame of the log:
+    ``write_amp`` = frames × page size / bytes of the keys and values written (SQLite file format, "The WAL file
+    format": a 32-byte header, then frames of a 24-byte header and one page); ``space_amp`` = the database file's
+    size after a checkpoint and VACUUM / bytes of the live keys and values."""
+    path = os.path.join(tempfile.gettempdir(), f"amp-{uuid.uuid4().hex}.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        start = os.path.getsize(path + "-wal")
+        user_bytes, pending, live = 0, 0, {}
+        conn.execute("BEGIN")
+        for op in ops:
+            if op[0] == "put":
+                conn.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (op[1], op[2]))
+                user_bytes += len(op[1]) + len(op[2])
+                live[op[1]] = len(op[1]) + len(op[2])
+            elif op[0] == "delete":
+                conn.execute("DELETE FROM kv WHERE key = ?", (op[1],))
+                user_bytes += len(op[1])
+                live.pop(op[1], None)
+            else:
+                continue
+            pending += 1
+            if pending == batch:
+                conn.execute("COMMIT")
+                conn.execute("BEGIN")
+                pending = 0
+        conn.execute("COMMIT")
+        frames = (os.path.getsize(path + "-wal") - max(start, 32)) / (page + 24)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = os.path.getsize(path)
+        return {"write_amp": frames * page / user_bytes, "space_amp": size / sum(live.values()),
+                "pages_written": int(frames), "page_size": page}
+    finally:
+        conn.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)

@@ -153,6 +153,52 @@ def _ops(*ops):
     return {"ops": [list(o) for o in ops]}
 
 
+# --------------------------------------------------------------------------- exercise 3b: amplification
+
+class CountingModel(LSMModel):
+    """The LSM model, counting the entries written into runs by flushes and compactions."""
+
+    written = 0
+
+    def flush(self):
+        self.written += len(self.memtable)
+        super().flush()
+
+    def compact_counting(self, count=None):
+        if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 2):
+            raise ValueError("count must be None or an int >= 2")
+        k = len(self.runs) if count is None else min(count, len(self.runs))
+        rest = len(self.runs) - k
+        LSMModel.compact(self, count)
+        if len(self.runs) > rest:
+            self.written += len(self.runs[0])
+
+
+def amplification_expected(ops, memtable_limit):
+    model = CountingModel(memtable_limit)
+    user = 0
+    for op in ops:
+        kind, args = op[0], list(op[1:])
+        if kind in ("put", "delete"):
+            user += 1
+            getattr(model, kind)(*args)
+        elif kind == "flush":
+            model.flush()
+        elif kind == "compact":
+            model.compact_counting(*args)
+    model.flush()
+    live = sum(1 for key in {k for run in model.runs for k in run} if model.get(key) is not None)
+    total = sum(model.sizes())
+    return {"write_amp": model.written / user if user else None,
+            "space_amp": total / live if live else None}
+
+
+def _amp_draw(rng):
+    ops = lsm_script(rng, int(rng.integers(1, 120)), keys=int(rng.integers(3, 30)),
+                     weights=[40, 25, 10, 3, 3, 4, 0, 0])
+    return {"ops": ops, "memtable_limit": int(rng.integers(1, 9))}
+
+
 # --------------------------------------------------------------------------- exercise 4: optimistic concurrency
 
 def occ_expected(read_fn, write_fn, initial, deltas, schedule, key="item"):
@@ -454,6 +500,20 @@ CONTRACTS = {
                edge("an empty store: reads find nothing, flush and compaction do nothing",
                     {"memtable_limit": 4, **_ops(["get", "a"], ["scan", "", "z"], ["flush"], ["compact", None],
                                                  ["runs"], ["crash"], ["runs"])})]),
+    "lsm_amplification": Contract(
+        "lsm_amplification", amplification_expected, draw=_amp_draw,
+        domain="scripts of 1 to 119 puts, deletes, gets, scans, flushes and compactions on 3 to 29 keys, "
+               "memtable limits 1 to 8",
+        rules=[edge("no put or delete: `write_amp` is None; no live key at the end: `space_amp` is None",
+                    {"ops": [["scan", "", "z"]], "memtable_limit": 2},
+                    {"ops": [["put", "a", "1"], ["delete", "a"]], "memtable_limit": 3}),
+               edge("the final flush counts as a write; a compaction writes its merged run (tombstones it drops are "
+                    "not written)",
+                    {"ops": [["put", "a", "1"], ["put", "b", "1"], ["delete", "a"], ["put", "c", "1"],
+                             ["compact", None]], "memtable_limit": 2}),
+               edge("an overwritten key is stored once per run that holds it (space), and counts once per write",
+                    {"ops": [["put", "a", "1"], ["get", "a"], ["put", "b", "2"], ["get", "a"], ["put", "a", "3"],
+                             ["flush"], ["put", "a", "4"], ["compact", 2]], "memtable_limit": 2})]),
     "read_row": Contract(
         "read_row", read_rows_expected, draw=_read_draw, supplied=("read_fn",),
         domain="0 to 6 rows (keys differing in case, non-ASCII, 40 characters; values up to 10^11), 1 to 7 lookups",
