@@ -10,7 +10,7 @@ ASSIGNMENT = "11-data-stores"
 
 PARAMS, BLOOM, LSM = "correct_bloom_parameters", "correct_bloom_filter", "correct_lsm_store"
 OCC, SHARD, COSTS = "correct_optimistic_concurrency", "correct_write_sharding", "correct_monthly_costs"
-ORDER = "correct_order_model"
+ORDER, AMP = "correct_order_model", "correct_lsm_amplification"
 
 MUTANTS = {
     # Bloom filters
@@ -59,6 +59,16 @@ MUTANTS = {
     "compact_count_one_allowed": Mutant(
         "lsm_store", "count < 2)", "count < 1)",
         frozenset({LSM}), "compact(1) accepted (only the hidden rule cases ask)"),
+    # amplification
+    "compaction_writes_not_counted": Mutant(
+        "lsm_amplification", '        if kind == "compact":\n            kept -= len(before) if args[0] is None else min(args[0], len(before))\n', "",
+        frozenset({AMP}), "only flushes counted: the rewrites compaction does, the cost of LSM trees, are missed"),
+    "final_flush_not_counted": Mutant(
+        "lsm_amplification", '    apply("flush", [])\n', "    store.flush()\n",
+        frozenset({AMP}), "the last memtable's entries are stored but not counted as written"),
+    "space_over_every_key": Mutant(
+        "lsm_amplification", "live = sum(1 for key in keys if store.get(key) is not None)", "live = len(keys)",
+        frozenset({AMP}), "deleted keys counted as live data"),
     # optimistic concurrency
     "unconditional_update": Mutant(
         "optimistic_concurrency", 'WHERE key = ? AND version = ?",\n                              (value, key, version))',
@@ -324,6 +334,28 @@ def orders_by_status(table, status, since):
 def customer_by_email(table, email):
     rows = table.query(email, index="ByMail", sk_op="eq", sk="x")
     return rows[0]["cid"] if rows else None
+''',
+    "lsm_amplification": '''
+def lsm_amplification(ops, memtable_limit):
+    import tempfile
+    import uuid
+
+    store = LSMStore(os.path.join(tempfile.gettempdir(), "amp-" + uuid.uuid4().hex), memtable_limit)
+    writes = [op for op in ops if op[0] in ("put", "delete")]
+    entries_written = 0
+    for op in ops + [["flush"]]:
+        count_before = len(store.runs())
+        getattr(store, op[0])(*op[1:])
+        sizes = store.runs()
+        if op[0] == "compact":
+            merged = count_before if op[1] is None else min(op[1], count_before)
+            grew = len(sizes) == count_before - merged + 1
+        else:
+            grew = len(sizes) == count_before + 1
+        entries_written += sizes[0] if grew else 0
+    live = [k for k in {op[1] for op in writes} if store.get(k) is not None]
+    return {"write_amp": entries_written / len(writes) if writes else None,
+            "space_amp": sum(store.runs()) / len(live) if live else None}
 ''',
     "write_sharding": '''
 def shards_needed(peak_wcu, partition_wcu=1000, utilisation=0.8):
