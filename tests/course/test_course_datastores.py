@@ -211,3 +211,59 @@ def test_price_table_and_a_hand_computed_bill():
     assert costs["rds"] == pytest.approx(2 * (730 * 0.159 + 100 * 0.115))
     assert math.ceil(100 / 0.7) == 143 and costs["dynamodb_provisioned"] == pytest.approx(
         730 * (143 * 0.00065 + 143 * 0.00013) + 25)
+
+
+def test_dynamo_table_queries_sparse_indexes_and_logs_reads():
+    table = ds.DynamoTable({"ByStatus": ["status", "when"], "ByMail": ["mail", None]})
+    table.load([{"PK": "O#1", "SK": "A", "status": "OPEN", "when": "2026-01-02"},
+                {"PK": "O#1", "SK": "L#2", "qty": 1}, {"PK": "O#1", "SK": "L#10", "qty": 2},
+                {"PK": "O#2", "SK": "A", "status": "OPEN", "when": "2026-01-01"},
+                {"PK": "C#1", "SK": "P", "mail": "a@example.com"}])
+    assert [i["SK"] for i in table.query("O#1")] == ["A", "L#10", "L#2"]  # text order: L#10 before L#2
+    assert [i["SK"] for i in table.query("O#1", sk_op="begins_with", sk="L#", forward=False)] == ["L#2", "L#10"]
+    assert [i["PK"] for i in table.query("OPEN", index="ByStatus")] == ["O#2", "O#1"]
+    assert [i["PK"] for i in table.query("OPEN", index="ByStatus", sk_op="ge", sk="2026-01-02")] == ["O#1"]
+    assert table.query("a@example.com", index="ByMail")[0]["PK"] == "C#1"
+    assert len(table.scan()) == 5 and len(table.scan("ByStatus")) == 2
+    log = table.log_since(0)
+    assert [e["op"] for e in log] == ["Query"] * 5 + ["Scan", "Scan"]
+    assert [e["items_read"] for e in log[:3]] == [3, 2, 2] and all(e["rcu"] >= 0.5 for e in log)
+    with pytest.raises(ValueError):
+        table.query("x", index="Nope")
+    with pytest.raises(ValueError):
+        table.put_item({"PK": "no sort key"})
+
+
+def test_item_sizes_follow_the_stated_rules():
+    assert ds.item_size({"PK": "ab", "SK": "é"}) == 2 + 2 + 2 + 2
+    assert ds.attribute_size(True) == 1 and ds.attribute_size(12345) == 4
+
+
+def test_access_pattern_driver_counts_queries_and_reads():
+    data = ds.order_data(seed=1, customers=3, max_orders=3, max_lines=2)
+
+    def to_items(d):
+        return [{"PK": "O#" + o["order_id"], "SK": "A", **o} for o in d["orders"]]
+
+    def scan_orders(table, customer_id):
+        return [i["order_id"] for i in table.scan() if i.get("customer_id") == customer_id]
+
+    cid = data["orders"][0]["customer_id"]
+    out = ds.run_access_patterns(to_items, lambda: {}, {"customer_orders": scan_orders}, ds.DynamoTable, data,
+                                 [["customer_orders", {"customer_id": cid}]])
+    assert out["one_query_each"] is False and out["reads_within_bound"] is True
+    assert "not one Query" in out["problems"][0]
+    requests = ds.access_requests(data, seed=2, n=20)
+    assert {r[0] for r in requests} == {"customer_orders", "order_details", "orders_by_status", "customer_by_email"}
+
+
+def test_sqlite_amplification_counts_pages_and_batching_helps():
+    ops = ds.lsm_workload(seed=1, n=300, keys=50)
+    one, batched = ds.sqlite_amplification(ops, batch=1), ds.sqlite_amplification(ops, batch=100)
+    assert one["pages_written"] >= 280 and one["write_amp"] > 10 * batched["write_amp"] / 2
+    assert 1 <= one["space_amp"] < 20 and one["space_amp"] == batched["space_amp"]
+
+
+def test_amplification_reference_on_a_hand_counted_script():
+    ops = [["put", "a", "1"], ["put", "b", "2"], ["put", "a", "3"], ["flush"], ["put", "a", "4"], ["compact", 2]]
+    assert ref.amplification_expected(ops, 2) == {"write_amp": 1.5, "space_amp": 1.5}
