@@ -337,6 +337,10 @@ def item_size(item: dict) -> int:
     return sum(len(name.encode("utf-8")) + attribute_size(value) for name, value in item.items())
 
 
+class ConditionalCheckFailed(Exception):
+    """A conditional write whose condition did not hold (DynamoDB's ConditionalCheckFailedException)."""
+
+
 class DynamoTable:
     """An in-memory table with DynamoDB's data model: items keyed by the string attributes ``PK`` (partition key)
     and ``SK`` (sort key); global secondary indexes ``{name: [pk_attribute, sk_attribute or None]}`` that hold only
@@ -358,17 +362,35 @@ class DynamoTable:
         self.indexes = {name: (keys[0], keys[1]) for name, keys in indexes.items()}
         self.items: dict[tuple[str, str], dict] = {}
         self._log: list[dict] = []
+        self.rejected_units = 0
 
-    def put_item(self, item: dict) -> int:
-        """Store ``item`` (replacing one with the same PK and SK); returns the write units it consumes."""
+    def put_item(self, item: dict, condition: dict | None = None) -> int:
+        """Store ``item`` (replacing one with the same PK and SK); returns the write units it consumes (one per
+        started KB). ``condition``, like a ``ConditionExpression``, is checked against the stored item first:
+        ``{"attribute_not_exists": name}`` (no stored item, or one without that attribute) or
+        ``{"equals": [name, value]}`` (the stored item has that value); when it does not hold, nothing is written
+        and :class:`ConditionalCheckFailed` is raised (DynamoDB still bills the write units)."""
         if not isinstance(item, dict) or not isinstance(item.get("PK"), str) or not isinstance(item.get("SK"), str):
             raise ValueError(f"an item needs string PK and SK attributes: {item!r}")
         for name, value in item.items():
             attribute_size(value)
         if item_size(item) > 400 * 1024:
             raise ValueError("an item is at most 400 KB")
+        units = math.ceil(item_size(item) / 1024)
+        if condition is not None:
+            stored = self.items.get((item["PK"], item["SK"]))
+            if set(condition) == {"attribute_not_exists"}:
+                holds = stored is None or condition["attribute_not_exists"] not in stored
+            elif set(condition) == {"equals"}:
+                name, value = condition["equals"]
+                holds = stored is not None and name in stored and stored[name] == value
+            else:
+                raise ValueError(f"unknown condition {condition!r}")
+            if not holds:
+                self.rejected_units += units
+                raise ConditionalCheckFailed(f"condition {condition} does not hold for {item['PK']}/{item['SK']}")
         self.items[(item["PK"], item["SK"])] = dict(item)
-        return math.ceil(item_size(item) / 1024)
+        return units
 
     def load(self, items: Sequence[dict]) -> int:
         """Put every item; returns how many items the table holds."""

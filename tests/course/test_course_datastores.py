@@ -267,3 +267,16 @@ def test_sqlite_amplification_counts_pages_and_batching_helps():
 def test_amplification_reference_on_a_hand_counted_script():
     ops = [["put", "a", "1"], ["put", "b", "2"], ["put", "a", "3"], ["flush"], ["put", "a", "4"], ["compact", 2]]
     assert ref.amplification_expected(ops, 2) == {"write_amp": 1.5, "space_amp": 1.5}
+
+
+def test_conditional_writes_are_compare_and_set():
+    table = ds.DynamoTable()
+    assert table.put_item({"PK": "item", "SK": "A", "stock": 3, "version": 0}, {"attribute_not_exists": "PK"}) == 1
+    with pytest.raises(ds.ConditionalCheckFailed):
+        table.put_item({"PK": "item", "SK": "A", "stock": 9, "version": 0}, {"attribute_not_exists": "PK"})
+    table.put_item({"PK": "item", "SK": "A", "stock": 1, "version": 1}, {"equals": ["version", 0]})
+    with pytest.raises(ds.ConditionalCheckFailed):  # a second writer that read version 0 loses
+        table.put_item({"PK": "item", "SK": "A", "stock": 1, "version": 1}, {"equals": ["version", 0]})
+    assert table.query("item")[0]["stock"] == 1 and table.rejected_units == 2
+    with pytest.raises(ValueError):
+        table.put_item({"PK": "item", "SK": "A"}, {"version_is": 1})
