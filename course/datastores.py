@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -95,24 +96,29 @@ def run_lsm(cls: Callable, ops: Sequence[Sequence], memtable_limit: int = 4) -> 
     ``lo <= key < hi``, sorted; ``["compact", count]``: None (``count`` None merges every run);
     ``["runs"]``: the entry count of each run, newest first; ``["reads"]``: runs read by ``get`` so far;
     ``["crash"]``: the store is abandoned without any call and ``cls(directory, memtable_limit)`` replaces
-    it (result None). A ValueError gives ``"ValueError"``; any other error propagates.
+    it (result None). A ValueError gives ``"ValueError"``; any other error propagates. The directory is removed
+    at the end (when the class runs in this process).
     """
     directory = os.path.join(tempfile.gettempdir(), f"lsm-{uuid.uuid4().hex}")
-    store = cls(directory, memtable_limit)
-    results = []
-    for op in ops:
-        kind, args = op[0], list(op[1:])
-        if kind not in LSM_OPS:
-            raise ValueError(f"unknown operation {kind!r}")  # a bug in the script, not in the store
-        if kind == "crash":
-            store = cls(directory, memtable_limit)
-            results.append(None)
-            continue
-        try:
-            results.append(getattr(store, kind)(*args))
-        except ValueError:
-            results.append("ValueError")
-    return results
+    try:
+        store = cls(directory, memtable_limit)
+        results = []
+        for op in ops:
+            kind, args = op[0], list(op[1:])
+            if kind not in LSM_OPS:
+                raise ValueError(f"unknown operation {kind!r}")  # a bug in the script, not in the store
+            if kind == "crash":
+                store = cls(directory, memtable_limit)
+                results.append(None)
+                continue
+            try:
+                results.append(getattr(store, kind)(*args))
+            except ValueError:
+                results.append("ValueError")
+        return results
+    finally:
+        # the directory is in the filesystem of the process the class runs in: when that is this one, clean up
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def lsm_absent_reads(cls: Callable, seed: int, keys: int = 400, lookups: int = 400, memtable_limit: int = 50) -> dict:

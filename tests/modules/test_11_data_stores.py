@@ -354,8 +354,11 @@ def lsm_amplification(ops, memtable_limit):
             grew = len(sizes) == count_before + 1
         entries_written += sizes[0] if grew else 0
     live = [k for k in {op[1] for op in writes} if store.get(k) is not None]
-    return {"write_amp": entries_written / len(writes) if writes else None,
-            "space_amp": sum(store.runs()) / len(live) if live else None}
+    result = {"write_amp": entries_written / len(writes) if writes else None,
+              "space_amp": sum(store.runs()) / len(live) if live else None}
+    import shutil
+    shutil.rmtree(store.dir, ignore_errors=True)
+    return result
 ''',
     "write_sharding": '''
 def shards_needed(peak_wcu, partition_wcu=1000, utilisation=0.8):
