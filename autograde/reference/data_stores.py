@@ -546,13 +546,13 @@ CONTRACTS = {
     "sharded_key": Contract(
         "sharded_key", sharded_key, draw=_key_draw,
         domain="partition keys with '#', non-ASCII and 50 characters, item ids up to 10^9, 1 to 199 shards",
-        rules=[at_least("shards", 1), edge("`shards` is an int", {"shards": 2.0}, {"shards": True}),
+        rules=[at_least("shards", 1), edge("`shards` is an int: 2.0 or True gives `ValueError`", {"shards": 2.0}, {"shards": True}),
                edge("one shard: every item gets suffix 0", {"shards": 1}),
                edge("the suffix is computed from the UTF-8 bytes of `item_id`", {"item_id": "é日", "shards": 97})]),
     "scatter_keys": Contract(
         "scatter_keys", scatter_keys, draw=_scatter_draw,
         domain="1 to 299 shards",
-        rules=[at_least("shards", 1), edge("`shards` is an int", {"shards": 3.0}),
+        rules=[at_least("shards", 1), edge("`shards` is an int: 3.0 gives `ValueError`", {"shards": 3.0}),
                edge("one shard: one key", {"shards": 1})]),
     "table_indexes": _pattern_contract("table_indexes", [
         edge("an index holds every item it must: orders of every status, cancelled and delivered too",
