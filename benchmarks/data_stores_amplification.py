@@ -2,7 +2,10 @@
 SQLite's B-tree (pages written, from its own write-ahead log), on seeded workloads. Prints a table; asserts
 nothing.
 
-    python benchmarks/data_stores_amplification.py [--writes 3000] [--keys 500] [--seed 11]
+    python benchmarks/data_stores_amplification.py [--writes 3000] [--keys 500] [--seed 11] [--processes 4]
+
+With ``--processes N`` it also runs N real processes incrementing one SQLite counter, with the seed's
+unconditional write and with a version check, and prints the increments each loses.
 
 The LSM figures count entries (one key with its value), the SQLite ones bytes; with equal-sized entries of about
 110 bytes they are comparable, roughly. Module 11 shows the same comparison with the learner's own store.
@@ -18,7 +21,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autograde.reference.data_stores import amplification_expected  # noqa: E402
-from course.datastores import lsm_workload, sqlite_amplification  # noqa: E402
+from course.datastores import (increment_from_processes, lsm_workload, naive_read, naive_write,  # noqa: E402
+                               sqlite_amplification)
+
+
+def versioned_write(conn, key, value, version):
+    """The conditional UPDATE of module 11's exercise 5 (the reference's, for the benchmark only)."""
+    with conn:
+        return conn.execute("UPDATE items SET value = ?, version = version + 1 WHERE key = ? AND version = ?",
+                            (value, key, version)).rowcount == 1
 
 
 def main(argv=None) -> int:
@@ -27,6 +38,8 @@ def main(argv=None) -> int:
     parser.add_argument("--keys", type=int, default=500)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--memtable", type=int, default=50)
+    parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--increments", type=int, default=300)
     args = parser.parse_args(argv)
     print(f"{args.writes:,} writes of ~110-byte entries over {args.keys:,} keys (seed {args.seed}), "
           f"memtable of {args.memtable} entries")
@@ -43,6 +56,13 @@ def main(argv=None) -> int:
         amp = sqlite_amplification(plain, batch=batch)
         name = f"SQLite B-tree, {batch} write(s) per commit"
         print(f"{name:36s} {amp['write_amp']:10.2f} {amp['space_amp']:10.2f} {time.perf_counter() - start:8.2f}")
+    if args.processes:
+        print(f"\n{args.processes} processes x {args.increments} increments of one SQLite counter")
+        for name, write in (("unconditional write (the seed)", naive_write), ("conditional write (version)", versioned_write)):
+            start = time.perf_counter()
+            out = increment_from_processes(naive_read, write, args.processes, args.increments)
+            print(f"{name:36s} final {out['final']:6d} of {out['expected']:6d}, lost {out['lost']:5d}, "
+                  f"{out['attempts']:6d} attempts, {time.perf_counter() - start:6.2f} s")
     return 0
 
 

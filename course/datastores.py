@@ -618,3 +618,56 @@ def sqlite_amplification(ops: Sequence[Sequence], batch: int = 1) -> dict:
         for suffix in ("", "-wal", "-shm", "-journal"):
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
+
+
+def _increment_worker(path: str, key: str, increments: int, read_fn: Callable, write_fn: Callable, queue) -> None:
+    conn = sqlite3.connect(path, timeout=30.0)
+    attempts = 0
+    try:
+        for _ in range(increments):
+            while True:
+                value, version = read_fn(conn, key)
+                attempts += 1
+                if write_fn(conn, key, value + 1, version) is True:
+                    break
+    finally:
+        conn.close()
+        queue.put(attempts)
+
+
+def increment_from_processes(read_fn: Callable, write_fn: Callable, processes: int = 4, increments: int = 200) -> dict:
+    """``processes`` operating-system processes (forked) each add 1 to one counter row ``increments`` times by
+    read-modify-write on a real SQLite file, retrying a write that returns False. Returns
+    ``{"expected", "final", "lost", "attempts"}``: with the seed's unconditional write some increments are usually
+    lost (how many depends on the scheduler); with a version check none are. Every process is joined."""
+    import multiprocessing
+
+    path = os.path.join(tempfile.gettempdir(), f"occ-{uuid.uuid4().hex}.db")
+    setup = sqlite3.connect(path)
+    with setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute(ITEMS_SCHEMA)
+        setup.execute("INSERT INTO items VALUES ('counter', 0, 0)")
+    setup.close()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=_increment_worker, args=(path, "counter", increments, read_fn, write_fn, queue))
+               for _ in range(processes)]
+    try:
+        for w in workers:
+            w.start()
+        attempts = sum(queue.get(timeout=120) for _ in workers)
+    finally:
+        for w in workers:
+            w.join(timeout=30)
+            if w.is_alive():
+                w.kill()
+                w.join()
+    conn = sqlite3.connect(path)
+    final = conn.execute("SELECT value FROM items WHERE key = 'counter'").fetchone()[0]
+    conn.close()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    expected = processes * increments
+    return {"expected": expected, "final": final, "lost": expected - final, "attempts": attempts}
