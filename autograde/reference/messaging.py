@@ -1,0 +1,792 @@
+"""Reference answers and contracts for 12-messaging (hidden tests only; never shipped to learners).
+
+Classes are graded through the drivers of ``course.messaging``, which run in the grader: the same driver
+runs the learner's class and the models below, and the results are compared as plain data.
+
+Sources for the semantics: Amazon SQS Developer Guide, "Amazon SQS visibility timeout",
+"Amazon SQS dead-letter queues", "Amazon SQS FIFO queues" / "Exactly-once processing in Amazon SQS";
+Amazon SNS Developer Guide, "Amazon SNS message filtering"; Apache Kafka documentation, "Consumer
+configs" (``partition.assignment.strategy``) and ``RangeAssignor`` / ``RoundRobinAssignor``.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+
+from autograde.contracts import OMIT, Contract, Rule, at_least, boundary, edge, one_of
+from course.messaging import crash_runs, inbox_scenario, run_fifo_ops, run_queue_ops  # noqa: F401
+
+MAX_VISIBILITY = 43_200  # 12 hours: SQS's upper limit for a visibility timeout
+
+
+def _check_timeout(visibility_timeout):
+    if not 0 <= visibility_timeout <= MAX_VISIBILITY:
+        raise ValueError("visibility_timeout must be in [0, 43200] seconds")
+
+
+def _check_batch(max_messages):
+    if type(max_messages) is not int or not 1 <= max_messages <= 10:
+        raise ValueError("max_messages must be an int from 1 to 10")
+
+
+# --------------------------------------------------------------------------- standard queue
+
+class ModelQueue:
+    def __init__(self, visibility_timeout, max_receive_count=None):
+        _check_timeout(visibility_timeout)
+        if max_receive_count is not None and (type(max_receive_count) is not int or
+                                              not 1 <= max_receive_count <= 1000):
+            raise ValueError("max_receive_count must be None or an int from 1 to 1000")
+        self.timeout, self.max_count = visibility_timeout, max_receive_count
+        self.messages = {}  # id -> dict(body, visible_at, count, handle), in send order
+        self.dead = []
+        self.issued = 0
+
+    def send(self, message_id, body, now):
+        self.messages[message_id] = {"body": body, "visible_at": now, "count": 0, "handle": None}
+
+    def receive(self, now, max_messages=1):
+        _check_batch(max_messages)
+        out = []
+        for message_id in list(self.messages):
+            m = self.messages[message_id]
+            if m["visible_at"] <= now and self.max_count is not None and m["count"] >= self.max_count:
+                del self.messages[message_id]
+                self.dead.append(message_id)
+        for message_id, m in self.messages.items():
+            if len(out) == max_messages:
+                break
+            if m["visible_at"] > now:
+                continue
+            m["count"] += 1
+            m["visible_at"] = now + self.timeout
+            self.issued += 1
+            m["handle"] = f"h{self.issued}"
+            out.append([message_id, m["body"], m["handle"], m["count"]])
+        return out
+
+    def delete(self, receipt_handle, now):
+        for message_id, m in self.messages.items():
+            if m["handle"] == receipt_handle:
+                del self.messages[message_id]
+                return True
+        return False
+
+    def dead_letters(self):
+        return list(self.dead)
+
+    def counts(self, now):
+        in_flight = sum(1 for m in self.messages.values() if m["visible_at"] > now)
+        return {"visible": len(self.messages) - in_flight, "in_flight": in_flight}
+
+
+def queue_reference(queue_class, visibility_timeout, max_receive_count, ops):
+    return run_queue_ops(ModelQueue, visibility_timeout, max_receive_count, ops)
+
+
+def _draw_queue(rng):
+    timeout = float(rng.choice([0, 1, 5, 30, 30, 120, 43_200]))
+    max_count = None if rng.random() < 0.25 else int(rng.choice([1, 1, 2, 3, 5, 1000]))
+    n_ids = int(rng.integers(1, 12))
+    ops, now, sent, step = [], 0.0, 0, max(timeout, 1.0)
+    for _ in range(int(rng.integers(1, 60))):
+        u = rng.random()
+        now += float(rng.choice([0, 0, step / 2, step, step * 1.5]))
+        if u < 0.3 and sent < n_ids:
+            ops.append(["send", f"m{sent}", f"body {sent} é" if sent % 4 == 3 else f"body {sent}", now])
+            sent += 1
+        elif u < 0.65:
+            ops.append(["receive", now, int(rng.choice([1, 1, 2, 3, 10]))])
+        elif u < 0.9 and sent:
+            ops.append(["delete", f"m{int(rng.integers(sent))}", int(rng.choice([-1, -1, 0, 1])), now])
+        elif u < 0.95:
+            ops.append(["counts", now])
+        else:
+            ops.append(["dead"])
+    ops.append(["dead"])
+    return {"visibility_timeout": timeout, "max_receive_count": max_count, "ops": ops}
+
+
+def _ops(*ops):
+    return {"ops": [list(o) for o in ops]}
+
+
+_TIMEOUT_AT = _ops(["send", "a", "x", 0.0], ["receive", 0.0, 1], ["receive", 29.999, 1], ["receive", 30.0, 1],
+                   ["counts", 30.0])
+QUEUE_RULES = [
+    Rule("`visibility_timeout` is in [0, 43200] seconds (SQS's limits), else `ValueError`",
+         at=[{"visibility_timeout": 0.0}, {"visibility_timeout": 43_200.0}],
+         inside=[{"visibility_timeout": 0.5}, {"visibility_timeout": 43_199.0}],
+         outside=[{"visibility_timeout": -0.5}, {"visibility_timeout": 43_201.0}]),
+    Rule("`max_receive_count` is None (no dead-letter queue) or an int (not a bool or float) from 1 to 1000, "
+         "else `ValueError`",
+         at=[{"max_receive_count": 1}, {"max_receive_count": 1000}, {"max_receive_count": None}],
+         inside=[{"max_receive_count": 2}, {"max_receive_count": 999}],
+         outside=[{"max_receive_count": 0}, {"max_receive_count": 1001}, {"max_receive_count": 2.0},
+                  {"max_receive_count": True}]),
+    Rule("`max_messages` is an int from 1 to 10, else `ValueError`",
+         at=[_ops(["send", "a", "x", 0.0], ["receive", 0.0, 1]), _ops(["send", "a", "x", 0.0], ["receive", 0.0, 10])],
+         inside=[_ops(["send", "a", "x", 0.0], ["receive", 0.0, 2]),
+                 _ops(["send", "a", "x", 0.0], ["receive", 0.0, 9])],
+         outside=[_ops(["receive", 0.0, 0]), _ops(["receive", 0.0, 11]), _ops(["receive", 0.0, 2.0])]),
+    boundary("a received message is invisible while `now < receive time + visibility_timeout` and visible again "
+             "from that time on",
+             at={"visibility_timeout": 30.0, "max_receive_count": None, **_TIMEOUT_AT},
+             inside={"visibility_timeout": 30.0, "max_receive_count": None,
+                     **_ops(["send", "a", "x", 0.0], ["receive", 0.0, 1], ["receive", 29.5, 1], ["counts", 29.5])},
+             outside={"visibility_timeout": 30.0, "max_receive_count": None,
+                      **_ops(["send", "a", "x", 0.0], ["receive", 0.0, 1], ["receive", 30.5, 1], ["counts", 30.5])}),
+    edge("receiving one message does not restart the timeout of another one in flight",
+         {"visibility_timeout": 30.0, "max_receive_count": None,
+          **_ops(["send", "a", "x", 0.0], ["send", "b", "y", 0.0], ["receive", 0.0, 1], ["receive", 20.0, 1],
+                 ["receive", 30.0, 1], ["receive", 50.0, 1], ["counts", 50.0])}),
+    edge("receive is at-least-once: a message received and not deleted comes back, with its receive count "
+         "raised; received messages are not deleted",
+         {"visibility_timeout": 5.0, "max_receive_count": None,
+          **_ops(["send", "a", "x", 0.0], ["receive", 0.0, 1], ["receive", 5.0, 1], ["receive", 10.0, 1],
+                 ["delete", "a", -1, 10.0], ["receive", 20.0, 1], ["counts", 20.0])}),
+    edge("a delete with a stale receipt handle (the message was received again since) returns False and "
+         "deletes nothing; the latest handle deletes it, even after its timeout ran out",
+         {"visibility_timeout": 5.0, "max_receive_count": None,
+          **_ops(["send", "a", "x", 0.0], ["receive", 0.0, 1], ["receive", 6.0, 1], ["delete", "a", 0, 7.0],
+                 ["counts", 7.0], ["delete", "a", -1, 20.0], ["delete", "a", -1, 20.0], ["counts", 20.0])}),
+    boundary("a message received `max_receive_count` times moves to the dead-letter queue (`dead_letters()`, in "
+             "the order moved) when it is visible again and a receive comes: every receive first moves all such "
+             "messages, oldest first, then returns others; nothing else moves messages",
+             at={"visibility_timeout": 1.0, "max_receive_count": 2,
+                 **_ops(["send", "a", "x", 0.0], ["receive", 0.0, 1], ["receive", 1.0, 1], ["dead"],
+                        ["receive", 2.0, 1], ["dead"], ["counts", 2.0])},
+             inside={"visibility_timeout": 1.0, "max_receive_count": 2,
+                     **_ops(["send", "a", "x", 0.0], ["receive", 0.0, 1], ["receive", 1.0, 1], ["dead"],
+                            ["counts", 1.5])},
+             outside={"visibility_timeout": 1.0, "max_receive_count": 2,
+                      **_ops(["send", "a", "x", 0.0], ["send", "b", "y", 0.0], ["receive", 0.0, 2],
+                             ["receive", 1.0, 2], ["receive", 2.0, 2], ["receive", 3.0, 2], ["dead"],
+                             ["counts", 3.0])}),
+    edge("a receive returns visible messages oldest first, at most `max_messages`, skipping those dead-lettered",
+         {"visibility_timeout": 10.0, "max_receive_count": 1,
+          **_ops(["send", "a", "x", 0.0], ["send", "b", "y", 1.0], ["receive", 1.0, 1], ["send", "c", "z", 2.0],
+                 ["receive", 11.0, 2], ["receive", 30.0, 10], ["dead"])}),
+    edge("an empty queue returns an empty list; an unknown handle deletes nothing",
+         {"visibility_timeout": 10.0, "max_receive_count": 3,
+          **_ops(["receive", 0.0, 10], ["delete", "zz", -1, 0.0], ["counts", 0.0], ["dead"])}),
+]
+
+
+# --------------------------------------------------------------------------- FIFO queue
+
+class ModelFifo:
+    def __init__(self, visibility_timeout, dedup_window=300):
+        _check_timeout(visibility_timeout)
+        if not dedup_window > 0:
+            raise ValueError("dedup_window must be > 0")
+        self.timeout, self.window = visibility_timeout, dedup_window
+        self.messages = {}  # id -> dict, send order
+        self.seen = {}  # dedup_id -> time first accepted
+        self.issued = 0
+
+    def send(self, message_id, group, body, dedup_id, now):
+        first = self.seen.get(dedup_id)
+        if first is not None and now < first + self.window:
+            return False
+        self.seen[dedup_id] = now
+        self.messages[message_id] = {"group": group, "body": body, "visible_at": now, "count": 0, "handle": None}
+        return True
+
+    def receive(self, now, max_messages=1):
+        _check_batch(max_messages)
+        heads, out = {}, []
+        for message_id, m in self.messages.items():
+            heads.setdefault(m["group"], (message_id, m))
+        for message_id, m in heads.values():
+            if len(out) == max_messages:
+                break
+            if m["visible_at"] > now:
+                continue  # in flight: the group waits
+            m["count"] += 1
+            m["visible_at"] = now + self.timeout
+            self.issued += 1
+            m["handle"] = f"f{self.issued}"
+            out.append([message_id, m["group"], m["body"], m["handle"], m["count"]])
+        return out
+
+    def delete(self, receipt_handle, now):
+        for message_id, m in self.messages.items():
+            if m["handle"] == receipt_handle:
+                del self.messages[message_id]
+                return True
+        return False
+
+
+def fifo_reference(queue_class, visibility_timeout, dedup_window, ops):
+    return run_fifo_ops(ModelFifo, visibility_timeout, dedup_window, ops)
+
+
+def _draw_fifo(rng):
+    timeout = float(rng.choice([0, 1, 5, 30, 30, 120]))
+    window = float(rng.choice([1, 10, 60, 300, 300, 3600]))
+    groups = ["g1", "g2", "G1", "grüppe"][: int(rng.integers(1, 5))]
+    ops, now, sent = [], 0.0, 0
+    for _ in range(int(rng.integers(1, 60))):
+        u = rng.random()
+        now += float(rng.choice([0, 0, 0.5, max(timeout, 1.0), window / 2, window]))
+        if u < 0.35:
+            dedup = f"d{int(rng.integers(sent + 1))}" if rng.random() < 0.3 else f"d{sent}"
+            ops.append(["send", f"m{sent}", str(rng.choice(groups)), f"body {sent}", dedup, now])
+            sent += 1
+        elif u < 0.7:
+            ops.append(["receive", now, int(rng.choice([1, 1, 2, 3, 10]))])
+        elif sent:
+            ops.append(["delete", f"m{int(rng.integers(sent))}", int(rng.choice([-1, -1, -1, 0])), now])
+    return {"visibility_timeout": timeout, "dedup_window": window, "ops": ops}
+
+
+FIFO_RULES = [
+    Rule("`visibility_timeout` is in [0, 43200] seconds, else `ValueError`",
+         at=[{"visibility_timeout": 0.0}, {"visibility_timeout": 43_200.0}],
+         inside=[{"visibility_timeout": 0.5}, {"visibility_timeout": 43_199.0}],
+         outside=[{"visibility_timeout": -0.5}, {"visibility_timeout": 43_201.0}]),
+    Rule("`dedup_window` > 0 seconds, else `ValueError`",
+         at={"dedup_window": 0.0}, inside={"dedup_window": 0.5}, outside={"dedup_window": -1.0}, at_allowed=False),
+    boundary("a send whose `dedup_id` was accepted at time t is a duplicate (returns False, nothing is queued) "
+             "while `now < t + dedup_window`, and accepted again from then on",
+             at={"dedup_window": 300.0, "ops": [["send", "a", "g", "x", "d", 0.0], ["send", "b", "g", "x", "d", 300.0],
+                                               ["receive", 300.0, 10]]},
+             inside={"dedup_window": 300.0, "ops": [["send", "a", "g", "x", "d", 0.0],
+                                                   ["send", "b", "g", "x", "d", 299.5], ["receive", 299.5, 10]]},
+             outside={"dedup_window": 300.0, "ops": [["send", "a", "g", "x", "d", 0.0],
+                                                    ["send", "b", "g", "x", "d", 300.5], ["receive", 300.5, 10]]}),
+    edge("a duplicate does not restart the window: it counts from the accepted send",
+         {"dedup_window": 300.0, "ops": [["send", "a", "g", "x", "d", 0.0], ["send", "b", "g", "x", "d", 200.0],
+                                         ["send", "c", "g", "x", "d", 350.0], ["receive", 350.0, 10]]}),
+    edge("one message in flight per group: the next message of a group waits until the one before is deleted "
+         "(or its timeout runs out, and it is delivered again first)",
+         {"visibility_timeout": 10.0,
+          "ops": [["send", "a", "g", "x", "d1", 0.0], ["send", "b", "g", "y", "d2", 0.0], ["receive", 0.0, 10],
+                  ["receive", 5.0, 10], ["receive", 10.0, 10], ["delete", "a", -1, 11.0], ["receive", 11.0, 10]]}),
+    edge("a slow group does not hold up the others: other groups' messages are delivered meanwhile",
+         {"visibility_timeout": 30.0,
+          "ops": [["send", "a", "slow", "x", "d1", 0.0], ["send", "b", "slow", "y", "d2", 0.0],
+                  ["send", "c", "fast", "z", "d3", 0.0], ["send", "e", "fast", "w", "d4", 0.0],
+                  ["receive", 0.0, 1], ["receive", 1.0, 1], ["delete", "c", -1, 2.0], ["receive", 2.0, 1],
+                  ["receive", 3.0, 10]]}),
+    edge("a receive returns at most one message per group, groups ordered by their oldest message; group names "
+         "that differ only in case, and non-ASCII ones, are different groups",
+         {"visibility_timeout": 30.0,
+          "ops": [["send", "a", "g", "x", "d1", 0.0], ["send", "b", "G", "y", "d2", 0.0],
+                  ["send", "c", "g", "z", "d3", 0.0], ["send", "e", "grüppe", "w", "d4", 0.0], ["receive", 0.0, 10],
+                  ["receive", 0.0, 10]]}),
+    edge("a delete with a stale receipt handle returns False and deletes nothing",
+         {"visibility_timeout": 5.0,
+          "ops": [["send", "a", "g", "x", "d1", 0.0], ["receive", 0.0, 1], ["receive", 5.0, 1],
+                  ["delete", "a", 0, 6.0], ["receive", 11.0, 1], ["delete", "a", -1, 12.0], ["receive", 12.0, 1]]}),
+]
+
+
+# --------------------------------------------------------------------------- the partitioned log
+
+def partition_for(key, partitions):
+    if type(partitions) is not int or partitions < 1:
+        raise ValueError("partitions must be an int >= 1")
+    if not isinstance(key, str):
+        raise TypeError("key must be a str")
+    return zlib.crc32(key.encode("utf-8")) % partitions
+
+
+def assign_partitions(partitions, members, strategy="range"):
+    if type(partitions) is not int or partitions < 1:
+        raise ValueError("partitions must be an int >= 1")
+    if len(set(members)) != len(members):
+        raise ValueError("members must be distinct")
+    if strategy not in ("range", "roundrobin"):
+        raise ValueError("strategy must be 'range' or 'roundrobin'")
+    ordered = sorted(members)
+    out = {m: [] for m in ordered}
+    if not ordered:
+        return out
+    if strategy == "roundrobin":
+        for p in range(partitions):
+            out[ordered[p % len(ordered)]].append(p)
+        return out
+    share, extra = divmod(partitions, len(ordered))
+    start = 0
+    for i, m in enumerate(ordered):
+        size = share + (1 if i < extra else 0)
+        out[m] = list(range(start, start + size))
+        start += size
+    return out
+
+
+_NAMES = ["c1", "c2", "c10", "C1", "consumer-é", "a", "b", "zeta", "node-3", "node-20", "x", "y"]
+
+
+def _draw_assign(rng):
+    k = int(rng.integers(0, 12))
+    return {"partitions": int(rng.choice([1, 2, 3, 5, 6, 7, 12, 16, 50, 100])),
+            "members": [str(x) for x in rng.permutation(_NAMES)[:k]],
+            "strategy": str(rng.choice(["range", "roundrobin"]))}
+
+
+def consumer_actions(committed, end, batch_size, mode):
+    if type(committed) is not int or committed < 0 or type(end) is not int or end < committed:
+        raise ValueError("need ints 0 <= committed <= end")
+    if type(batch_size) is not int or batch_size < 1:
+        raise ValueError("batch_size must be an int >= 1")
+    if mode not in ("at-least-once", "at-most-once"):
+        raise ValueError("mode must be 'at-least-once' or 'at-most-once'")
+    actions = []
+    for start in range(committed, end, batch_size):
+        stop = min(start + batch_size, end)
+        work = [["process", o] for o in range(start, stop)]
+        commit = [["commit", stop]]
+        actions += work + commit if mode == "at-least-once" else commit + work
+    return actions
+
+
+def crash_counts(consumer_actions_fn, end, batch_size, mode):
+    """What ``crash_runs`` reports for the reference consumer (hidden check of the learner's plans)."""
+    return crash_runs(consumer_actions, end, batch_size, mode)
+
+
+def crash_cases(seed, n):
+    rng = np.random.default_rng(seed)
+    return [_draw_crash(rng) for _ in range(n)]
+
+
+def _draw_consumer(rng):
+    committed = int(rng.integers(0, 30))
+    return {"committed": committed, "end": committed + int(rng.integers(0, 40)),
+            "batch_size": int(rng.choice([1, 2, 3, 5, 10, 100])),
+            "mode": str(rng.choice(["at-least-once", "at-most-once"]))}
+
+
+def _draw_crash(rng):
+    return {"end": int(rng.integers(0, 25)), "batch_size": int(rng.choice([1, 2, 3, 4, 7, 10, 50])),
+            "mode": str(rng.choice(["at-least-once", "at-most-once"]))}
+
+
+# --------------------------------------------------------------------------- inbox
+
+def reference_inbox_plan(message):
+    if not isinstance(message.get("id"), str) or not message["id"]:
+        raise ValueError("a message id is a non-empty str")
+    if not isinstance(message.get("account"), str) or type(message.get("cents")) is not int:
+        raise ValueError("account is a str and cents an int")
+    return [["begin"], ["record", message["id"]], ["add", message["account"], message["cents"]], ["commit"]]
+
+
+def inbox_reference(inbox_plan, deliveries):
+    return inbox_scenario(reference_inbox_plan, deliveries)
+
+
+def _message(rng, i):
+    return {"id": str(rng.choice([f"msg-{i}", f"MSG-{i}", f"msg-é{i}", f"{i}"])),
+            "account": str(rng.choice(["alice", "bob", "Bob", "zoë"])),
+            "cents": int(rng.choice([1, 250, -100, 0, 10**9]))}
+
+
+def _draw_inbox(rng):
+    messages = [_message(rng, i) for i in range(int(rng.integers(1, 6)))]
+    deliveries = []
+    for _ in range(int(rng.integers(1, 25))):
+        m = messages[int(rng.integers(len(messages)))]
+        deliveries.append([m, None if rng.random() < 0.5 else int(rng.integers(0, 6))])
+    return {"deliveries": deliveries}
+
+
+_M1 = {"id": "m1", "account": "alice", "cents": 500}
+_M2 = {"id": "m2", "account": "bob", "cents": -200}
+
+
+def _crash_everywhere(messages):
+    out = []
+    for m in messages:
+        out += [[m, k] for k in range(5)] + [[m, None], [m, None]]
+    return {"deliveries": out}
+
+
+# --------------------------------------------------------------------------- filter policies
+
+def _condition_matches(condition, value):
+    if isinstance(condition, dict):
+        if len(condition) != 1:
+            raise ValueError("a condition object has exactly one operator")
+        (op, arg), = condition.items()
+        if op == "prefix":
+            if not isinstance(arg, str):
+                raise ValueError("prefix takes a str")
+            return isinstance(value, str) and value.startswith(arg)
+        if op == "anything-but":
+            excluded = arg if isinstance(arg, list) else [arg]
+            return not any(_same(value, x) for x in excluded)
+        if op == "numeric":
+            if not isinstance(arg, list) or len(arg) not in (2, 4):
+                raise ValueError("numeric takes [op, n] or [op, n, op, n]")
+            if not _is_number(value):
+                return False
+            for i in range(0, len(arg), 2):
+                cmp, bound = arg[i], arg[i + 1]
+                if cmp not in _CMP or not _is_number(bound):
+                    raise ValueError(f"bad numeric comparison {cmp!r} {bound!r}")
+                if not _CMP[cmp](value, bound):
+                    return False
+            return True
+        raise ValueError(f"unknown operator {op!r}")
+    return _same(value, condition)
+
+
+_CMP = {"=": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _same(value, condition):
+    if _is_number(condition):
+        return _is_number(value) and value == condition
+    return isinstance(value, str) and isinstance(condition, str) and value == condition
+
+
+def matches(policy, attributes):
+    for key, conditions in policy.items():  # an invalid policy is refused whatever the message
+        if not isinstance(conditions, list) or not conditions:
+            raise ValueError("each policy key takes a non-empty list of conditions")
+        for c in conditions:
+            _condition_matches(c, "")
+            _condition_matches(c, 0)
+    for key, conditions in policy.items():
+        if key not in attributes or not any(_condition_matches(c, attributes[key]) for c in conditions):
+            return False
+    return True
+
+
+def fan_out(subscriptions, messages):
+    out = {}
+    for queue, policy in subscriptions.items():
+        out[queue] = [m["id"] for m in messages if matches(policy, m["attributes"])]
+    return out
+
+
+_STRINGS = ["order_placed", "order_paid", "ORDER_PLACED", "order", "", "refund", "é-order", "eu-west-1", "eu-", "us-east-1"]
+_NUMBERS = [0, 1, 99.5, 100, 100.0, 250, -5, 1e6]
+
+
+def _draw_condition(rng):
+    u = rng.random()
+    if u < 0.3:
+        return str(rng.choice(_STRINGS))
+    if u < 0.45:
+        return _NUMBERS[int(rng.integers(len(_NUMBERS)))]
+    if u < 0.65:
+        return {"prefix": str(rng.choice(["order", "eu-", "ORDER", "é", "us-east-1", "x"]))}
+    if u < 0.85:
+        a = _NUMBERS[int(rng.integers(len(_NUMBERS)))]
+        if rng.random() < 0.5:
+            return {"numeric": [str(rng.choice(list(_CMP))), a]}
+        return {"numeric": [">=", min(a, 100), "<", max(a, 100) + 1]}
+    return {"anything-but": [str(rng.choice(_STRINGS)), _NUMBERS[int(rng.integers(len(_NUMBERS)))]][: int(rng.integers(1, 3))]}
+
+
+def _draw_attributes(rng):
+    out = {}
+    for key in ("event", "region", "amount"):
+        if rng.random() < 0.8:
+            out[key] = str(rng.choice(_STRINGS)) if rng.random() < 0.6 else _NUMBERS[int(rng.integers(len(_NUMBERS)))]
+    return out
+
+
+def _draw_policy(rng):
+    keys = [k for k in ("event", "region", "amount") if rng.random() < 0.5]
+    return {k: [_draw_condition(rng) for _ in range(int(rng.integers(1, 4)))] for k in keys}
+
+
+def _draw_matches(rng):
+    return {"policy": _draw_policy(rng), "attributes": _draw_attributes(rng)}
+
+
+def _draw_fan_out(rng):
+    return {"subscriptions": {f"queue-{i}": _draw_policy(rng) for i in range(int(rng.integers(0, 5)))},
+            "messages": [{"id": f"n{i}", "attributes": _draw_attributes(rng)} for i in range(int(rng.integers(0, 15)))]}
+
+
+# --------------------------------------------------------------------------- API evolution
+
+TYPES = ("string", "integer", "number", "boolean", "object", "array")
+
+
+def _check_schema(schema):
+    for name, spec in schema.items():
+        if spec.get("type") not in TYPES:
+            raise ValueError(f"field {name!r}: unknown type {spec.get('type')!r}")
+
+
+def breaking_changes(old, new, direction):
+    if direction not in ("response", "request"):
+        raise ValueError("direction must be 'response' or 'request'")
+    _check_schema(old)
+    _check_schema(new)
+    out = []
+    for name in sorted(set(old) | set(new)):
+        o, n = old.get(name), new.get(name)
+        if n is None:
+            if direction == "response":
+                out.append([name, "removed"])
+            continue
+        if o is None:
+            if direction == "request" and n.get("required", False):
+                out.append([name, "new required field"])
+            continue
+        if o["type"] != n["type"]:
+            out.append([name, "type changed"])
+            continue
+        o_req, n_req = o.get("required", False), n.get("required", False)
+        if direction == "response" and o_req and not n_req:
+            out.append([name, "now optional"])
+        if direction == "request" and n_req and not o_req:
+            out.append([name, "now required"])
+        o_enum, n_enum = o.get("enum"), n.get("enum")
+        # no enum means any value of the type: dropping the enum adds values, adding one removes values
+        if direction == "response" and o_enum is not None and (n_enum is None or set(n_enum) - set(o_enum)):
+            out.append([name, "enum value added"])
+        if direction == "request" and n_enum is not None and (o_enum is None or set(o_enum) - set(n_enum)):
+            out.append([name, "enum value removed"])
+    return out
+
+
+_FIELD_NAMES = ["id", "name", "email", "status", "created_at", "Name", "prénom", "tags", "field10", "field2"]
+
+
+def _draw_field(rng):
+    spec = {"type": str(rng.choice(TYPES[:4]))}
+    if rng.random() < 0.6:
+        spec["required"] = bool(rng.random() < 0.5)
+    if spec["type"] == "string" and rng.random() < 0.4:
+        spec["enum"] = sorted({str(rng.choice(["active", "banned", "pending", "ACTIVE"])) for _ in range(3)})
+    return spec
+
+
+def _mutate(rng, old):
+    new = {k: dict(v) for k, v in old.items()}
+    for _ in range(int(rng.integers(0, 4))):
+        u = rng.random()
+        names = sorted(new)
+        if u < 0.2 and names:
+            del new[str(rng.choice(names))]
+        elif u < 0.4:
+            new[str(rng.choice(_FIELD_NAMES))] = _draw_field(rng)
+        elif u < 0.55 and names:
+            name = str(rng.choice(names))
+            new[name]["type"] = str(rng.choice(TYPES[:4]))
+            new[name].pop("enum", None)
+        elif u < 0.75 and names:
+            new[str(rng.choice(names))]["required"] = bool(rng.random() < 0.5)
+        elif names:
+            name = str(rng.choice(names))
+            if new[name]["type"] == "string":
+                values = set(new[name].get("enum", ["active", "pending"]))
+                if rng.random() < 0.5:
+                    values.add(str(rng.choice(["archived", "deleted", "ACTIVE"])))
+                elif len(values) > 1:
+                    values.discard(sorted(values)[0])
+                new[name]["enum"] = sorted(values)
+                if rng.random() < 0.2:
+                    del new[name]["enum"]
+    return new
+
+
+def _draw_schemas(rng):
+    old = {str(n): _draw_field(rng) for n in rng.permutation(_FIELD_NAMES)[: int(rng.integers(0, 7))]}
+    return {"old": old, "new": _mutate(rng, old), "direction": str(rng.choice(["response", "request"]))}
+
+
+_USER_V1 = {"id": {"type": "integer", "required": True}, "name": {"type": "string", "required": True},
+            "email": {"type": "string", "required": True}}
+_USER_V2 = {"user_id": {"type": "integer", "required": True}, "full_name": {"type": "string", "required": True},
+            "contact": {"type": "object", "required": True}}
+
+
+# --------------------------------------------------------------------------- sync vs async
+
+def sync_chain(availabilities, latencies_ms):
+    if len(availabilities) != len(latencies_ms) or not availabilities:
+        raise ValueError("one availability and one latency per service, at least one service")
+    for a in availabilities:
+        if not 0 <= a <= 1:
+            raise ValueError("availabilities are fractions in [0, 1]")
+    if min(latencies_ms) < 0:
+        raise ValueError("latencies are >= 0")
+    return {"availability": math.prod(availabilities), "latency_ms": float(sum(latencies_ms))}
+
+
+def fanout_slow_probability(n_services, p_slow):
+    if type(n_services) is not int or n_services < 1:
+        raise ValueError("n_services is an int >= 1")
+    if not 0 <= p_slow <= 1:
+        raise ValueError("p_slow is a fraction in [0, 1]")
+    return -math.expm1(n_services * math.log1p(-p_slow)) if p_slow < 1 else 1.0
+
+
+# --------------------------------------------------------------------------- contracts
+
+CONTRACTS = {c.name: c for c in [
+    Contract("SQSQueue", queue_reference, draw=_draw_queue, supplied=("queue_class",),
+             domain="timeouts from 0 to 12 hours, no DLQ or 1 to 1000 receives, 1 to 60 operations on up to 11 "
+                    "messages, batches of 1 to 10, stale and made-up handles",
+             rules=QUEUE_RULES),
+    Contract("FifoQueue", fifo_reference, draw=_draw_fifo, supplied=("queue_class",),
+             domain="timeouts from 0 to 120 s, windows from 1 s to 1 hour, 1 to 4 groups (names differing in case, "
+                    "non-ASCII), repeated dedup ids, batches of 1 to 10",
+             rules=FIFO_RULES),
+    Contract("partition_for", partition_for,
+             draw=lambda rng: {"key": str(rng.choice(["user-1", "user-2", "User-1", "zoë", "", "order:42", "a" * 50])),
+                               "partitions": int(rng.choice([1, 2, 3, 6, 12, 64, 1000]))},
+             domain="keys empty, ASCII, differing in case, non-ASCII; 1 to 1000 partitions",
+             rules=[at_least("partitions", 1),
+                    Rule("`key` is a str, else `TypeError`", at={"key": "k"}, inside={"key": "zoë"},
+                         outside=[{"key": 42}, {"key": None}], raises=TypeError),
+                    edge("one partition: every key goes to partition 0", {"partitions": 1, "key": "anything"})]),
+    Contract("assign_partitions", assign_partitions, draw=_draw_assign,
+             domain="1 to 100 partitions, 0 to 12 members (names that sort differently as text and as numbers, "
+                    "differ in case, non-ASCII), both strategies",
+             rules=[at_least("partitions", 1),
+                    one_of("strategy", ["range", "roundrobin"], ["Range", "round-robin", "sticky"]),
+                    Rule("members are distinct, else `ValueError`",
+                         at={"members": ["a", "b"]}, inside={"members": ["a", "A"]},
+                         outside={"members": ["a", "b", "a"]}),
+                    edge("no members: an empty assignment", {"members": []}),
+                    boundary("range: when partitions divide evenly every member gets the same count; otherwise the "
+                             "first members in sorted order get one more",
+                             at={"partitions": 6, "members": ["c2", "c1", "c3"], "strategy": "range"},
+                             inside={"partitions": 7, "members": ["c2", "c1", "c3"], "strategy": "range"},
+                             outside={"partitions": 5, "members": ["c2", "c1", "c3"], "strategy": "range"}),
+                    edge("more members than partitions: the last members get none (an empty list)",
+                         {"partitions": 2, "members": ["c3", "c1", "c2", "c4"]}),
+                    edge("`strategy` defaults to 'range'", {"partitions": 7, "members": ["b", "a"],
+                                                              "strategy": OMIT})]),
+    Contract("consumer_actions", consumer_actions, draw=_draw_consumer,
+             domain="committed offsets 0 to 29, 0 to 39 records to go, batches of 1 to 100, both modes",
+             rules=[Rule("`committed` >= 0, else `ValueError`", at={"committed": 0, "end": 10},
+                         inside={"committed": 1, "end": 10}, outside={"committed": -1, "end": 10}),
+                    Rule("`end` >= `committed`, else `ValueError`", at={"committed": 5, "end": 5},
+                         inside={"committed": 5, "end": 6}, outside={"committed": 5, "end": 4}),
+                    at_least("batch_size", 1),
+                    one_of("mode", ["at-least-once", "at-most-once"], ["at_least_once", "exactly-once"]),
+                    boundary("the last batch is cut short at `end`",
+                             at={"committed": 0, "end": 6, "batch_size": 3},
+                             inside={"committed": 0, "end": 5, "batch_size": 3},
+                             outside={"committed": 0, "end": 7, "batch_size": 3}),
+                    edge("nothing to do (`committed` == `end`): no actions", {"committed": 9, "end": 9})]),
+    Contract("inbox_plan", inbox_reference, draw=_draw_inbox, supplied=("inbox_plan",),
+             domain="1 to 5 messages (ids differing in case, non-ASCII; negative, zero and large amounts), 1 to 24 "
+                    "deliveries, half of them dying after 0 to 5 statements",
+             rules=[edge("a crash between any two steps, then redeliveries, applies each message exactly once",
+                         _crash_everywhere([_M1, _M2])),
+                    edge("a plain duplicate delivery changes nothing", {"deliveries": [[_M1, None], [_M1, None]]}),
+                    edge("ids that differ only in case are different messages",
+                         {"deliveries": [[_M1, None], [{**_M1, "id": "M1"}, None]]}),
+                    edge("a message whose `id` is not a non-empty str, whose `account` is not a str or whose `cents` "
+                         "is not an int (a bool or float) is refused with `ValueError` (the scenario shows "
+                         "\"ValueError\") and changes nothing",
+                         {"deliveries": [[{"id": "", "account": "a", "cents": 1}, None], [_M1, None]]},
+                         {"deliveries": [[{"id": "x", "account": "a", "cents": True}, None]]},
+                         {"deliveries": [[{"id": "x", "account": "a", "cents": 1.5}, None]]},
+                         {"deliveries": [[{"id": 7, "account": "a", "cents": 1}, None]]},
+                         {"deliveries": [[{"id": "é", "account": "", "cents": -1}, None]]})]),
+    Contract("matches", matches, draw=_draw_matches,
+             domain="policies of 0 to 3 keys, 1 to 3 conditions each (exact strings and numbers, prefix, numeric "
+                    "ranges, anything-but), attributes present or missing, strings or numbers",
+             rules=[edge("an empty policy matches every message", {"policy": {}, "attributes": {}}),
+                    edge("keys are ANDed, the conditions of one key ORed",
+                         {"policy": {"event": ["order_paid", "order_placed"], "region": [{"prefix": "eu-"}]},
+                          "attributes": {"event": "order_placed", "region": "eu-west-1"}}),
+                    edge("a prefix matches the start of a string, not only the whole string",
+                         {"policy": {"region": [{"prefix": "eu-"}]}, "attributes": {"region": "eu-west-1"}}),
+                    edge("exact matching is case-sensitive and typed: \"100\" is not 100",
+                         {"policy": {"amount": [100]}, "attributes": {"amount": "100"}},
+                         {"policy": {"event": ["ORDER_PLACED"]}, "attributes": {"event": "order_placed"}}),
+                    boundary("numeric ranges include a bound only with `<=` / `>=`",
+                             at={"policy": {"amount": [{"numeric": [">=", 100, "<", 200]}]},
+                                 "attributes": {"amount": 100}},
+                             inside={"policy": {"amount": [{"numeric": [">=", 100, "<", 200]}]},
+                                     "attributes": {"amount": 199.5}},
+                             outside={"policy": {"amount": [{"numeric": [">=", 100, "<", 200]}]},
+                                      "attributes": {"amount": 200}}),
+                    edge("anything-but matches a present value not in its list; a missing attribute matches no "
+                         "condition",
+                         {"policy": {"event": [{"anything-but": ["refund"]}]}, "attributes": {"event": "order"}},
+                         {"policy": {"event": [{"anything-but": ["refund"]}]}, "attributes": {}}),
+                    Rule("an unknown operator, or a policy key with an empty list, raises `ValueError`",
+                         at={"policy": {"event": [{"prefix": "o"}]}}, inside={"policy": {"event": ["o"]}},
+                         outside=[{"policy": {"event": [{"suffix": "o"}]}}, {"policy": {"event": []}}])]),
+    Contract("fan_out", fan_out, draw=_draw_fan_out,
+             domain="0 to 4 subscribed queues, 0 to 14 messages",
+             rules=[edge("no subscriptions: an empty dict; a queue nothing matches gets an empty list",
+                         {"subscriptions": {}, "messages": [{"id": "n1", "attributes": {}}]},
+                         {"subscriptions": {"q": {"event": ["x"]}}, "messages": [{"id": "n1", "attributes": {}}]})]),
+    Contract("breaking_changes", breaking_changes, draw=_draw_schemas,
+             domain="schemas of 0 to 6 fields, 0 to 3 random changes (removals, additions, type, required and enum "
+                    "changes), both directions",
+             rules=[one_of("direction", ["response", "request"], ["Response", "both"]),
+                    Rule("a field type outside string, integer, number, boolean, object, array raises `ValueError`",
+                         at={"old": {"id": {"type": "array"}}, "new": {"id": {"type": "array"}}},
+                         inside={"old": {"id": {"type": "object"}}, "new": {"id": {"type": "object"}}},
+                         outside={"old": {"id": {"type": "int"}}, "new": {"id": {"type": "int"}}}),
+                    edge("the seed's user service: v1 plus `preferences` breaks nothing; its /v2 renames "
+                         "(`user_id`, `full_name`, `contact`) break old clients",
+                         {"old": _USER_V1, "new": {**_USER_V1, "preferences": {"type": "object"}},
+                          "direction": "response"},
+                         {"old": _USER_V1, "new": _USER_V2, "direction": "response"},
+                         {"old": _USER_V1, "new": _USER_V2, "direction": "request"}),
+                    edge("a removed response field breaks old clients even when it was optional",
+                         {"old": {"nick": {"type": "string"}}, "new": {}, "direction": "response"}),
+                    edge("adding a value to a response enum breaks old clients; removing one breaks old requests",
+                         {"old": {"s": {"type": "string", "enum": ["a"]}},
+                          "new": {"s": {"type": "string", "enum": ["a", "b"]}}, "direction": "response"},
+                         {"old": {"s": {"type": "string", "enum": ["a", "b"]}},
+                          "new": {"s": {"type": "string", "enum": ["a"]}}, "direction": "request"}),
+                    edge("`required` defaults to False; no change at all breaks nothing",
+                         {"old": _USER_V1, "new": _USER_V1}, {"old": {"x": {"type": "string"}},
+                                                              "new": {"x": {"type": "string", "required": False}}})]),
+    Contract("sync_chain", sync_chain,
+             draw=lambda rng: (lambda k: {"availabilities": [float(1 - 10 ** -rng.uniform(0.5, 5)) for _ in range(k)],
+                                          "latencies_ms": [round(float(rng.uniform(0, 300)), 2) for _ in range(k)]})(
+                 int(rng.integers(1, 9))),
+             domain="1 to 8 services, availabilities from 68% to 99.999%, latencies 0 to 300 ms",
+             rules=[Rule("availabilities are fractions in [0, 1], else `ValueError`",
+                         at={"availabilities": [1.0, 0.0], "latencies_ms": [1, 1]},
+                         inside={"availabilities": [0.999, 0.001], "latencies_ms": [1, 1]},
+                         outside={"availabilities": [99.9, 0.5], "latencies_ms": [1, 1]}),
+                    Rule("latencies >= 0, else `ValueError`",
+                         at={"availabilities": [0.9], "latencies_ms": [0.0]},
+                         inside={"availabilities": [0.9], "latencies_ms": [0.5]},
+                         outside={"availabilities": [0.9], "latencies_ms": [-0.5]}),
+                    Rule("one latency per availability and at least one service, else `ValueError`",
+                         at={"availabilities": [0.9], "latencies_ms": [3]},
+                         inside={"availabilities": [0.9, 0.8], "latencies_ms": [3, 4]},
+                         outside=[{"availabilities": [0.9, 0.8], "latencies_ms": [3]},
+                                  {"availabilities": [], "latencies_ms": []}])]),
+    Contract("fanout_slow_probability", fanout_slow_probability,
+             draw=lambda rng: {"n_services": int(rng.choice([1, 2, 5, 10, 50, 100, 1000, 10_000])),
+                               "p_slow": float(rng.choice([0.0, 1e-4, 1e-3, 0.01, 0.05, 0.5, 1.0]))
+                               if rng.random() < 0.5 else float(rng.uniform(0, 1))},
+             domain="1 to 10,000 services, slow fractions anywhere in [0, 1]",
+             rules=[at_least("n_services", 1),
+                    Rule("`p_slow` is a fraction in [0, 1], else `ValueError`", at=[{"p_slow": 0.0}, {"p_slow": 1.0}],
+                         inside=[{"p_slow": 0.001}, {"p_slow": 0.999}], outside=[{"p_slow": -0.001},
+                                                                               {"p_slow": 1.001}]),
+                    edge("one service: its own slow fraction", {"n_services": 1, "p_slow": 0.01})]),
+]}
+
+
+# --------------------------------------------------------------------------- hidden simulator checks
+
+def simulation_cases(seed, n):
+    rng = np.random.default_rng(seed)
+    return [{"visibility_timeout": float(rng.choice([3, 5, 8])), "max_receive_count": int(rng.choice([1, 2, 3, 4])),
+             "n_messages": int(rng.integers(5, 30)), "n_consumers": int(rng.integers(1, 4)),
+             "seed": int(rng.integers(1_000_000))} for _ in range(n)]

@@ -1,0 +1,295 @@
+"""Drivers, simulators and figures for module 12 (messaging: queues, logs, inboxes, fan-out).
+
+Every driver runs in the grader and calls the learner's class or function with plain data only; it
+never holds a solution. A driver takes the class (or function) to drive as its first argument, so the
+same driver runs the learner's code and the grader's reference model, and the two results are compared
+as plain data.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+# --------------------------------------------------------------------------- queues
+
+
+def _handles_of(handles: dict, message_id, which: int):
+    received = handles.get(message_id, [])
+    if -len(received) <= which < len(received):
+        return received[which]
+    return f"no-such-handle-{message_id}-{which}"
+
+
+def run_queue_ops(queue_class: type, visibility_timeout, max_receive_count, ops: list) -> list:
+    """Run ``ops`` on ``queue_class(visibility_timeout, max_receive_count)``; one result per op.
+
+    - ``["send", message_id, body, now]`` -> None
+    - ``["receive", now, max_messages]`` -> ``[[message_id, body, receive_count], ...]``; the driver keeps
+      each receipt handle, per message, in the order they were handed out
+    - ``["delete", message_id, which, now]`` -> bool: deletes with the message's ``which``-th receipt handle
+      (0 the first, -1 the latest; a handle that was never handed out is a made-up string)
+    - ``["dead"]`` -> the queue's ``dead_letters()``; ``["counts", now]`` -> ``counts(now)``
+    """
+    queue = queue_class(visibility_timeout, max_receive_count)
+    handles: dict = {}
+    out = []
+    for op in ops:
+        kind = op[0]
+        if kind == "send":
+            out.append(queue.send(op[1], op[2], op[3]))
+        elif kind == "receive":
+            got = queue.receive(op[1], op[2])
+            row = []
+            for message_id, body, handle, count in got:
+                handles.setdefault(message_id, []).append(handle)
+                row.append([message_id, body, count])
+            out.append(row)
+        elif kind == "delete":
+            out.append(queue.delete(_handles_of(handles, op[1], op[2]), op[3]))
+        elif kind == "dead":
+            out.append(queue.dead_letters())
+        elif kind == "counts":
+            out.append(queue.counts(op[1]))
+        else:
+            raise ValueError(f"unknown op {op!r}")
+    return out
+
+
+def run_fifo_ops(queue_class: type, visibility_timeout, dedup_window, ops: list) -> list:
+    """Run ``ops`` on ``queue_class(visibility_timeout, dedup_window)``; one result per op.
+
+    - ``["send", message_id, group, body, dedup_id, now]`` -> bool (False: a duplicate inside the window)
+    - ``["receive", now, max_messages]`` -> ``[[message_id, group, body, receive_count], ...]``
+    - ``["delete", message_id, which, now]`` -> bool, as in :func:`run_queue_ops`
+    """
+    queue = queue_class(visibility_timeout, dedup_window)
+    handles: dict = {}
+    out = []
+    for op in ops:
+        kind = op[0]
+        if kind == "send":
+            out.append(queue.send(op[1], op[2], op[3], op[4], op[5]))
+        elif kind == "receive":
+            got = queue.receive(op[1], op[2])
+            row = []
+            for message_id, group, body, handle, count in got:
+                handles.setdefault(message_id, []).append(handle)
+                row.append([message_id, group, body, count])
+            out.append(row)
+        elif kind == "delete":
+            out.append(queue.delete(_handles_of(handles, op[1], op[2]), op[3]))
+        else:
+            raise ValueError(f"unknown op {op!r}")
+    return out
+
+
+def consumer_simulation(queue_class: type, visibility_timeout: float, max_receive_count: int, n_messages: int,
+                        n_consumers: int, seed: int, crash_p: float = 0.15, stall_p: float = 0.1,
+                        poison_p: float = 0.05) -> dict:
+    """Consumers that crash, stall past the visibility timeout and retry, on one queue, in whole seconds.
+
+    Messages ``m0``, ``m1``, ... are sent one a second. Each second every idle consumer receives one
+    message; it works on it for 1 to ``visibility_timeout - 1`` seconds and deletes it, except that it
+    crashes (never deletes) with probability ``crash_p``, or stalls for twice the timeout and then deletes
+    with its now stale handle with probability ``stall_p``; a poison message (chance ``poison_p``) always
+    crashes its consumer. All randomness comes from ``seed`` and is drawn the same way whatever the queue
+    does with it. Returns ``{"completed": ids whose delete succeeded, sorted, "processed": how many times
+    each id was worked on (sorted pairs), "dead": dead_letters(), "timeline": [[t, visible, in_flight]]}``.
+    """
+    rng = np.random.default_rng(seed)
+    queue = queue_class(visibility_timeout, max_receive_count)
+    poison = {f"m{i}" for i in range(n_messages) if rng.random() < poison_p}
+    busy: dict[int, tuple] = {}  # consumer -> (finish_time, message_id, handle, deletes)
+    processed: dict[str, int] = {}
+    completed = []
+    timeline = []
+    horizon = n_messages + visibility_timeout * (max_receive_count + 3) * 3 + 10
+    for t in range(int(horizon)):
+        if t < n_messages:
+            queue.send(f"m{t}", f"body {t}", float(t))
+        for consumer in range(n_consumers):
+            fate, work = rng.random(), int(rng.integers(1, max(2, int(visibility_timeout))))
+            if consumer in busy and busy[consumer][0] <= t:
+                _, message_id, handle, deletes = busy.pop(consumer)
+                if deletes and queue.delete(handle, float(t)):
+                    completed.append(message_id)
+            if consumer in busy:
+                continue
+            got = queue.receive(float(t), 1)
+            if not got:
+                continue
+            message_id, _body, handle, _count = got[0]
+            processed[message_id] = processed.get(message_id, 0) + 1
+            if message_id in poison or fate < crash_p:
+                busy[consumer] = (t + work, message_id, handle, False)
+            elif fate < crash_p + stall_p:
+                busy[consumer] = (t + 2 * int(visibility_timeout) + 1, message_id, handle, True)
+            else:
+                busy[consumer] = (t + work, message_id, handle, True)
+        counts = queue.counts(float(t))
+        timeline.append([t, counts["visible"], counts["in_flight"]])
+    return {"completed": sorted(completed, key=lambda m: int(m[1:])),
+            "processed": sorted([[k, v] for k, v in processed.items()], key=lambda kv: int(kv[0][1:])),
+            "dead": queue.dead_letters(), "timeline": timeline}
+
+
+def plot_queue_timeline(timeline: list, title: str):
+    from course.plotting import new_figure
+
+    t = [row[0] for row in timeline]
+    fig, ax = new_figure(title, "time (s)", "messages")
+    ax.plot(t, [row[1] for row in timeline], label="visible (waiting)")
+    ax.plot(t, [row[2] for row in timeline], label="in flight (received, not deleted)")
+    ax.legend()
+    return fig, ax
+
+
+# --------------------------------------------------------------------------- the partitioned log
+
+def _carry_out(action, state: dict) -> None:
+    if action[0] == "process":
+        state["done"].append(action[1])
+    elif action[0] == "commit":
+        state["committed"] = action[1]
+    else:
+        raise ValueError(f"unknown action {action!r}: use ['process', offset] or ['commit', offset]")
+
+
+def crash_runs(consumer_actions: Callable, end: int, batch_size: int, mode: str) -> dict:
+    """Run a consumer of offsets ``0 .. end - 1`` once per crash point and count lost and duplicated work.
+
+    A run asks ``consumer_actions(committed, end, batch_size, mode)`` for its plan, carries it out (a
+    ``["process", offset]`` works on one record, a ``["commit", offset]`` stores the committed offset)
+    and, in the run for crash point ``k``, dies after its ``k``-th action; the restarted consumer asks
+    again from the last committed offset and runs to the end. Returns ``{"runs", "worst_lost",
+    "worst_duplicated", "lost_runs", "duplicated_runs"}`` over every crash point (and one run without a crash).
+    """
+    plan = consumer_actions(0, end, batch_size, mode)
+    results = []
+    for crash_at in range(len(plan) + 1):  # crash_at == len(plan): the run without a crash
+        state = {"committed": 0, "done": []}
+        for action in plan[:crash_at]:
+            _carry_out(action, state)
+        if crash_at < len(plan):
+            for action in consumer_actions(state["committed"], end, batch_size, mode):
+                _carry_out(action, state)
+        done = state["done"]
+        results.append((sum(1 for o in range(end) if o not in done), len(done) - len(set(done))))
+    return {"runs": len(results), "worst_lost": max(r[0] for r in results),
+            "worst_duplicated": max(r[1] for r in results),
+            "lost_runs": sum(1 for r in results if r[0]), "duplicated_runs": sum(1 for r in results if r[1])}
+
+
+# --------------------------------------------------------------------------- the inbox on SQLite
+
+INBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (message_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, cents INTEGER NOT NULL);
+"""
+
+
+class PlanError(ValueError):
+    """A statement of an inbox plan is malformed."""
+
+
+def _execute_inbox_plan(conn: sqlite3.Connection, plan: list, stop_after: int | None) -> int:
+    """Run ``plan``; stop (the consumer dies) after ``stop_after`` statements. Returns statements run."""
+    if not isinstance(plan, list):
+        raise PlanError(f"a plan is a list of statements, got {type(plan).__name__}")
+    for index, statement in enumerate(plan):
+        if stop_after is not None and index >= stop_after:
+            return index
+        if not isinstance(statement, list) or not statement:
+            raise PlanError(f"a statement is a non-empty list, got {statement!r}")
+        kind = statement[0]
+        if kind == "begin" and len(statement) == 1:
+            conn.execute("BEGIN")
+        elif kind == "commit" and len(statement) == 1:
+            conn.execute("COMMIT")
+        elif kind == "record" and len(statement) == 2 and isinstance(statement[1], str):
+            conn.execute("INSERT INTO inbox (message_id) VALUES (?)", (statement[1],))
+        elif kind == "add" and len(statement) == 3 and isinstance(statement[1], str) \
+                and type(statement[2]) is int:
+            conn.execute("INSERT INTO balances VALUES (?, ?) ON CONFLICT(account) DO UPDATE SET cents = cents + ?",
+                         (statement[1], statement[2], statement[2]))
+        else:
+            raise PlanError(f"unknown statement {statement!r}: use ['begin'], ['commit'], ['record', message_id] "
+                            "or ['add', account, cents]")
+    return len(plan)
+
+
+def inbox_scenario(inbox_plan: Callable, deliveries: list) -> dict:
+    """Deliver messages to a consumer whose plans ``inbox_plan(message)`` run on a real SQLite database.
+
+    A delivery is ``[message, crash_after]``: the consumer runs the plan for ``message`` and dies after
+    ``crash_after`` statements (``None``: it does not die). A dying consumer's connection closes without a
+    commit; a new one opens. A statement the database refuses (a message id already in the inbox) makes
+    the consumer roll back and acknowledge the message: it was processed before. Returns
+    ``{"results": per delivery "done", "duplicate", "crashed" or "ValueError", "balances": [[account,
+    cents]] sorted, "inbox": sorted ids}``, read through a fresh connection (what a restart sees).
+    """
+    with tempfile.TemporaryDirectory(prefix="course-inbox-") as tmp:
+        path = Path(tmp) / "inbox.db"
+        conn = _connect(path)
+        results = []
+        try:
+            for message, crash_after in deliveries:
+                try:
+                    plan = inbox_plan(dict(message))
+                except Exception as exc:
+                    if type(exc).__name__ != "ValueError":
+                        raise
+                    results.append("ValueError")
+                    continue
+                try:
+                    ran = _execute_inbox_plan(conn, plan, crash_after)
+                    results.append("crashed" if ran < len(plan) else "done")
+                except sqlite3.IntegrityError:
+                    results.append("duplicate")
+                if conn.in_transaction or results[-1] != "done":
+                    conn.close()
+                    conn = _connect(path)
+        finally:
+            conn.close()
+        read = sqlite3.connect(str(path))
+        try:
+            balances = [list(r) for r in read.execute("SELECT account, cents FROM balances ORDER BY account")]
+            inbox = [r[0] for r in read.execute("SELECT message_id FROM inbox ORDER BY message_id")]
+        finally:
+            read.close()
+        return {"results": results, "balances": balances, "inbox": inbox}
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.executescript(INBOX_SCHEMA)
+    return conn
+
+
+def redelivery_schedule(messages: list, plan_length: int) -> list:
+    """Every message delivered once per crash point ``0 .. plan_length - 1`` and then once without a
+    crash, then once more: redelivery after a crash between every pair of steps, and a plain duplicate."""
+    out = []
+    for message in messages:
+        for k in range(plan_length):
+            out.append([message, k])
+        out.append([message, None])
+        out.append([message, None])
+    return out
+
+
+# --------------------------------------------------------------------------- sync vs async
+
+def simulate_fanout(n_services: int, p_slow: float, fast_ms: float, slow_ms: float, requests: int,
+                    seed: int) -> np.ndarray:
+    """Latency (ms) of ``requests`` calls that each wait for ``n_services`` parallel calls; each call takes
+    ``fast_ms`` or, with probability ``p_slow``, ``slow_ms`` (seeded)."""
+    rng = np.random.default_rng(seed)
+    slow = rng.random((requests, n_services)) < p_slow
+    return np.where(slow.any(axis=1), slow_ms, fast_ms)
