@@ -230,7 +230,8 @@ def inbox_scenario(inbox_plan: Callable, deliveries: list) -> dict:
     ``crash_after`` statements (``None``: it does not die). A dying consumer's connection closes without a
     commit; a new one opens. A statement the database refuses (a message id already in the inbox) makes
     the consumer roll back and acknowledge the message: it was processed before. Returns
-    ``{"results": per delivery "done", "duplicate", "crashed" or "ValueError", "balances": [[account,
+    ``{"results": per delivery "committed" (the plan ran to its end), "rolled back" (the consumer died, or the
+    database refused a statement) or "ValueError", "balances": [[account,
     cents]] sorted, "inbox": sorted ids}``, read through a fresh connection (what a restart sees).
     """
     with tempfile.TemporaryDirectory(prefix="course-inbox-") as tmp:
@@ -248,10 +249,11 @@ def inbox_scenario(inbox_plan: Callable, deliveries: list) -> dict:
                     continue
                 try:
                     ran = _execute_inbox_plan(conn, plan, crash_after)
-                    results.append("crashed" if ran < len(plan) else "done")
+                    # a crash and a refusal look the same from outside: the plan did not run to its end
+                    results.append("rolled back" if ran < len(plan) else "committed")
                 except sqlite3.IntegrityError:
-                    results.append("duplicate")
-                if conn.in_transaction or results[-1] != "done":
+                    results.append("rolled back")
+                if conn.in_transaction or results[-1] != "committed":
                     conn.close()
                     conn = _connect(path)
         finally:
