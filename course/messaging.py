@@ -295,3 +295,69 @@ def simulate_fanout(n_services: int, p_slow: float, fast_ms: float, slow_ms: flo
     rng = np.random.default_rng(seed)
     slow = rng.random((requests, n_services)) < p_slow
     return np.where(slow.any(axis=1), slow_ms, fast_ms)
+
+
+# --------------------------------------------------------------------------- back-pressure: scaling on age
+
+def arrivals_trace(minutes: int, base_per_s: float, burst_per_s: float, burst_start: int, burst_minutes: int,
+                   seed: int) -> list[int]:
+    """Messages arriving each minute: Poisson around ``base_per_s``, ``burst_per_s`` during the burst (seeded)."""
+    rng = np.random.default_rng(seed)
+    rates = [burst_per_s if burst_start <= m < burst_start + burst_minutes else base_per_s for m in range(minutes)]
+    return [int(rng.poisson(r * 60)) for r in rates]
+
+
+def simulate_scaling(arrivals: list[int], seconds_per_message: list[float], policy: str, target_age_s: float,
+                     assumed_seconds_per_message: float, min_consumers: int = 1, max_consumers: int = 200) -> dict:
+    """Minute-by-minute queue with consumers scaled by ``policy`` (decided each minute, in effect the next).
+
+    ``"length"``: AWS's backlog-per-instance target, computed once from ``assumed_seconds_per_message``
+    (acceptable backlog per consumer = target age / assumed time per message). ``"age"``: scale out in
+    proportion to the oldest message's age when it is over half the target, and in by 20% when it is
+    under a quarter of it. ``seconds_per_message[m]`` is the real processing time in minute ``m``.
+    Returns per minute ``consumers``, ``backlog`` and ``oldest_age_s``, and ``consumer_minutes``.
+    """
+    backlog: list[list[int]] = []  # [arrival minute, count], oldest first
+    consumers = min_consumers
+    out = {"consumers": [], "backlog": [], "oldest_age_s": []}
+    per_consumer_target = target_age_s / assumed_seconds_per_message
+    for minute, arriving in enumerate(arrivals):
+        if arriving:
+            backlog.append([minute, arriving])
+        capacity = int(consumers * 60 / seconds_per_message[minute])
+        while capacity and backlog:
+            take = min(capacity, backlog[0][1])
+            backlog[0][1] -= take
+            capacity -= take
+            if backlog[0][1] == 0:
+                backlog.pop(0)
+        waiting = sum(count for _, count in backlog)
+        age = (minute + 1 - backlog[0][0]) * 60.0 if backlog else 0.0
+        out["consumers"].append(consumers)
+        out["backlog"].append(waiting)
+        out["oldest_age_s"].append(age)
+        if policy == "length":
+            wanted = int(np.ceil(waiting / per_consumer_target)) if waiting else min_consumers
+        elif policy == "age":
+            if age > target_age_s / 2:
+                wanted = int(np.ceil(consumers * age / (target_age_s / 2)))
+            elif age < target_age_s / 4:
+                wanted = int(consumers * 0.8)
+            else:
+                wanted = consumers
+        else:
+            raise ValueError(f"unknown policy {policy!r}")
+        consumers = max(min_consumers, min(max_consumers, wanted))
+    out["consumer_minutes"] = int(sum(out["consumers"]))
+    return out
+
+
+def plot_scaling(runs: dict, target_age_s: float, title: str):
+    from course.plotting import new_figure
+
+    fig, ax = new_figure(title, "minute", "age of the oldest message (s)")
+    for name, run in runs.items():
+        ax.plot(run["oldest_age_s"], label=f"scaled on {name} ({run['consumer_minutes']:,} consumer-minutes)")
+    ax.axhline(target_age_s, color="grey", linestyle="--", label=f"SLO: {target_age_s:.0f} s")
+    ax.legend()
+    return fig, ax

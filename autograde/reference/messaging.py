@@ -16,7 +16,7 @@ import zlib
 
 import numpy as np
 
-from autograde.contracts import OMIT, Contract, Rule, at_least, boundary, edge, one_of
+from autograde.contracts import OMIT, Contract, Rule, at_least, at_most, boundary, edge, greater_than, one_of
 from course.messaging import crash_runs, inbox_scenario, run_fifo_ops, run_queue_ops  # noqa: F401
 
 MAX_VISIBILITY = 43_200  # 12 hours: SQS's upper limit for a visibility timeout
@@ -790,3 +790,85 @@ def simulation_cases(seed, n):
     return [{"visibility_timeout": float(rng.choice([3, 5, 8])), "max_receive_count": int(rng.choice([1, 2, 3, 4])),
              "n_messages": int(rng.integers(5, 30)), "n_consumers": int(rng.integers(1, 4)),
              "seed": int(rng.integers(1_000_000))} for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- sizing (Little's law)
+
+def consumers_needed(arrival_rate, seconds_per_message, target_utilisation=0.8):
+    if arrival_rate < 0 or seconds_per_message <= 0 or not 0 < target_utilisation <= 1:
+        raise ValueError("invalid sizing parameters")
+    return math.ceil(arrival_rate * seconds_per_message / target_utilisation)
+
+
+def drain_seconds(backlog, consumers, seconds_per_message, arrival_rate):
+    if backlog < 0 or type(consumers) is not int or consumers < 0 or seconds_per_message <= 0 or arrival_rate < 0:
+        raise ValueError("invalid drain parameters")
+    if backlog == 0:
+        return 0.0
+    spare = consumers / seconds_per_message - arrival_rate
+    return backlog / spare if spare > 0 else None
+
+
+def _sizing_unambiguous(case):
+    """A whole number of consumers in every order of computing it, or clearly not whole: near a whole
+    number, float noise decides ceil (the exact boundary has its own rule, with numbers exact in binary)."""
+    a, s, u = case["arrival_rate"], case["seconds_per_message"], case.get("target_utilisation", 0.8)
+    if a < 0 or s <= 0 or not 0 < u <= 1:
+        return True
+    values = {a * s / u, a / u * s, s / u * a, a * (s / u)}
+    if len(values) == 1 and float(next(iter(values))).is_integer():
+        return True
+    return all(abs(v - round(v)) > 1e-6 for v in values)
+
+
+def _drain_unambiguous(case):
+    if case["seconds_per_message"] <= 0 or type(case["consumers"]) is not int:
+        return True
+    spare = case["consumers"] / case["seconds_per_message"] - case["arrival_rate"]
+    return abs(spare) > 1e-9 or spare == 0
+
+
+SIZING_CONTRACTS = [
+    Contract("consumers_needed", consumers_needed, accept=_sizing_unambiguous,
+             draw=lambda rng: {"arrival_rate": round(float(10 ** rng.uniform(-1, 5)), 2),
+                               "seconds_per_message": round(float(10 ** rng.uniform(-3, 2)), 3),
+                               "target_utilisation": round(float(rng.uniform(0.05, 1.0)), 2)},
+             domain="0.1 to 100,000 messages/s, 1 ms to 100 s a message, utilisation 5% to 100%",
+             rules=[at_least("arrival_rate", 0, step=0.25), Rule(
+                 "`seconds_per_message` > 0, else `ValueError`", at={"seconds_per_message": 0.0},
+                 inside={"seconds_per_message": 0.25}, outside={"seconds_per_message": -0.25}, at_allowed=False),
+                    greater_than("target_utilisation", 0, step=0.25),
+                    at_most("target_utilisation", 1, step=0.25),
+                    boundary("a load that needs exactly k consumers at the target gets k, not k + 1",
+                             at={"arrival_rate": 16, "seconds_per_message": 0.25, "target_utilisation": 0.5},
+                             inside={"arrival_rate": 15, "seconds_per_message": 0.25, "target_utilisation": 0.5},
+                             outside={"arrival_rate": 17, "seconds_per_message": 0.25, "target_utilisation": 0.5}),
+                    edge("no traffic needs no consumer", {"arrival_rate": 0}),
+                    edge("`target_utilisation` defaults to 0.8",
+                         {"arrival_rate": 100, "seconds_per_message": 0.5, "target_utilisation": OMIT})]),
+    Contract("drain_seconds", drain_seconds, accept=_drain_unambiguous,
+             draw=lambda rng: {"backlog": int(rng.choice([0, 1, 10, 1000, 100_000])) if rng.random() < 0.5
+                               else int(rng.integers(0, 10**6)),
+                               "consumers": int(rng.integers(0, 200)),
+                               "seconds_per_message": float(rng.choice([0.01, 0.1, 0.25, 0.5, 1.0, 2.0, 10.0])),
+                               "arrival_rate": round(float(rng.uniform(0, 500)), 1)},
+             domain="backlogs of 0 to 10^6 messages, 0 to 199 consumers, 10 ms to 10 s a message, 0 to 500 "
+                    "arrivals/s",
+             rules=[at_least("backlog", 0), at_least("consumers", 0),
+                    Rule("`consumers` is an int, else `ValueError`", at={"consumers": 3}, inside={"consumers": 4},
+                         outside=[{"consumers": 2.5}, {"consumers": True}]),
+                    Rule("`seconds_per_message` > 0, else `ValueError`", at={"seconds_per_message": 0.0},
+                         inside={"seconds_per_message": 0.25}, outside={"seconds_per_message": -0.25},
+                         at_allowed=False),
+                    at_least("arrival_rate", 0, step=0.5),
+                    boundary("a backlog drains only when the consumers outrun the arrivals; exactly even never "
+                             "drains (None)",
+                             at={"backlog": 100, "consumers": 10, "seconds_per_message": 0.5, "arrival_rate": 20.0},
+                             inside={"backlog": 100, "consumers": 11, "seconds_per_message": 0.5,
+                                     "arrival_rate": 20.0},
+                             outside={"backlog": 100, "consumers": 9, "seconds_per_message": 0.5,
+                                      "arrival_rate": 20.0}),
+                    edge("an empty backlog is drained: 0.0, even with no consumer",
+                         {"backlog": 0, "consumers": 0, "arrival_rate": 5.0})]),
+]
+CONTRACTS.update({c.name: c for c in SIZING_CONTRACTS})

@@ -13,6 +13,7 @@ SQS, FIFO, PARTITIONS, COMMITS = ("correct_sqs_queue", "correct_fifo_queue", "co
                                   "correct_consumer_actions")
 INBOX, FILTERS, SCHEMAS, SYNC = ("correct_inbox_plan", "correct_filter_policies", "correct_breaking_changes",
                                  "correct_sync_vs_async")
+SIZING = "correct_queue_sizing"
 
 MUTANTS = {
     # the issue's list of mistakes, one mutant each
@@ -98,6 +99,16 @@ MUTANTS = {
     "fanout_union_bound": Mutant(
         "sync_vs_async", "return 1 - (1 - p_slow) ** n_services", "return min(1.0, n_services * p_slow)",
         frozenset({SYNC}), "N times p instead of 1 - (1 - p)^N"),
+    "sizing_without_headroom": Mutant(
+        "queue_sizing", "return math.ceil(busy / target_utilisation)", "return math.ceil(busy)",
+        frozenset({SIZING}), "consumers sized at 100% utilisation (Little's law without headroom)"),
+    "drain_ignores_arrivals": Mutant(
+        "queue_sizing", "spare = consumers / seconds_per_message - arrival_rate",
+        "spare = consumers / seconds_per_message", frozenset({SIZING}),
+        "the backlog drains at the full capacity, as if nothing kept arriving"),
+    "drain_even_rate_drains": Mutant(
+        "queue_sizing", "    if spare <= 0:\n", "    if spare < 0:\n", frozenset({SIZING}),
+        "a spare rate of exactly 0 divides by zero instead of never draining (only hidden tests hit it exactly)"),
 }
 
 # A correct solution written differently from ours: dataclass messages and a heap-free scan, handles from
@@ -390,6 +401,23 @@ def fanout_slow_probability(n_services, p_slow):
     if p_slow == 1:
         return 1.0
     return -math.expm1(n_services * math.log1p(-p_slow))
+''',
+    "queue_sizing": '''
+def consumers_needed(arrival_rate, seconds_per_message, target_utilisation=0.8):
+    if arrival_rate < 0 or not seconds_per_message > 0 or not (0 < target_utilisation <= 1):
+        raise ValueError("bad sizing input")
+    return int(-(-(arrival_rate * seconds_per_message) // target_utilisation))
+
+
+def drain_seconds(backlog, consumers, seconds_per_message, arrival_rate):
+    if isinstance(consumers, bool) or not isinstance(consumers, int):
+        raise ValueError(consumers)
+    if min(backlog, consumers, arrival_rate) < 0 or seconds_per_message <= 0:
+        raise ValueError("negative input")
+    if not backlog:
+        return 0.0
+    rate = consumers / seconds_per_message
+    return backlog / (rate - arrival_rate) if rate > arrival_rate else None
 ''',
 }
 
