@@ -29,7 +29,8 @@ def run_queue_ops(queue_class: type, visibility_timeout, max_receive_count, ops:
     """Run ``ops`` on ``queue_class(visibility_timeout, max_receive_count)``; one result per op.
 
     - ``["send", message_id, body, now]`` -> None
-    - ``["receive", now, max_messages]`` -> ``[[message_id, body, receive_count], ...]``; the driver keeps
+    - ``["receive", now, max_messages]`` (or ``["receive", now]``: the default) ->
+      ``[[message_id, body, receive_count], ...]``; the driver keeps
       each receipt handle, per message, in the order they were handed out
     - ``["delete", message_id, which, now]`` -> bool: deletes with the message's ``which``-th receipt handle
       (0 the first, -1 the latest; a handle that was never handed out is a made-up string)
@@ -43,7 +44,7 @@ def run_queue_ops(queue_class: type, visibility_timeout, max_receive_count, ops:
         if kind == "send":
             out.append(queue.send(op[1], op[2], op[3]))
         elif kind == "receive":
-            got = queue.receive(op[1], op[2])
+            got = queue.receive(*op[1:3])  # ["receive", now] leaves max_messages to its default
             row = []
             for message_id, body, handle, count in got:
                 handles.setdefault(message_id, []).append(handle)
@@ -75,7 +76,7 @@ def run_fifo_ops(queue_class: type, visibility_timeout, dedup_window, ops: list)
         if kind == "send":
             out.append(queue.send(op[1], op[2], op[3], op[4], op[5]))
         elif kind == "receive":
-            got = queue.receive(op[1], op[2])
+            got = queue.receive(*op[1:3])
             row = []
             for message_id, group, body, handle, count in got:
                 handles.setdefault(message_id, []).append(handle)
