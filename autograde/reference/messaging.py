@@ -732,6 +732,13 @@ CONTRACTS = {c.name: c for c in [
                                      "attributes": {"amount": 199.5}},
                              outside={"policy": {"amount": [{"numeric": [">=", 100, "<", 200]}]},
                                       "attributes": {"amount": 200}}),
+                    boundary("`>` leaves its bound out and `<=` takes it in: (100, 200] holds 200 but not 100",
+                             at={"policy": {"amount": [{"numeric": [">", 100, "<=", 200]}]},
+                                 "attributes": {"amount": 200}},
+                             inside={"policy": {"amount": [{"numeric": [">", 100, "<=", 200]}]},
+                                     "attributes": {"amount": 100.5}},
+                             outside={"policy": {"amount": [{"numeric": [">", 100, "<=", 200]}]},
+                                      "attributes": {"amount": 100}}),
                     edge("anything-but matches a present value not in its list; a missing attribute matches no "
                          "condition",
                          {"policy": {"event": [{"anything-but": ["refund"]}]}, "attributes": {"event": "order"}},
