@@ -308,7 +308,21 @@ def arrivals_trace(minutes: int, base_per_s: float, burst_per_s: float, burst_st
     return [int(rng.poisson(r * 60)) for r in rates]
 
 
-def simulate_scaling(arrivals: list[int], seconds_per_message: list[float], policy: str, target_age_s: float,
+def run_autoscaler(scaler_class: type, min_consumers, max_consumers, target_age_s, observations: list) -> list:
+    """``scaler_class(min_consumers, max_consumers, target_age_s)``, then ``decide(oldest_age_s, consumers)`` for
+    each ``[oldest_age_s, consumers]`` of ``observations``: the list of decisions."""
+    scaler = scaler_class(min_consumers, max_consumers, target_age_s)
+    return [scaler.decide(age, consumers) for age, consumers in observations]
+
+
+def scaled_run(scaler_class: type, arrivals: list[int], seconds_per_message: list[float], target_age_s: float,
+               min_consumers: int = 1, max_consumers: int = 200) -> dict:
+    """:func:`simulate_scaling` with ``scaler_class(min_consumers, max_consumers, target_age_s)`` deciding."""
+    scaler = scaler_class(min_consumers, max_consumers, target_age_s)
+    return simulate_scaling(arrivals, seconds_per_message, scaler, target_age_s, 1.0, min_consumers, max_consumers)
+
+
+def simulate_scaling(arrivals: list[int], seconds_per_message: list[float], policy, target_age_s: float,
                      assumed_seconds_per_message: float, min_consumers: int = 1, max_consumers: int = 200) -> dict:
     """Minute-by-minute queue with consumers scaled by ``policy`` (decided each minute, in effect the next).
 
@@ -316,6 +330,7 @@ def simulate_scaling(arrivals: list[int], seconds_per_message: list[float], poli
     (acceptable backlog per consumer = target age / assumed time per message). ``"age"``: scale out in
     proportion to the oldest message's age when it is over half the target, and in by 20% when it is
     under a quarter of it. ``seconds_per_message[m]`` is the real processing time in minute ``m``.
+    ``policy`` may also be an object whose ``decide(oldest_age_s, consumers)`` returns the next count.
     Returns per minute ``consumers``, ``backlog`` and ``oldest_age_s``, and ``consumer_minutes``.
     """
     backlog: list[list[int]] = []  # [arrival minute, count], oldest first
@@ -337,7 +352,9 @@ def simulate_scaling(arrivals: list[int], seconds_per_message: list[float], poli
         out["consumers"].append(consumers)
         out["backlog"].append(waiting)
         out["oldest_age_s"].append(age)
-        if policy == "length":
+        if not isinstance(policy, str):  # an object with decide(oldest_age_s, consumers)
+            wanted = policy.decide(age, consumers)
+        elif policy == "length":
             wanted = int(np.ceil(waiting / per_consumer_target)) if waiting else min_consumers
         elif policy == "age":
             if age > target_age_s / 2:

@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 
 from autograde.contracts import OMIT, Contract, Rule, at_least, at_most, boundary, edge, greater_than, one_of
-from course.messaging import crash_runs, inbox_scenario, run_fifo_ops, run_queue_ops  # noqa: F401
+from course.messaging import crash_runs, inbox_scenario, run_autoscaler, run_fifo_ops, run_queue_ops  # noqa: F401
 
 MAX_VISIBILITY = 43_200  # 12 hours: SQS's upper limit for a visibility timeout
 
@@ -906,3 +906,120 @@ SIZING_CONTRACTS = [
                          {"backlog": 0, "consumers": 0, "arrival_rate": 5.0})]),
 ]
 CONTRACTS.update({c.name: c for c in SIZING_CONTRACTS})
+
+
+# --------------------------------------------------------------------------- the age autoscaler
+
+class ModelAgeScaler:
+    def __init__(self, min_consumers, max_consumers, target_age_s):
+        if type(min_consumers) is not int or min_consumers < 0:
+            raise ValueError("min_consumers is an int >= 0")
+        if type(max_consumers) is not int or max_consumers < max(1, min_consumers):
+            raise ValueError("max_consumers is an int >= max(1, min_consumers)")
+        if not target_age_s > 0:
+            raise ValueError("target_age_s > 0")
+        self.low, self.high, self.target = min_consumers, max_consumers, target_age_s
+
+    def decide(self, oldest_age_s, consumers):
+        if oldest_age_s < 0:
+            raise ValueError("oldest_age_s >= 0")
+        if oldest_age_s > self.target / 2:
+            wanted = math.ceil(max(consumers, 1) * oldest_age_s / (self.target / 2))
+        elif oldest_age_s < self.target / 4:
+            wanted = consumers * 4 // 5
+        else:
+            wanted = consumers
+        return max(self.low, min(self.high, wanted))
+
+
+def autoscaler_reference(scaler_class, min_consumers, max_consumers, target_age_s, observations):
+    return run_autoscaler(ModelAgeScaler, min_consumers, max_consumers, target_age_s, observations)
+
+
+def _scale_value_unambiguous(age, consumers, target):
+    c = max(consumers, 1)
+    values = {c * age / (target / 2), c * age * 2 / target, c * (age / (target / 2)), 2 * c * age / target}
+    if len(values) == 1 and float(next(iter(values))).is_integer():
+        return True
+    return all(abs(v - round(v)) > 1e-9 for v in values)
+
+
+def _autoscaler_unambiguous(case):
+    try:
+        return all(_scale_value_unambiguous(a, c, case["target_age_s"]) for a, c in case["observations"]
+                   if a > case["target_age_s"] / 2)
+    except TypeError:
+        return True
+
+
+def _draw_autoscaler(rng):
+    target = float(rng.choice([30, 60, 120, 300, 900, 3600]))
+    low = int(rng.choice([0, 1, 1, 2, 5]))
+    high = low + int(rng.choice([0, 1, 3, 10, 50, 500])) if low else int(rng.choice([1, 3, 10, 200]))
+    obs = []
+    for _ in range(int(rng.integers(1, 30))):
+        u = rng.random()
+        age = round(float(rng.uniform(0, target / 4)), 2) if u < 0.3 else \
+            round(float(rng.uniform(target / 4, target / 2)), 2) if u < 0.5 else \
+            round(float(rng.uniform(target / 2, 4 * target)), 2) if u < 0.9 else float(rng.choice([0.0, target / 4, target / 2]))
+        obs.append([age, int(rng.integers(0, 3 * high + 2))])
+    return {"min_consumers": low, "max_consumers": max(high, 1), "target_age_s": target, "observations": obs}
+
+
+CONTRACTS["AgeAutoscaler"] = Contract(
+    "AgeAutoscaler", autoscaler_reference, draw=_draw_autoscaler, accept=_autoscaler_unambiguous,
+    supplied=("scaler_class",),
+    domain="targets from 30 s to 1 hour, fleets of 0 to 505, 1 to 29 observations with ages from 0 to 4 targets and "
+           "counts outside the limits too",
+    rules=[Rule("`min_consumers` is an int >= 0, else `ValueError`", at={"min_consumers": 0, "max_consumers": 5},
+                inside={"min_consumers": 1, "max_consumers": 5},
+                outside=[{"min_consumers": -1, "max_consumers": 5}, {"min_consumers": 1.5, "max_consumers": 5}]),
+           Rule("`max_consumers` is an int >= max(1, `min_consumers`), else `ValueError`",
+                at=[{"min_consumers": 3, "max_consumers": 3}, {"min_consumers": 0, "max_consumers": 1}],
+                inside={"min_consumers": 3, "max_consumers": 4},
+                outside=[{"min_consumers": 3, "max_consumers": 2}, {"min_consumers": 0, "max_consumers": 0}]),
+           Rule("`target_age_s` > 0, else `ValueError`", at={"target_age_s": 0.0}, inside={"target_age_s": 0.5},
+                outside={"target_age_s": -1.0}, at_allowed=False),
+           Rule("`oldest_age_s` >= 0, else `ValueError`",
+                at={"target_age_s": 120.0, "observations": [[0.0, 4]]},
+                inside={"target_age_s": 120.0, "observations": [[0.5, 4]]},
+                outside={"target_age_s": 120.0, "observations": [[-0.5, 4]]}),
+           boundary("scale out only when the age is over half the target, to ceil(max(consumers, 1) x age / "
+                    "(target / 2))",
+                    at={"min_consumers": 1, "max_consumers": 100, "target_age_s": 120.0,
+                        "observations": [[60.0, 4], [60.25, 4]]},
+                    inside={"min_consumers": 1, "max_consumers": 100, "target_age_s": 120.0,
+                            "observations": [[59.75, 4]]},
+                    outside={"min_consumers": 1, "max_consumers": 100, "target_age_s": 120.0,
+                             "observations": [[90.0, 4], [600.0, 3]]}),
+           boundary("scale in by a fifth (floor(consumers x 4 / 5)) only when the age is under a quarter of the "
+                    "target",
+                    at={"min_consumers": 1, "max_consumers": 100, "target_age_s": 120.0,
+                        "observations": [[30.0, 10]]},
+                    inside={"min_consumers": 1, "max_consumers": 100, "target_age_s": 120.0,
+                            "observations": [[30.25, 10]]},
+                    outside={"min_consumers": 1, "max_consumers": 100, "target_age_s": 120.0,
+                             "observations": [[29.75, 10], [0.0, 7], [0.0, 1]]}),
+           edge("no consumers and an old message: scale out from one, not from zero",
+                {"min_consumers": 0, "max_consumers": 50, "target_age_s": 60.0, "observations": [[90.0, 0], [10.0, 0]]}),
+           edge("every decision is clamped to [`min_consumers`, `max_consumers`], also for counts outside it",
+                {"min_consumers": 2, "max_consumers": 6, "target_age_s": 60.0,
+                 "observations": [[600.0, 5], [0.0, 2], [45.0, 9], [45.0, 0]]})])
+
+
+def scaling_cases(seed, n):
+    from course.messaging import arrivals_trace
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        minutes = int(rng.integers(60, 180))
+        start = int(rng.integers(0, minutes // 2))
+        slow_from = int(rng.integers(0, minutes))
+        spm = float(rng.choice([0.1, 0.5, 1.0]))
+        out.append({"arrivals": arrivals_trace(minutes, float(rng.uniform(5, 60)), float(rng.uniform(60, 200)), start,
+                                               int(rng.integers(5, 60)), int(rng.integers(10**6))),
+                    "seconds_per_message": [spm if m < slow_from else 2 * spm for m in range(minutes)],
+                    "target_age_s": float(rng.choice([60, 120, 300])), "min_consumers": int(rng.choice([0, 1, 2])),
+                    "max_consumers": int(rng.choice([50, 200, 400]))})
+    return out

@@ -85,3 +85,20 @@ def test_redelivery_schedule_crashes_between_every_pair_of_steps():
 def test_simulate_fanout_matches_the_formula_on_a_fixed_seed():
     slow = float((simulate_fanout(100, 0.01, 10, 1000, 20_000, seed=12) > 10).mean())
     assert abs(slow - ref.fanout_slow_probability(100, 0.01)) < 0.02, slow
+
+
+def test_scaled_run_lets_a_scaler_object_decide_and_shows_a_stuck_fleet():
+    from course.messaging import arrivals_trace, run_autoscaler, scaled_run
+
+    arrivals = arrivals_trace(60, 20, 80, 10, 20, seed=3)
+    spm = [0.5] * 60
+    good = scaled_run(ref.ModelAgeScaler, arrivals, spm, 120.0, min_consumers=1, max_consumers=100)
+    assert max(good["oldest_age_s"]) <= 240, good["oldest_age_s"]
+
+    class Frozen(ref.ModelAgeScaler):
+        def decide(self, oldest_age_s, consumers):
+            return self.low
+
+    stuck = scaled_run(Frozen, arrivals, spm, 120.0, min_consumers=1, max_consumers=100)
+    assert max(stuck["oldest_age_s"]) > 2 * max(good["oldest_age_s"]), stuck["oldest_age_s"]
+    assert run_autoscaler(ref.ModelAgeScaler, 1, 10, 120.0, [[600.0, 3], [0.0, 5]]) == [10, 4]

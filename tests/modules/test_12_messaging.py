@@ -13,7 +13,7 @@ SQS, FIFO, PARTITIONS, COMMITS = ("correct_sqs_queue", "correct_fifo_queue", "co
                                   "correct_consumer_actions")
 INBOX, FILTERS, SCHEMAS, SYNC = ("correct_inbox_plan", "correct_filter_policies", "correct_breaking_changes",
                                  "correct_sync_vs_async")
-SIZING = "correct_queue_sizing"
+SIZING, SCALER = "correct_queue_sizing", "correct_age_autoscaler"
 
 MUTANTS = {
     # the issue's list of mistakes, one mutant each
@@ -109,6 +109,16 @@ MUTANTS = {
     "drain_even_rate_drains": Mutant(
         "queue_sizing", "    if spare <= 0:\n", "    if spare < 0:\n", frozenset({SIZING}),
         "a spare rate of exactly 0 divides by zero instead of never draining (only hidden tests hit it exactly)"),
+    "scaler_not_clamped": Mutant(
+        "age_autoscaler", "        return min(self.max_consumers, max(self.min_consumers, wanted))\n",
+        "        return wanted\n", frozenset({SCALER}), "the decision ignores the fleet's limits"),
+    "scaler_in_below_half": Mutant(
+        "age_autoscaler", "        elif oldest_age_s < quarter:\n", "        elif oldest_age_s < half:\n",
+        frozenset({SCALER}), "scales in whenever it does not scale out: the fleet oscillates around half the target"),
+    "scaler_zero_fleet_stuck": Mutant(
+        "age_autoscaler", "math.ceil(max(consumers, 1) * oldest_age_s / half)", "math.ceil(consumers * oldest_age_s / half)",
+        frozenset({SCALER}), "a fleet scaled to zero never scales out again: 0 times anything is 0 (only hidden tests "
+                             "start from zero with min_consumers 0)"),
 }
 
 # A correct solution written differently from ours: dataclass messages and a heap-free scan, handles from
@@ -401,6 +411,30 @@ def fanout_slow_probability(n_services, p_slow):
     if p_slow == 1:
         return 1.0
     return -math.expm1(n_services * math.log1p(-p_slow))
+''',
+    "age_autoscaler": '''
+class AgeAutoscaler:
+    def __init__(self, min_consumers, max_consumers, target_age_s):
+        for n in (min_consumers, max_consumers):
+            if isinstance(n, bool) or not isinstance(n, int):
+                raise ValueError(n)
+        if min_consumers < 0 or max_consumers < 1 or max_consumers < min_consumers or not target_age_s > 0:
+            raise ValueError("limits")
+        self.bounds = (min_consumers, max_consumers)
+        self.target = target_age_s
+
+    def decide(self, oldest_age_s, consumers):
+        if oldest_age_s < 0:
+            raise ValueError(oldest_age_s)
+        if 4 * oldest_age_s < self.target:
+            n = (4 * consumers) // 5
+        elif 2 * oldest_age_s > self.target:
+            base = consumers if consumers > 0 else 1
+            n = -(-(2 * base * oldest_age_s) // self.target)
+        else:
+            n = consumers
+        low, high = self.bounds
+        return int(sorted((low, n, high))[1])
 ''',
     "queue_sizing": '''
 def consumers_needed(arrival_rate, seconds_per_message, target_utilisation=0.8):
