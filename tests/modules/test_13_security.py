@@ -107,8 +107,8 @@ MUTANTS = {
         "hash_password", "maxmem=256 * 1024 * 1024, dklen=32)", "maxmem=256 * 1024 * 1024, dklen=64)",
         frozenset({HASH}), "a 64-byte hash where the format says 32 bytes"),
     "short_salt_accepted": Mutant(
-        "hash_password", "if len(salt_bytes) < 16:", "if len(salt_bytes) < 8:",
-        frozenset({HASH}), "salts of 8 bytes accepted (only hidden cases sit between 8 and 16)"),
+        "hash_password", "if len(salt_bytes) < 16:", "if len(salt_bytes) < 15:",
+        frozenset({HASH}), "a salt one byte short accepted (only hidden cases sit at the boundary)"),
     "mac_compared_with_eq": Mutant(
         "verify_password", "return hmac.compare_digest(got, bytes.fromhex(digest))",
         "return got == bytes.fromhex(digest)",
