@@ -106,3 +106,104 @@ def plot_scrypt_costs(costs: list[dict], sha256_seconds: float):
     ax.axhline(sha256_seconds, color="tab:red", linestyle="--", label="one salted SHA-256 (the old format)")
     ax.legend()
     return fig, ax
+
+
+# --------------------------------------------------------------------------- envelope encryption (exercise 10)
+
+class KeyGone(LookupError):
+    """The user's key does not exist: never created, or destroyed by ``forget`` (crypto-shredding)."""
+
+
+class Tampered(ValueError):
+    """A record did not decrypt: its ciphertext, nonce or wrapped key changed, or it was moved to another
+    record id or user (AES-GCM's tag did not verify)."""
+
+
+def _blob_problem(blob: Any, plaintext: str) -> str | None:
+    if not isinstance(blob, dict) or not blob or not all(isinstance(k, str) and isinstance(v, str)
+                                                          for k, v in blob.items()):
+        return "put must return a dict of str to hex str"
+    for value in blob.values():
+        try:
+            bytes.fromhex(value)
+        except ValueError:
+            return "every value of the blob is hex"
+    encoded = plaintext.encode("utf-8")
+    if len(encoded) >= 4 and any(plaintext in v or encoded.hex() in v for v in blob.values()):
+        return "the plaintext appears in the blob"
+    return None
+
+
+def run_vault(cls: Callable, ops: list, master_kid: str, master_key: str) -> list:
+    """Drive a learner's ``Vault(master_kid, master_key)`` through ``ops`` and return one plain result per op,
+    then whether every nonce it used was different. The driver keeps every blob ``put`` returned (the database
+    and its backups); ops:
+
+    - ``["put", user, record_id, text]`` -> ``"stored"`` (or what is wrong with the blob, or the error's name);
+    - ``["get", user, record_id]`` / ``["get_old", user, record_id]`` -> the text, from the latest / the first blob
+      stored for that record (an old backup), or the error's name (``"KeyGone"``, ``"Tampered"``);
+    - ``["swap", user, record_a, record_b]`` -> ``get(user, record_a, blob of record_b)``;
+    - ``["cross", user_a, user_b, record_id]`` -> ``get(user_b, record_id, blob of user_a's record)``;
+    - ``["flip", user, record_id]`` -> ``get`` with the last hex digit of the ciphertext changed;
+    - ``["rotate", kid, key]`` -> ``rotate_master(kid, key)``; ``["forget", user]`` -> ``forget(user)``;
+    - ``["table"]`` -> ``key_table()`` as sorted ``[user, master_kid]`` pairs.
+    """
+    vault = cls(master_kid, master_key)
+    first, latest, nonces, out, wrapped = {}, {}, [], [], set()
+
+    def call(method, *args):
+        try:
+            return getattr(vault, method)(*args)
+        except (KeyGone, Tampered) as exc:
+            return type(exc).__name__
+        except Exception as exc:  # noqa: BLE001 (any other error is reported by name, and is wrong)
+            return f"{type(exc).__name__}"
+
+    def note_table():  # the user keys' wrapping nonces, each distinct (user, master key, nonce) once
+        table = call("key_table")
+        if isinstance(table, dict):
+            wrapped.update((u, str(v.get("master_kid")), str(v.get("nonce"))) for u, v in table.items())
+
+    for op in ops:
+        kind, args = op[0], op[1:]
+        if kind == "put":
+            blob = call("put", *args)
+            if isinstance(blob, str):
+                out.append(blob)
+                continue
+            problem = _blob_problem(blob, args[2])
+            if problem:
+                out.append(problem)
+                continue
+            key = (args[0], args[1])
+            first.setdefault(key, dict(blob))
+            latest[key] = dict(blob)
+            nonces += [v for k, v in blob.items() if "nonce" in k]
+            note_table()
+            out.append("stored")
+        elif kind in ("get", "get_old"):
+            out.append(call("get", args[0], args[1], (latest if kind == "get" else first)[(args[0], args[1])]))
+        elif kind == "swap":
+            out.append(call("get", args[0], args[1], latest[(args[0], args[2])]))
+        elif kind == "cross":
+            out.append(call("get", args[1], args[2], latest[(args[0], args[2])]))
+        elif kind == "flip":
+            blob = dict(latest[(args[0], args[1])])
+            name = "ciphertext" if "ciphertext" in blob else sorted(blob)[-1]
+            blob[name] = blob[name][:-1] + ("0" if blob[name][-1:] != "0" else "1")
+            out.append(call("get", args[0], args[1], blob))
+        elif kind == "rotate":
+            out.append(call("rotate_master", *args))
+            note_table()
+        elif kind == "forget":
+            out.append(call("forget", *args))
+        elif kind == "table":
+            table = call("key_table")
+            out.append(sorted([u, str(v.get("master_kid"))] for u, v in table.items()) if isinstance(table, dict)
+                       else table)
+        else:
+            raise ValueError(f"unknown op {kind!r}")
+    note_table()
+    nonces += [nonce for _, _, nonce in wrapped]
+    out.append({"nonces_unique": len(nonces) == len(set(nonces))})
+    return out

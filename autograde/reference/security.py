@@ -286,7 +286,11 @@ _EVALUATE_RULES = [
     Rule("a condition operator outside `StringEquals`, `StringLike`, `IpAddress`, `DateLessThan`, `Bool` "
          "gives `ValueError`",
          at=[{"identity_policies": [_cond("Bool", "aws:SecureTransport", "true")]}],
-         inside=[{"identity_policies": [_cond("DateLessThan", "aws:CurrentTime", "2026-07-01T00:00:00Z")]}],
+         inside=[{"identity_policies": [_cond("DateLessThan", "aws:CurrentTime", "2026-07-01T00:00:00Z")]},
+                 {"identity_policies": [_policy_of({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {
+                     "StringEquals": {"aws:PrincipalTag/team": "blue"}, "StringLike": {"aws:PrincipalTag/team": "b*"},
+                     "IpAddress": {"aws:SourceIp": "0.0.0.0/0"}, "DateLessThan": {"aws:CurrentTime": TIMES[-1]},
+                     "Bool": {"aws:SecureTransport": "true"}}})]}],
          outside=[{"identity_policies": [_cond("NumericLessThan", "s3:max-keys", "10")]},
                   {"identity_policies": [_cond("StringEqualsIgnoreCase", "aws:PrincipalTag/team", "blue")]}]),
     boundary("an explicit deny anywhere (identity policy, resource policy or boundary) beats every allow",
@@ -954,6 +958,81 @@ def log_cases(seed, n=150):
     return [_draw_log_case(rng) for _ in range(n)]
 
 
+
+# =========================================================================== 7. envelope encryption
+
+
+def run_vault(cls, ops, master_kid, master_key):
+    """What ``course.security.run_vault`` must return for a correct ``Vault`` (a model: no cryptography needed
+    to say what each operation gives). ``cls`` is not used."""
+    has_key, forgotten, texts, kid, out = set(), set(), {}, master_kid, []
+    for op in ops:
+        kind, args = op[0], op[1:]
+        if kind == "put":
+            if args[0] in forgotten:
+                out.append("KeyGone")
+                continue
+            has_key.add(args[0])
+            texts.setdefault((args[0], args[1]), []).append(args[2])
+            out.append("stored")
+        elif kind in ("get", "get_old"):
+            out.append("KeyGone" if args[0] in forgotten else texts[(args[0], args[1])][-1 if kind == "get" else 0])
+        elif kind in ("swap", "flip"):
+            out.append("KeyGone" if args[0] in forgotten else "Tampered")
+        elif kind == "cross":
+            out.append("KeyGone" if args[1] in forgotten or args[1] not in has_key else "Tampered")
+        elif kind == "rotate":
+            kid = args[0]
+            out.append(len(has_key - forgotten))
+        elif kind == "forget":
+            out.append(args[0] in has_key and args[0] not in forgotten)
+            forgotten.add(args[0])
+        elif kind == "table":
+            out.append(sorted([u, kid] for u in has_key - forgotten))
+    out.append({"nonces_unique": True})
+    return out
+
+
+VAULT_USERS = ["ana", "ben", "chloé", "dev-1"]
+VAULT_TEXTS = ["", "hello", "Zoë's diagnosis: healthy", "密码", "x" * 200, "card 4111-1111-1111-1111"]
+
+
+def _draw_vault(rng):
+    users = VAULT_USERS[:int(rng.integers(1, 5))]
+    stored, ops, forgotten, rotations = [], [], set(), 0
+    for _ in range(int(rng.integers(3, 41))):
+        roll = rng.random()
+        user = _pick(rng, users)
+        if not stored or roll < 0.35:
+            record = f"r{int(rng.integers(1, 6))}"
+            text = _pick(rng, VAULT_TEXTS) if rng.random() < 0.5 else _draw_text(rng, low=0, high=40)
+            ops.append(["put", user, record, text])
+            if user not in forgotten:
+                stored.append((user, record))
+            continue
+        user, record = _pick(rng, stored)
+        if roll < 0.55:
+            ops.append([_pick(rng, ["get", "get", "get_old"]), user, record])
+        elif roll < 0.62:
+            others = [r for u, r in stored if u == user and r != record]
+            ops.append(["swap", user, record, _pick(rng, others)] if others else ["flip", user, record])
+        elif roll < 0.69:
+            ops.append(["cross", user, _pick(rng, [u for u in VAULT_USERS if u != user]), record])
+        elif roll < 0.75:
+            ops.append(["flip", user, record])
+        elif roll < 0.83 and rotations < 3:
+            rotations += 1
+            ops.append(["rotate", f"master-{rotations}", _hex(rng, 32)])
+        elif roll < 0.9:
+            ops.append(["forget", user])
+            forgotten.add(user)
+        else:
+            ops.append(["table"])
+    return {"ops": ops, "master_kid": "master-0", "master_key": _hex(rng, 32)}
+
+
+_V = {"master_kid": "m0", "master_key": "42" * 32}
+
 # =========================================================================== contracts
 
 _SIGN_BASE = {"request": VANILLA["request"], "secret_key": VANILLA["secret_key"], "amz_date": VANILLA["amz_date"],
@@ -1090,6 +1169,13 @@ CONTRACTS = {c.name: c for c in [
                edge("`alg: none` in any letter case is refused (rule `alg`)",
                     _fixed_token(_CLAIMS, header={"alg": "none", "kid": "h1"}),
                     _fixed_token(_CLAIMS, header={"alg": "HS512", "kid": "h1"})),
+               edge("a header or claims that are JSON but not objects are `malformed`, even when signed",
+                    dict(_fixed_token(_CLAIMS), token=make_token({"alg": "HS256", "kid": "h1"}, ["not", "claims"],
+                                                                 {"secret": "11" * 32})),
+                    dict(_fixed_token(_CLAIMS), token=b64url(b"[1]") + "." + b64url(b"{}") + ".")),
+               edge("the `alg` rule comes before the `kid` rule: `{ }` as header, or `none` without `kid`, is `alg`",
+                    dict(_fixed_token(_CLAIMS), token="eyB9.eyB9."),
+                    _fixed_token(_CLAIMS, header={"alg": "none"})),
                edge("a token without `kid`, or with a `kid` not in `keys`, breaks rule `kid`",
                     _fixed_token(_CLAIMS, header={"alg": "HS256"}),
                     _fixed_token(_CLAIMS, header={"alg": "HS256", "kid": "h2"})),
@@ -1107,7 +1193,9 @@ CONTRACTS = {c.name: c for c in [
                     outside=[{"n": 1}, {"n": 3}, {"n": 1000}]),
                Rule("`salt` has at least 16 bytes (32 hex digits), else `ValueError`", at={"salt": "ab" * 16},
                     inside={"salt": "ab" * 17}, outside={"salt": "ab" * 15}),
-               edge("an empty and a non-ASCII password hash as UTF-8", {"password": ""}, {"password": "密码 ü"})]),
+               edge("an empty and a non-ASCII password hash as UTF-8", {"password": ""}, {"password": "密码 ü"}),
+               edge("`n`, `r` and `p` default to the policy: 2**17, 8 and 1",
+                    {"password": "pw", "salt": "00" * 16, "n": OMIT, "r": OMIT, "p": OMIT})]),
     Contract(
         "verify_password", verify_password,
         draw=lambda rng: (lambda c: {"password": c["password"], "stored": c["stored"]})(_login_case(rng)),
@@ -1132,6 +1220,9 @@ CONTRACTS = {c.name: c for c in [
                edge("a wrong password never re-hashes, whatever the format",
                     {"password": "nope", "stored": "sha256$" + "00" * 16 + "$"
                      + hashlib.sha256(b"\0" * 16 + b"pw").hexdigest(), "n": 16}),
+               edge("`n` defaults to the policy's 2**17",
+                    {"password": "pw", "stored": "sha256$" + "00" * 16 + "$"
+                     + hashlib.sha256(b"\0" * 16 + b"pw").hexdigest(), "new_salt": "11" * 16, "n": OMIT}),
                edge("an old `sha256$` hash is replaced by an scrypt one on a successful login",
                     {"password": "pw", "stored": "sha256$" + "00" * 16 + "$"
                      + hashlib.sha256(b"\0" * 16 + b"pw").hexdigest(), "n": 16})]),
@@ -1162,4 +1253,29 @@ CONTRACTS = {c.name: c for c in [
                     _log_case(lambda e, c: (e[:4], c))),
                edge("an empty log with no checkpoints is intact", {"entries": [], "checkpoints": [],
                                                                    "public_key": _LOG_PUB})]),
+    Contract(
+        "Vault", run_vault, draw=_draw_vault, supplied=("cls",), constant=("master_kid",),
+        domain="scripts of 3 to 40 operations on 1 to 4 users and 5 record ids, texts of 0 to 200 characters "
+               "(some non-ASCII), up to 3 master-key rotations, forgotten users, swapped, moved and altered "
+               "records; `master_kid` is always `master-0` (the rotations name the others)",
+        rules=[edge("a record reads back, also an empty and a non-ASCII text, also from an old backup",
+                    dict(_V, ops=[["put", "ana", "r1", ""], ["put", "ana", "r2", "Zoë 密码"], ["get", "ana", "r1"],
+                                  ["put", "ana", "r2", "new"], ["get_old", "ana", "r2"], ["get", "ana", "r2"]])),
+               edge("a record's blob moved to another record id, or to another user, gives `Tampered`",
+                    dict(_V, ops=[["put", "ana", "r1", "one"], ["put", "ana", "r2", "two"], ["swap", "ana", "r1", "r2"],
+                                  ["put", "ben", "r1", "bens"], ["cross", "ana", "ben", "r1"]])),
+               edge("an altered ciphertext gives `Tampered`",
+                    dict(_V, ops=[["put", "ana", "r1", "secret text"], ["flip", "ana", "r1"]])),
+               edge("after `forget`, every record of the user, old backups included, gives `KeyGone`; a second "
+                    "`forget` says False; a new `put` for that user gives `KeyGone`",
+                    dict(_V, ops=[["put", "ana", "r1", "a"], ["put", "ben", "r1", "b"], ["forget", "ana"],
+                                  ["get_old", "ana", "r1"], ["get", "ben", "r1"], ["forget", "ana"],
+                                  ["put", "ana", "r2", "c"], ["table"]])),
+               edge("after a master-key rotation, every record stored before it still reads, and the key table "
+                    "names the new master key only",
+                    dict(_V, ops=[["put", "ana", "r1", "a"], ["put", "ben", "r1", "b"], ["rotate", "m1", "17" * 32],
+                                  ["get_old", "ana", "r1"], ["table"], ["rotate", "m2", "18" * 32],
+                                  ["get", "ben", "r1"], ["table"]])),
+               edge("a user who never stored anything has no key: `KeyGone`; forgetting them says False",
+                    dict(_V, ops=[["put", "ana", "r1", "a"], ["cross", "ana", "ben", "r1"], ["forget", "ben"]]))]),
 ]}

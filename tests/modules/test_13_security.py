@@ -12,6 +12,7 @@ EVALUATE, LEAST, SIGNING, STREAM = ("correct_evaluate", "correct_least_privilege
                                     "correct_verify_stream")
 JWT, HASH, VERIFY, LOGIN, AUDIT = ("correct_verify_jwt", "correct_hash_password", "correct_verify_password",
                                    "correct_login", "correct_audit_log")
+VAULT = "correct_vault"
 
 _SIGNATURE_BLOCK = '''    if header.get("alg") not in ("HS256", "EdDSA"):
         return {"valid": False, "rule": "alg"}
@@ -131,6 +132,36 @@ MUTANTS = {
     "keys_not_sorted": Mutant(
         "audit_log", "json.dumps(record, sort_keys=True,", "json.dumps(record,",
         frozenset({AUDIT}), "records hashed in their key order, so the same record hashes two ways"),
+    # ---------------------------------------------------------------- envelope encryption
+    "gcm_without_associated_data": Mutant(
+        "vault", """    return nonce, AESGCM(key).encrypt(nonce, data, associated_data)
+    ### END SOLUTION
+
+
+def _open(key, nonce, ciphertext, associated_data):
+    \"\"\"Optional helper: the plaintext, or Tampered if the tag does not verify.\"\"\"
+    ### BEGIN SOLUTION
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, associated_data)""",
+        """    return nonce, AESGCM(key).encrypt(nonce, data, None)
+    ### END SOLUTION
+
+
+def _open(key, nonce, ciphertext, associated_data):
+    \"\"\"Optional helper: the plaintext, or Tampered if the tag does not verify.\"\"\"
+    ### BEGIN SOLUTION
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, None)""",
+        frozenset({VAULT}), "AES-GCM without associated data: a record moved to another row decrypts as that row's"),
+    "nonce_reused": Mutant(
+        "vault", "nonce = os.urandom(12)", 'nonce = b"\\0" * 12',
+        frozenset({VAULT}), "one fixed nonce for every encryption under a key"),
+    "rotation_does_not_rewrap": Mutant(
+        "vault", 'self.table = {user: _seal(new_key, keys[user], user.encode("utf-8")) for user in users}', "pass",
+        frozenset({VAULT}), "the master key replaced without re-wrapping the user keys: every old record is lost"),
+    "forget_keeps_the_key": Mutant(
+        "vault", "return self.table.pop(user, None) is not None", "return user in self.table",
+        frozenset({VAULT}), "forget only marks the user: the key stays in the table (and in its backups)"),
 }
 
 HIDDEN_ONLY = {"date_less_than_inclusive": (EVALUATE, "seed 1301"), "skew_boundary_exclusive": (STREAM, "seed 1331"),
@@ -138,7 +169,8 @@ HIDDEN_ONLY = {"date_less_than_inclusive": (EVALUATE, "seed 1301"), "skew_bounda
                "mac_compared_with_eq": (VERIFY, "seed 1352"), "r_ignored_in_policy": (LOGIN, "seed 1353"),
                "checkpoint_signature_ignored": (AUDIT, "seed 1362")}
 
-# A correct solution written differently from ours: fnmatch-style translation by hand and policy decisions
+# A correct solution written differently from ours (for the vault: a key table of dicts, data keys wrapped with
+# AES-GCM-SIV's sibling AESGCM through one closure, secrets.token_bytes for nonces, a "gone" marker in the table): fnmatch-style translation by hand and policy decisions
 # gathered first; a Counter-free dict of sets; bytes.hex and a sorted-dict canonical request; a generator of
 # verdicts with calendar.timegm; JWT checks as a table of (rule, predicate); scrypt through a helper with the
 # format parsed by a regex; the audit verifier walking checkpoints by a dict.
@@ -344,6 +376,70 @@ def login(password, stored, new_salt, n=2 ** 17):
             int(have) < need for have, need in zip(stored.split("$")[1:4], (n, 8, 1))):
         stored = hash_password(password, new_salt, n=n, r=8, p=1)
     return {"ok": ok, "stored": stored}
+''',
+    "vault": r'''
+import secrets as _secrets
+
+def _seal(key, data, associated_data):
+    return None
+
+def _open(key, nonce, ciphertext, associated_data):
+    return None
+
+def _gcm(key, ad):
+    aes = AESGCM(key)
+    def seal(data):
+        n = _secrets.token_bytes(12)
+        return n.hex(), aes.encrypt(n, data, ad).hex()
+    def unseal(n, c):
+        try:
+            return aes.decrypt(bytes.fromhex(n), bytes.fromhex(c), ad)
+        except InvalidTag:
+            raise Tampered("tag") from None
+    return seal, unseal
+
+class Vault:
+    def __init__(self, master_kid, master_key):
+        self.kid, self.master, self.keys = master_kid, bytes.fromhex(master_key), {}
+
+    def _key(self, user):
+        entry = self.keys.get(user)
+        if entry is None or entry == "gone":
+            raise KeyGone(user)
+        return _gcm(self.master, user.encode())[1](entry["nonce"], entry["wrapped"])
+
+    def _user_key(self, user, create=False):
+        return None
+
+    def put(self, user, record_id, plaintext):
+        if user not in self.keys:
+            nonce, wrapped = _gcm(self.master, user.encode())[0](os.urandom(32))
+            self.keys[user] = {"nonce": nonce, "wrapped": wrapped}
+        user_key, data_key, ad = self._key(user), os.urandom(32), f"{user}/{record_id}".encode()
+        key_nonce, wrapped_key = _gcm(user_key, ad)[0](data_key)
+        nonce, ciphertext = _gcm(data_key, ad)[0](plaintext.encode())
+        return dict(key_nonce=key_nonce, wrapped_key=wrapped_key, nonce=nonce, ciphertext=ciphertext)
+
+    def get(self, user, record_id, blob):
+        ad = f"{user}/{record_id}".encode()
+        data_key = _gcm(self._key(user), ad)[1](blob["key_nonce"], blob["wrapped_key"])
+        return _gcm(data_key, ad)[1](blob["nonce"], blob["ciphertext"]).decode()
+
+    def rotate_master(self, new_kid, new_key):
+        live = {u: self._key(u) for u, e in self.keys.items() if e != "gone"}
+        self.kid, self.master = new_kid, bytes.fromhex(new_key)
+        for u, k in live.items():
+            nonce, wrapped = _gcm(self.master, u.encode())[0](k)
+            self.keys[u] = {"nonce": nonce, "wrapped": wrapped}
+        return len(live)
+
+    def forget(self, user):
+        had = self.keys.get(user) not in (None, "gone")
+        self.keys[user] = "gone"
+        return had
+
+    def key_table(self):
+        return {u: {"master_kid": self.kid, **e} for u, e in self.keys.items() if e != "gone"}
 ''',
     "audit_log": r'''
 GENESIS = "0" * 64
