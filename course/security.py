@@ -128,6 +128,10 @@ def _blob_problem(blob: Any, plaintext: str) -> str | None:
             bytes.fromhex(value)
         except ValueError:
             return "every value of the blob is hex"
+    if sorted(blob) != ["ciphertext", "key_nonce", "nonce", "wrapped_key"]:
+        return "the blob has the keys key_nonce, wrapped_key, nonce and ciphertext"
+    if len(blob["nonce"]) != 24 or len(blob["key_nonce"]) != 24:
+        return "nonces are 12 bytes (24 hex digits), the length NIST SP 800-38D recommends for GCM"
     encoded = plaintext.encode("utf-8")
     if len(encoded) >= 4 and any(plaintext in v or encoded.hex() in v for v in blob.values()):
         return "the plaintext appears in the blob"

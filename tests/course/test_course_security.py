@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 
 import numpy as np
 import pytest
@@ -121,3 +122,38 @@ def test_reference_wildcards_do_not_cross_colons():
 def test_reference_contracts_have_no_problems():
     for name, contract in ref.CONTRACTS.items():
         assert contract.problems() == [], name
+
+
+def test_run_vault_reports_bad_blobs_and_reused_nonces():
+    """The driver says what is wrong with a blob, and sees a nonce used twice."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    class Leaky:
+        """Stores the plaintext in the blob, and a fixed nonce: every check of the driver should object."""
+
+        def __init__(self, kid, key):
+            self.kid = kid
+
+        def put(self, user, record_id, plaintext):
+            nonce = "00" * 12
+            return {"key_nonce": nonce, "wrapped_key": "00", "nonce": nonce, "ciphertext": plaintext.encode().hex()}
+
+        def get(self, user, record_id, blob):
+            return bytes.fromhex(blob["ciphertext"]).decode()
+
+        def key_table(self):
+            return {}
+
+    ops = [["put", "ana", "r1", "secret text"], ["put", "ana", "r2", "ab"], ["put", "ana", "r3", "cd"]]
+    assert sec.run_vault(Leaky, ops, "m0", "00" * 32) == ["the plaintext appears in the blob", "stored", "stored",
+                                                          {"nonces_unique": False}]
+
+    class ShortNonce(Leaky):
+        def put(self, user, record_id, plaintext):
+            key = AESGCM.generate_key(bit_length=256)
+            nonce = os.urandom(8)
+            return {"key_nonce": os.urandom(12).hex(), "wrapped_key": key.hex(), "nonce": nonce.hex(),
+                    "ciphertext": AESGCM(key).encrypt(nonce, plaintext.encode(), None).hex()}
+
+    assert sec.run_vault(ShortNonce, ops[:1], "m0", "00" * 32)[0].startswith("nonces are 12 bytes")
+    assert ref.run_vault(None, ops, "m0", "00" * 32) == ["stored"] * 3 + [{"nonces_unique": True}]
