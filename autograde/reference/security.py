@@ -270,7 +270,34 @@ def _cond(op, key, value):
     return _policy_of({"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {op: {key: value}}})
 
 
+# AWS IAM User Guide, "Policy evaluation for requests within a single account", example identity-based and
+# resource-based policy evaluation: Carlos's identity policy (its three statements as documented).
+CARLOS = f"arn:aws:iam::{ACCOUNT}:user/carlossalazar"
+CARLOS_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "AllowS3ListRead", "Effect": "Allow",
+     "Action": ["s3:GetBucketLocation", "s3:GetAccountPublicAccessBlock", "s3:ListAccessPoints", "s3:ListAllMyBuckets"],
+     "Resource": "arn:aws:s3:::*"},
+    {"Sid": "AllowS3Self", "Effect": "Allow", "Action": "s3:*",
+     "Resource": ["arn:aws:s3:::amzn-s3-demo-bucket-carlossalazar/*", "arn:aws:s3:::amzn-s3-demo-bucket-carlossalazar"]},
+    {"Sid": "DenyS3Logs", "Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::*log*"}]}
+CARLOS_LOGS_BUCKET_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": CARLOS}, "Action": "s3:PutObject",
+     "Resource": "arn:aws:s3:::amzn-s3-demo-bucket-carlossalazar-logs/*"}]}
+
+
+def _carlos(action, resource, bucket_policy=None):
+    return {"request": {"principal": CARLOS, "action": action, "resource": resource, "context": {}},
+            "identity_policies": [CARLOS_POLICY], "resource_policy": bucket_policy, "boundary": None}
+
+
 _EVALUATE_RULES = [
+    edge("AWS's documented example (Carlos, \"Policy evaluation for requests within a single account\"): his "
+         "policy's `DenyS3Logs` wins over any allow for the `...-logs` bucket; his own bucket and listing are allowed",
+         _carlos("s3:PutObject", "arn:aws:s3:::amzn-s3-demo-bucket-carlossalazar-logs/trail.json",
+                 CARLOS_LOGS_BUCKET_POLICY),
+         _carlos("s3:PutObject", "arn:aws:s3:::amzn-s3-demo-bucket-carlossalazar/notes.txt"),
+         _carlos("s3:ListAllMyBuckets", "arn:aws:s3:::amzn-s3-demo-bucket-carlossalazar"),
+         _carlos("s3:DeleteObject", "arn:aws:s3:::amzn-s3-demo-bucket-other/x")),
     Rule("a statement's `Effect` is `\"Allow\"` or `\"Deny\"` (a misspelling such as `\"allow\"` is refused), "
          "`ValueError`, whether or not the statement applies to the request",
          at=[{"identity_policies": [_ALLOW_ALL]}], inside=[{"identity_policies": [_DENY_GET]}],
