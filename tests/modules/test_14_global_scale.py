@@ -1,0 +1,229 @@
+"""Module 14: typical wrong answers lose exactly the points they should; a differently written
+correct solution scores full marks; failure messages state input, expected, got and replay."""
+
+from __future__ import annotations
+
+import pytest
+from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
+
+
+ASSIGNMENT = "14-global-scale"
+
+GC, RTT, QUORUM = "correct_great_circle_km", "correct_rtt_floor_ms", "correct_quorum_write_floor_ms"
+HEALTH, LATENCY, GEO = "correct_health_status", "correct_latency_answer", "correct_geolocation_answer"
+WEIGHTED, FAILOVER = "correct_weighted_answer", "correct_failover_answer"
+RECOVERY, CHOOSE, SNOWFLAKE = "correct_recovery_time_s", "correct_choose_dns_settings", "correct_snowflake_ids"
+
+MUTANTS = {
+    # the mistakes the issue names
+    "haversine_in_degrees": Mutant(
+        "great_circle_km", "phi1, phi2 = math.radians(lat1), math.radians(lat2)\n"
+                           "    dphi, dlam = math.radians(lat2 - lat1), math.radians(lon2 - lon1)",
+        "phi1, phi2 = lat1, lat2\n    dphi, dlam = lat2 - lat1, lon2 - lon1",
+        frozenset({GC, QUORUM}), "degrees fed to sin and cos: the classic haversine slip"),
+    "failover_ignores_threshold": Mutant(
+        "health_status", "        if streak == threshold:", "        if streak >= 1:",
+        frozenset({HEALTH}), "status flips on the first failed probe: the health check's threshold ignored"),
+    "geolocation_without_default": Mutant(
+        "geolocation_answer", '            ranked.append((0, r["id"]))\n            continue',
+        "            continue", frozenset({GEO}),
+        "the default record never matches, so clients from unlisted countries get no answer"),
+    "snowflake_repeats_after_step_back": Mutant(
+        "snowflake_ids", "        if last is None or now > last:", "        if last is None or now != last:",
+        frozenset({SNOWFLAKE}), "a clock step back restarts the sequence on an old timestamp: repeated IDs"),
+    # more classic mistakes
+    "one_way_not_round_trip": Mutant(
+        "rtt_floor_ms", "    return 2 * one_way_s * 1000", "    return one_way_s * 1000",
+        frozenset({RTT, QUORUM}), "one-way delay reported as the round trip"),
+    "quorum_waits_for_all": Mutant(
+        "quorum_write_floor_ms", "floors[quorum - 2]", "floors[-1]",
+        frozenset({QUORUM}), "the leader waits for the farthest replica, not the quorum's nearest"),
+    "latency_ignores_health": Mutant(
+        "latency_answer", "    for r in _healthy_candidates(records, healthy):", "    for r in records:",
+        frozenset({LATENCY}), "latency routing sends clients to an unhealthy region"),
+    "unhealthy_answers_nothing": Mutant(
+        "weighted_answer", "    candidates = _healthy_candidates(records, healthy)",
+        '    candidates = [r for r in records if healthy.get(r["id"], True)]',
+        frozenset({WEIGHTED}), "no fail-open: a record set with no healthy record answers nothing "
+                                "(only the hidden tests try it)"),
+    "failover_to_unhealthy_secondary": Mutant(
+        "failover_answer", "and secondary is not None and healthy.get(secondary, True):",
+        "and secondary is not None:", frozenset({FAILOVER}),
+        "fails over to a secondary that is down too, instead of failing open to the primary"),
+    "recovery_without_threshold": Mutant(
+        "recovery_time_s", "    detection = interval_s * threshold", "    detection = interval_s",
+        frozenset({RECOVERY, CHOOSE}), "detection after one probe interval, whatever the threshold"),
+    "recovery_ignores_stale_resolvers": Mutant(
+        "recovery_time_s", "(stale_share, max(ttl_s, stale_hold_s))", "(stale_share, ttl_s)",
+        frozenset({RECOVERY, CHOOSE}), "resolvers assumed to honour every TTL"),
+    "choose_shortest_ttl": Mutant(
+        "choose_dns_settings", "        if best is None or rank > best[0]:", "        if best is None or rank < best[0]:",
+        frozenset({CHOOSE}), "prefers the most expensive setting that meets the target"),
+}
+
+# A correct solution written differently from ours: Vincenty's formula on the sphere, a heap for the quorum,
+# dicts of handlers, bisection for the recovery time, a generator class for IDs.
+ALTERNATIVE = {
+    "great_circle_km": '''
+import math
+
+def great_circle_km(lat1, lon1, lat2, lon2):
+    if abs(lat1) > 90 or abs(lat2) > 90 or abs(lon1) > 180 or abs(lon2) > 180:
+        raise ValueError("not a position on Earth")
+    p1, p2, dl = map(math.radians, (lat1, lat2, lon2 - lon1))
+    y = math.hypot(math.cos(p2) * math.sin(dl), math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl))
+    x = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl)
+    return 6371.0 * math.atan2(y, x)     # Vincenty's formula on a sphere: no clamping needed
+''',
+    "rtt_floor_ms": '''
+def rtt_floor_ms(distance_km, fibre_fraction=2 / 3):
+    if distance_km < 0 or fibre_fraction <= 0 or fibre_fraction > 1:
+        raise ValueError((distance_km, fibre_fraction))
+    km_per_ms = 299.792458 * fibre_fraction
+    return distance_km * 2 / km_per_ms
+''',
+    "quorum_write_floor_ms": '''
+import heapq
+
+def quorum_write_floor_ms(leader, replicas, quorum, coords, fibre_fraction=2 / 3):
+    if leader not in coords or not set(replicas) <= set(coords) or not 0 < quorum <= 1 + len(replicas):
+        raise ValueError("bad quorum")
+    if quorum == 1:
+        return 0.0
+    rtts = [rtt_floor_ms(great_circle_km(coords[leader][0], coords[leader][1], coords[r][0], coords[r][1]),
+                         fibre_fraction) for r in replicas]
+    return heapq.nsmallest(quorum - 1, rtts)[-1]
+''',
+    "health_status": '''
+def health_status(results, threshold):
+    if threshold not in range(1, 11):
+        raise ValueError(threshold)
+    out, state, window = [], True, []
+    for r in results:
+        window = (window + [r])[-threshold:]
+        if len(window) == threshold and all(x == (not state) for x in window):
+            state, window = not state, []
+        out.append(state)
+    return out
+''',
+    "latency_answer": '''
+def latency_answer(records, client_latency_ms, healthy):
+    if not all(r["region"] in client_latency_ms for r in records):
+        raise ValueError("missing latency")
+    if not records:
+        return None
+    up = [r for r in records if healthy.get(r["id"]) is not False] or records
+    return sorted(enumerate(up), key=lambda p: (client_latency_ms[p[1]["region"]], p[0]))[0][1]["id"]
+''',
+    "geolocation_answer": '''
+def geolocation_answer(records, client, healthy):
+    locations = [r["location"] for r in records]
+    if len(set(locations)) != len(locations):
+        raise ValueError("duplicate location")
+    wanted = {f"country:{client['country']}": 0, f"continent:{client['continent']}": 1, "default": 2}
+    for loc in locations:
+        kind, sep, code = loc.partition(":")
+        if loc != "default" and not (sep and code and kind in ("country", "continent")):
+            raise ValueError(loc)
+    matches = sorted((wanted[r["location"]], r["id"]) for r in records if r["location"] in wanted)
+    healthy_matches = [m for m in matches if healthy.get(m[1], True)]
+    chosen = healthy_matches or matches
+    return chosen[0][1] if chosen else None
+''',
+    "weighted_answer": '''
+import bisect
+
+def weighted_answer(records, healthy, u):
+    if u < 0 or u >= 1 or any(r["weight"] < 0 or r["weight"] > 255 for r in records):
+        raise ValueError("bad input")
+    pool = [r for r in records if healthy.get(r["id"], True)] or list(records)
+    if not pool:
+        return None
+    weights = [r["weight"] for r in pool]
+    if not any(weights):
+        weights = [1] * len(pool)
+    edges, running = [], 0
+    for w in weights:
+        running += w
+        edges.append(running)
+    return pool[bisect.bisect_right(edges, u * running)]["id"]
+''',
+    "failover_answer": '''
+def failover_answer(records, healthy):
+    primaries = [r["id"] for r in records if r["role"] == "primary"]
+    secondaries = [r["id"] for r in records if r["role"] == "secondary"]
+    if len(primaries) != 1 or len(secondaries) > 1 or len(primaries) + len(secondaries) != len(records):
+        raise ValueError("one primary, at most one secondary")
+    ok = lambda i: healthy.get(i, True)
+    for candidate in primaries + secondaries:
+        if ok(candidate):
+            return candidate
+    return primaries[0]
+''',
+    "recovery_time_s": '''
+def recovery_time_s(interval_s, threshold, ttl_s, stale_share=0.0, stale_hold_s=0.0, fraction=1.0):
+    if not (interval_s > 0 and 1 <= threshold <= 10 and ttl_s >= 0 and stale_hold_s >= 0
+            and 0 <= stale_share <= 1 and 0 < fraction <= 1):
+        raise ValueError("bad settings")
+    hold = max(ttl_s, stale_hold_s)
+    def share(x):
+        a = 1 if ttl_s == 0 else min(1, x / ttl_s)
+        b = 1 if hold == 0 else min(1, x / hold)
+        return (1 - stale_share) * a + stale_share * b
+    lo, hi = 0.0, float(hold)
+    if share(lo) >= fraction:
+        return interval_s * threshold
+    for _ in range(100):                  # bisection instead of a closed form
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if share(mid) >= fraction else (mid, hi)
+    return interval_s * threshold + hi
+''',
+    "choose_dns_settings": '''
+def choose_dns_settings(target_s, options, stale_share, stale_hold_s, fraction=1.0):
+    if target_s < 0:
+        raise ValueError(target_s)
+    ok = [i for i, o in enumerate(options)
+          if recovery_time_s(o["interval_s"], o["threshold"], o["ttl_s"], stale_share, stale_hold_s, fraction) <= target_s]
+    ok.sort(key=lambda i: (-options[i]["ttl_s"], -options[i]["interval_s"], -options[i]["threshold"], i))
+    return ok[0] if ok else None
+''',
+    "snowflake_ids": '''
+EPOCH_MS = 1288834974657
+
+class _Worker:
+    def __init__(self, region, worker):
+        self.machine = (region << 5 | worker) << 12
+        self.stamp, self.seq = -1, 0
+
+    def next_id(self, now):
+        if now > self.stamp:
+            self.stamp, self.seq = now, 0
+        elif self.seq == 4095:
+            self.stamp, self.seq = self.stamp + 1, 0
+        else:
+            self.seq += 1
+        return (self.stamp << 22) + self.machine + self.seq
+
+def snowflake_ids(readings_ms, region, worker):
+    if region not in range(32) or worker not in range(32):
+        raise ValueError("region and worker are 5 bits each")
+    if any(not EPOCH_MS <= r < EPOCH_MS + 2 ** 41 for r in readings_ms):
+        raise ValueError("reading out of range")
+    w = _Worker(region, worker)
+    return [w.next_id(r - EPOCH_MS) for r in readings_ms]
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_exactly_its_points(reports, name):
+    assert_loses_exactly(reports[name], name, MUTANTS[name])
+
+
+def test_alternative_correct_solution_scores_full_marks(reports):
+    assert_full_marks(reports["alternative"])
+
+
+def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
+    """unhealthy_answers_nothing passes every visible test; only the hidden cases find it."""
+    assert_caught_by_hidden_tests(reports["unhealthy_answers_nothing"], WEIGHTED, "seed 1407", "no healthy record")
