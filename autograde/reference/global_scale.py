@@ -207,6 +207,74 @@ def snowflake_ids(readings_ms, region, worker):
     return out
 
 
+# --------------------------------------------------------------------------- CDN cache keys
+
+def _directives(value):
+    return {d.strip().split("=", 1)[0].lower() for d in (value or "").split(",") if d.strip()}
+
+
+def _header(headers, name):
+    for k, v in headers.items():
+        if k.lower() == name:
+            return v
+    return None
+
+
+def cache_key(url, request_headers, response_headers, keep_params=None):
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError("an absolute http(s) URL")
+    control = _directives(_header(response_headers, "cache-control"))
+    vary = [v.strip().lower() for v in (_header(response_headers, "vary") or "").split(",") if v.strip()]
+    if "private" in control or "no-store" in control or "*" in vary:
+        return None
+    if _header(request_headers, "authorization") is not None and not control & {"public", "s-maxage"}:
+        return None
+    params = [p for p in parts.query.split("&") if p]
+    if keep_params is not None:
+        params = [p for p in params if p.split("=", 1)[0] in keep_params]
+    key = f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path or '/'}"
+    if params:
+        key += "?" + "&".join(sorted(params))
+    for name in sorted(set(vary)):
+        value = _header(request_headers, name)
+        key += f"|{name}={'' if value is None else value.strip()}"
+    return key
+
+
+# --------------------------------------------------------------------------- disaster recovery
+
+DR_STRATEGIES = ("backup_restore", "pilot_light", "warm_standby", "active_active")
+
+
+def dr_objectives(strategy, backup_interval_s, replication_lag_s, detection_s, restore_s, provision_s, scale_s,
+                  switch_s):
+    if strategy not in DR_STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    if min(backup_interval_s, replication_lag_s, detection_s, restore_s, provision_s, scale_s, switch_s) < 0:
+        raise ValueError("durations must be >= 0")
+    if strategy == "backup_restore":
+        return {"rpo_s": backup_interval_s, "rto_s": detection_s + restore_s + provision_s + switch_s}
+    steps = {"pilot_light": provision_s + scale_s, "warm_standby": scale_s, "active_active": 0}[strategy]
+    return {"rpo_s": replication_lag_s, "rto_s": detection_s + steps + switch_s}
+
+
+def cheapest_dr(rpo_target_s, rto_target_s, durations, monthly_cost):
+    if rpo_target_s < 0 or rto_target_s < 0:
+        raise ValueError("targets must be >= 0")
+    if set(monthly_cost) != set(DR_STRATEGIES):
+        raise ValueError("a monthly cost for each of the four strategies")
+    best = None
+    for i, strategy in enumerate(DR_STRATEGIES):
+        o = dr_objectives(strategy, **durations)
+        if o["rpo_s"] <= rpo_target_s and o["rto_s"] <= rto_target_s:
+            if best is None or (monthly_cost[strategy], i) < best[0]:
+                best = ((monthly_cost[strategy], i), strategy)
+    return None if best is None else best[1]
+
+
 # --------------------------------------------------------------------------- contracts
 
 def _lat(rng):
@@ -368,6 +436,63 @@ def _draw_snowflake(rng):
             now -= int(rng.integers(1, 30))        # an NTP step back
         readings.append(max(now, SNOWFLAKE_EPOCH_MS))
     return {"readings_ms": readings, "region": int(rng.integers(0, 32)), "worker": int(rng.integers(0, 32))}
+
+
+HOSTS = ["cdn.example.com", "API.Example.com", "img.example.org", "static.example.net"]
+PARAMS = ["id=42", "lang=en", "utm_source=mail", "page=2", "b=2", "a=1", "q=caf%C3%A9", "size=large"]
+REQUEST_HEADERS = {"Accept-Encoding": "gzip, br", "Accept-Language": " de-DE ", "Authorization": "Bearer user-17",
+                   "Cookie": "session=abc123", "User-Agent": "curl/8.5"}
+CACHE_CONTROLS = ["public, max-age=86400", "max-age=60", "private, max-age=60", "no-store", "s-maxage=300", "",
+                  "Public, Max-Age=3600", "no-cache"]
+VARYS = ["", "Accept-Encoding", "accept-encoding, Accept-Language", "Cookie", "*", "Authorization",
+         "Accept-Encoding, accept-encoding", "User-Agent,Accept-Language"]
+
+
+def _case(rng, text):
+    return "".join(ch.upper() if rng.random() < 0.3 else ch for ch in text)
+
+
+def _draw_cache_key(rng):
+    scheme = str(rng.choice(["https", "http", "HTTPS"]))
+    path = str(rng.choice(["", "/", "/video/seg-0001.ts", "/api/v1/me", "/Index.HTML"]))
+    chosen = [str(p) for p in rng.choice(PARAMS, size=int(rng.integers(0, 6)), replace=False)]
+    url = f"{scheme}://{rng.choice(HOSTS)}{path}" + ("?" + "&".join(chosen) if chosen or rng.random() < 0.1 else "")
+    keep = None if rng.random() < 0.4 else sorted({str(p).split("=")[0] for p in rng.choice(PARAMS, size=int(rng.integers(0, 5)))})
+    request = {_case(rng, k): v for k, v in REQUEST_HEADERS.items()
+               if rng.random() < (0.15 if k == "Authorization" else 0.5)}
+    response = {}
+    if rng.random() < 0.8:
+        response[_case(rng, "Cache-Control")] = str(rng.choice(CACHE_CONTROLS))
+    if rng.random() < 0.7:
+        response[_case(rng, "Vary")] = str(rng.choice(VARYS))
+    return {"url": url, "request_headers": request, "response_headers": response, "keep_params": keep}
+
+
+DURATIONS = ("backup_interval_s", "replication_lag_s", "detection_s", "restore_s", "provision_s", "scale_s", "switch_s")
+
+
+def _draw_durations(rng):
+    return {"backup_interval_s": round(log_uniform(rng, 60, 7 * 86400)), "replication_lag_s": round(float(rng.uniform(0, 600)), 1),
+            "detection_s": round(log_uniform(rng, 10, 3600)), "restore_s": round(log_uniform(rng, 300, 86400)),
+            "provision_s": round(log_uniform(rng, 30, 3600)), "scale_s": round(float(rng.uniform(0, 1800))),
+            "switch_s": round(float(rng.uniform(0, 600)))}
+
+
+def _draw_dr(rng):
+    return {"strategy": str(rng.choice(DR_STRATEGIES)), **_draw_durations(rng)}
+
+
+def _draw_cheapest(rng):
+    base = sorted(round(log_uniform(rng, 50, 50_000)) for _ in DR_STRATEGIES)
+    if rng.random() < 0.2:
+        base = [int(x) for x in rng.permutation(base)]
+    return {"rpo_target_s": round(log_uniform(rng, 10, 2 * 86400)), "rto_target_s": round(log_uniform(rng, 300, 2 * 86400)),
+            "durations": _draw_durations(rng), "monthly_cost": dict(zip(DR_STRATEGIES, base))}
+
+
+_D = {"backup_interval_s": 86400, "replication_lag_s": 5, "detection_s": 300, "restore_s": 7200, "provision_s": 900,
+      "scale_s": 600, "switch_s": 60}
+_COST = {"backup_restore": 100, "pilot_light": 800, "warm_standby": 3000, "active_active": 9000}
 
 
 _T = SNOWFLAKE_EPOCH_MS + 1_000_000
@@ -617,4 +742,71 @@ CONTRACTS = {c.name: c for c in [
                     {"readings_ms": [_T, _T + 5, _T + 2, _T + 3, _T + 5, _T + 6]},
                     {"readings_ms": [_T + 10, _T, _T, _T + 11]}),
                edge("no readings: no IDs", {"readings_ms": []})]),
+    Contract(
+        "cache_key", cache_key, draw=_draw_cache_key,
+        domain="http and https URLs in any letter case, 0 to 5 query parameters in any order, any subset of five "
+               "request headers, eight Cache-Control and eight Vary values",
+        rules=[Rule("`url` is an absolute `http` or `https` URL, else `ValueError`",
+                    at=[{"url": "http://a.example/"}], inside=[{"url": "HTTPS://a.example/x?y=1"}],
+                    outside=[{"url": "ftp://a.example/x"}, {"url": "/relative/path"}, {"url": "https:///x"}]),
+               edge("query parameters are sorted, and only those in `keep_params` kept (all when it is `None`)",
+                    {"url": "https://cdn.example.com/v?utm_source=mail&b=2&a=1", "request_headers": {},
+                     "response_headers": {}, "keep_params": ["a", "b"]},
+                    {"url": "https://cdn.example.com/v?b=2&a=1", "request_headers": {}, "response_headers": {},
+                     "keep_params": None},
+                    {"url": "https://cdn.example.com/v?utm_source=mail", "request_headers": {}, "response_headers": {},
+                     "keep_params": []}),
+               edge("scheme and host are lower-cased, the path is not; an empty path is `/`",
+                    {"url": "HTTPS://CDN.Example.com/Index.HTML", "request_headers": {}, "response_headers": {},
+                     "keep_params": None},
+                    {"url": "https://cdn.example.com", "request_headers": {}, "response_headers": {},
+                     "keep_params": None}),
+               edge("each header `Vary` names (any case, once each, sorted) adds `|name=value`, empty when the "
+                    "request lacks it",
+                    {"url": "https://cdn.example.com/a", "request_headers": {"accept-encoding": " gzip "},
+                     "response_headers": {"Vary": "Accept-Encoding, accept-language, ACCEPT-ENCODING"},
+                     "keep_params": None}),
+               edge("`Vary: *`, `Cache-Control: private` or `no-store`: not stored at a shared cache (`None`)",
+                    {"url": "https://cdn.example.com/a", "request_headers": {}, "response_headers": {"Vary": "*"},
+                     "keep_params": None},
+                    {"url": "https://api.example.com/me", "request_headers": {},
+                     "response_headers": {"cache-control": "Private, max-age=60"}, "keep_params": None},
+                    {"url": "https://api.example.com/me", "request_headers": {},
+                     "response_headers": {"Cache-Control": "no-store"}, "keep_params": None}),
+               edge("a request with `Authorization` is stored only if the response says `public` or `s-maxage`",
+                    {"url": "https://api.example.com/me", "request_headers": {"Authorization": "Bearer u1"},
+                     "response_headers": {"Cache-Control": "max-age=86400"}, "keep_params": None},
+                    {"url": "https://api.example.com/news", "request_headers": {"authorization": "Bearer u1"},
+                     "response_headers": {"Cache-Control": "public, max-age=86400"}, "keep_params": None})]),
+    Contract(
+        "dr_objectives", dr_objectives, draw=_draw_dr,
+        domain="every strategy; backups every minute to every week, lags to 10 min, detection 10 s to 1 h, "
+               "restores 5 min to a day",
+        rules=[one_of("strategy", DR_STRATEGIES, ["backup", "pilot-light", "Warm_standby", "multi_site"]),
+               *[at_least(d, 0, says=f"`{d}` >= 0, else `ValueError`") for d in DURATIONS],
+               edge("continuous replication (pilot light, warm standby, active-active): RPO is the replication lag, "
+                    "not the backup interval",
+                    {"strategy": "pilot_light", **_D}, {"strategy": "warm_standby", **_D},
+                    {"strategy": "active_active", **_D}),
+               edge("backup and restore: RPO is the backup interval; RTO counts detection, provisioning, restore and "
+                    "the switch", {"strategy": "backup_restore", **_D})]),
+    Contract(
+        "cheapest_dr", cheapest_dr, draw=_draw_cheapest,
+        domain="RPO targets from 10 s and RTO targets from 5 min to two days, random durations, monthly costs $50 to $50,000, usually rising with "
+               "readiness",
+        rules=[at_least("rpo_target_s", 0), at_least("rto_target_s", 0),
+               Rule("`monthly_cost` has exactly the four strategies, else `ValueError`",
+                    at={"monthly_cost": dict(_COST)}, inside={"monthly_cost": {**_COST, "active_active": 1}},
+                    outside=[{"monthly_cost": {k: v for k, v in _COST.items() if k != "pilot_light"}},
+                             {"monthly_cost": {**_COST, "multi_site": 5}}]),
+               boundary("a strategy whose RPO and RTO equal the targets meets them",
+                        at={"rpo_target_s": 5, "rto_target_s": 1860, "durations": _D, "monthly_cost": _COST},
+                        inside={"rpo_target_s": 6, "rto_target_s": 1861, "durations": _D, "monthly_cost": _COST},
+                        outside={"rpo_target_s": 5, "rto_target_s": 1859, "durations": _D, "monthly_cost": _COST}),
+               edge("no strategy meets the targets: `None`",
+                    {"rpo_target_s": 1, "rto_target_s": 100000, "durations": _D, "monthly_cost": _COST}),
+               edge("equal costs go to the strategy listed first (backup_restore, pilot_light, warm_standby, "
+                    "active_active)",
+                    {"rpo_target_s": 10, "rto_target_s": 100000, "durations": _D,
+                     "monthly_cost": {**_COST, "warm_standby": 800}})]),
 ]}
