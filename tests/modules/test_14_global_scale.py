@@ -13,6 +13,7 @@ GC, RTT, QUORUM = "correct_great_circle_km", "correct_rtt_floor_ms", "correct_qu
 HEALTH, LATENCY, GEO = "correct_health_status", "correct_latency_answer", "correct_geolocation_answer"
 WEIGHTED, FAILOVER = "correct_weighted_answer", "correct_failover_answer"
 RECOVERY, CHOOSE, SNOWFLAKE = "correct_recovery_time_s", "correct_choose_dns_settings", "correct_snowflake_ids"
+CACHE_KEY, DR, CHEAPEST = "correct_cache_key", "correct_dr_objectives", "correct_cheapest_dr"
 
 MUTANTS = {
     # the mistakes the issue names
@@ -31,7 +32,22 @@ MUTANTS = {
     "snowflake_repeats_after_step_back": Mutant(
         "snowflake_ids", "        if last is None or now > last:", "        if last is None or now != last:",
         frozenset({SNOWFLAKE}), "a clock step back restarts the sequence on an old timestamp: repeated IDs"),
+    "cache_key_ignores_vary": Mutant(
+        "cache_key", '''    for name in vary:
+        key += f"|{name}={(_get(request_headers, name) or '').strip()}"
+''', "", frozenset({CACHE_KEY}),
+        "the key ignores Vary: a gzip response served to a client that cannot read it"),
+    "rpo_is_backup_interval_with_replication": Mutant(
+        "dr_objectives", 'rpo = backup_interval_s if strategy == "backup_restore" else replication_lag_s',
+        "rpo = backup_interval_s", frozenset({DR, CHEAPEST}),
+        "RPO taken as the backup interval for continuous replication"),
     # more classic mistakes
+    "personal_responses_shared": Mutant(
+        "cache_key", '    if {"private", "no-store"} & directives or "*" in vary:', '    if "*" in vary:',
+        frozenset({CACHE_KEY}), "Cache-Control: private ignored: one user's response served to others"),
+    "cheapest_ignores_rto": Mutant(
+        "cheapest_dr", "\n               and dr_objectives(s, **durations)[\"rto_s\"] <= rto_target_s]", "]",
+        frozenset({CHEAPEST}), "only the RPO target is checked"),
     "one_way_not_round_trip": Mutant(
         "rtt_floor_ms", "    return 2 * one_way_s * 1000", "    return one_way_s * 1000",
         frozenset({RTT, QUORUM}), "one-way delay reported as the round trip"),
@@ -211,6 +227,56 @@ def snowflake_ids(readings_ms, region, worker):
         raise ValueError("reading out of range")
     w = _Worker(region, worker)
     return [w.next_id(r - EPOCH_MS) for r in readings_ms]
+''',
+    "cache_key": '''
+from urllib.parse import urlsplit
+
+def cache_key(url, request_headers, response_headers, keep_params=None):
+    u = urlsplit(url)
+    if u.scheme.lower() not in {"http", "https"} or not u.netloc:
+        raise ValueError(url)
+    req = {k.lower(): v for k, v in request_headers.items()}
+    resp = {k.lower(): v for k, v in response_headers.items()}
+    cc = [d.strip().lower().partition("=")[0] for d in resp.get("cache-control", "").split(",")]
+    vary = sorted({h.strip().lower() for h in resp.get("vary", "").split(",")} - {""})
+    if "private" in cc or "no-store" in cc or vary.count("*"):
+        return None
+    if "authorization" in req and "public" not in cc and "s-maxage" not in cc:
+        return None
+    query = sorted(q for q in u.query.split("&") if q and (keep_params is None or q.partition("=")[0] in keep_params))
+    out = u.scheme.lower() + "://" + u.netloc.lower() + (u.path if u.path else "/") + ("?" + "&".join(query) if query else "")
+    return out + "".join("|%s=%s" % (h, req.get(h, "").strip()) for h in vary)
+''',
+    "dr_objectives": '''
+def dr_objectives(strategy, backup_interval_s, replication_lag_s, detection_s, restore_s, provision_s, scale_s,
+                  switch_s):
+    if min(backup_interval_s, replication_lag_s, detection_s, restore_s, provision_s, scale_s, switch_s) < 0:
+        raise ValueError("negative duration")
+    table = {
+        "backup_restore": (backup_interval_s, [detection_s, provision_s, restore_s, switch_s]),
+        "pilot_light": (replication_lag_s, [detection_s, provision_s, scale_s, switch_s]),
+        "warm_standby": (replication_lag_s, [detection_s, scale_s, switch_s]),
+        "active_active": (replication_lag_s, [detection_s, switch_s]),
+    }
+    try:
+        rpo, steps = table[strategy]
+    except KeyError:
+        raise ValueError(strategy) from None
+    return dict(rto_s=sum(steps), rpo_s=rpo)
+''',
+    "cheapest_dr": '''
+ORDER = ("backup_restore", "pilot_light", "warm_standby", "active_active")
+
+def cheapest_dr(rpo_target_s, rto_target_s, durations, monthly_cost):
+    if min(rpo_target_s, rto_target_s) < 0 or set(monthly_cost) != set(ORDER):
+        raise ValueError("bad targets or costs")
+    best = None
+    for name in sorted(ORDER, key=lambda n: (monthly_cost[n], ORDER.index(n))):
+        o = dr_objectives(name, **durations)
+        if o["rpo_s"] <= rpo_target_s and o["rto_s"] <= rto_target_s:
+            best = name
+            break
+    return best
 ''',
 }
 
