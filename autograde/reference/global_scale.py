@@ -244,6 +244,59 @@ def cache_key(url, request_headers, response_headers, keep_params=None):
     return key
 
 
+def simulate_cdn(trace, ttl_ms, rtt_ms, shield=True, collapse=True):
+    if ttl_ms < 0:
+        raise ValueError("ttl_ms must be >= 0")
+    if any(b[0] < a[0] for a, b in zip(trace, trace[1:])):
+        raise ValueError("the trace must be in time order")
+    edges, shield_cache = {}, {}
+    origin_fetches = origin_bytes = total_bytes = 0
+    latencies = []
+
+    def lookup(cache, key, t):
+        entry = cache.get(key)
+        if entry is not None and entry[0] <= t < entry[1]:
+            return "hit", 0
+        if entry is not None and t < entry[0] and collapse:
+            return "wait", entry[0] - t
+        return "miss", 0
+
+    for t, region, key, size in trace:
+        total_bytes += size
+        edge = edges.setdefault(region, {})
+        state, wait = lookup(edge, key, t)
+        if state == "hit":
+            latencies.append(rtt_ms["edge"])
+            continue
+        if state == "wait":
+            latencies.append(rtt_ms["edge"] + wait)
+            continue
+        if shield:
+            s_state, s_wait = lookup(shield_cache, key, t)
+            upstream = rtt_ms["shield"][region] + s_wait
+            if s_state == "miss":
+                upstream += rtt_ms["shield_origin"]
+                origin_fetches += 1
+                origin_bytes += size
+                ready = t + rtt_ms["shield_origin"]
+                shield_cache[key] = (ready, ready + ttl_ms)
+        else:
+            upstream = rtt_ms["origin"][region]
+            origin_fetches += 1
+            origin_bytes += size
+        ready = t + upstream
+        edge[key] = (ready, ready + ttl_ms)
+        latencies.append(rtt_ms["edge"] + upstream)
+    if not latencies:
+        return {"requests": 0, "origin_fetches": 0, "origin_bytes": 0, "offload": 0.0, "p95_ms": 0.0,
+                "latencies_ms": []}
+    ordered = sorted(latencies)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return {"requests": len(trace), "origin_fetches": origin_fetches, "origin_bytes": origin_bytes,
+            "offload": 1 - origin_bytes / total_bytes if total_bytes else 0.0, "p95_ms": float(p95),
+            "latencies_ms": latencies}
+
+
 # --------------------------------------------------------------------------- disaster recovery
 
 DR_STRATEGIES = ("backup_restore", "pilot_light", "warm_standby", "active_active")
@@ -493,6 +546,28 @@ def _draw_cheapest(rng):
 _D = {"backup_interval_s": 86400, "replication_lag_s": 5, "detection_s": 300, "restore_s": 7200, "provision_s": 900,
       "scale_s": 600, "switch_s": 60}
 _COST = {"backup_restore": 100, "pilot_light": 800, "warm_standby": 3000, "active_active": 9000}
+
+
+def _draw_cdn(rng):
+    regions = ["eu", "us", "ap"][:int(rng.integers(1, 4))]
+    keys = [f"obj{i}" for i in range(int(rng.integers(1, 9)))]
+    sizes = {k: int(log_uniform(rng, 100, 5e6)) for k in keys}
+    t, trace = int(rng.integers(0, 1000)), []
+    gap = int(rng.choice([5, 30, 200, 2000]))
+    for _ in range(int(rng.integers(0, 61))):
+        t += int(rng.integers(0, gap + 1))
+        k = keys[min(int(rng.zipf(1.6)) - 1, len(keys) - 1)]
+        trace.append([t, str(rng.choice(regions)), k, sizes[k]])
+    rtt = {"edge": int(rng.integers(1, 40)),
+           "shield": {r: int(rng.integers(5, 120)) for r in ["eu", "us", "ap"]},
+           "origin": {r: int(rng.integers(10, 300)) for r in ["eu", "us", "ap"]},
+           "shield_origin": int(rng.integers(5, 200))}
+    return {"trace": trace, "ttl_ms": int(rng.choice([0, 50, 500, 5000, 60000])) if rng.random() < 0.8
+            else int(rng.integers(0, 10000)), "rtt_ms": rtt, "shield": bool(rng.random() < 0.6),
+            "collapse": bool(rng.random() < 0.6)}
+
+
+_RTT = {"edge": 10, "shield": {"eu": 20, "us": 30}, "origin": {"eu": 90, "us": 40}, "shield_origin": 70}
 
 
 _T = SNOWFLAKE_EPOCH_MS + 1_000_000
@@ -809,4 +884,41 @@ CONTRACTS = {c.name: c for c in [
                     "active_active)",
                     {"rpo_target_s": 10, "rto_target_s": 100000, "durations": _D,
                      "monthly_cost": {**_COST, "warm_standby": 800}})]),
+    Contract(
+        "simulate_cdn", simulate_cdn, draw=_draw_cdn,
+        domain="0 to 60 requests over 1 to 3 regions and 1 to 8 Zipf-popular objects, gaps from 0 to 2 s, "
+               "TTLs from 0 to 60 s, every combination of shield and collapsing",
+        rules=[at_least("ttl_ms", 0),
+               Rule("the trace is in time order (equal times allowed), else `ValueError`",
+                    at=[{"trace": [[0, "eu", "a", 10], [0, "eu", "a", 10]]}],
+                    inside=[{"trace": [[0, "eu", "a", 10], [1, "eu", "a", 10]]}],
+                    outside=[{"trace": [[5, "eu", "a", 10], [4, "eu", "a", 10]]}]),
+               boundary("an object is served from a cache from the moment its fetch completes until just before it "
+                        "expires (ready <= t < ready + ttl)",
+                        at={"trace": [[0, "eu", "a", 10], [90, "eu", "a", 10], [1090, "eu", "a", 10]],
+                            "ttl_ms": 1000, "rtt_ms": _RTT, "shield": True, "collapse": True},
+                        inside={"trace": [[0, "eu", "a", 10], [91, "eu", "a", 10], [1089, "eu", "a", 10]],
+                                "ttl_ms": 1000, "rtt_ms": _RTT, "shield": True, "collapse": True},
+                        outside={"trace": [[0, "eu", "a", 10], [89, "eu", "a", 10], [1091, "eu", "a", 10]],
+                                 "ttl_ms": 1000, "rtt_ms": _RTT, "shield": True, "collapse": True}),
+               edge("a miss at one edge is a hit at the shield for another region's edge (tiered caching)",
+                    {"trace": [[0, "eu", "a", 10], [500, "us", "a", 10]], "ttl_ms": 5000, "rtt_ms": _RTT,
+                     "shield": True, "collapse": False}),
+               edge("requests for an object already being fetched wait for that fetch when collapsing, and fetch "
+                    "again when not",
+                    {"trace": [[0, "eu", "a", 10], [30, "eu", "a", 10], [40, "us", "a", 10]], "ttl_ms": 5000,
+                     "rtt_ms": _RTT, "shield": True, "collapse": True},
+                    {"trace": [[0, "eu", "a", 10], [30, "eu", "a", 10], [40, "us", "a", 10]], "ttl_ms": 5000,
+                     "rtt_ms": _RTT, "shield": True, "collapse": False}),
+               edge("without a shield every edge miss goes to the origin",
+                    {"trace": [[0, "eu", "a", 10], [500, "us", "a", 10], [600, "eu", "a", 10]], "ttl_ms": 5000,
+                     "rtt_ms": _RTT, "shield": False, "collapse": True}),
+               edge("a TTL of 0 caches nothing", {"ttl_ms": 0}),
+               edge("an empty trace: zeros", {"trace": []}),
+               edge("`shield` and `collapse` default to True", {"shield": OMIT, "collapse": OMIT})]),
 ]}
+
+
+def cdn_summary_reference(**arguments):
+    """simulate_cdn's figures without the per-request latencies (what course.globalscale.cdn_summary returns)."""
+    return {k: v for k, v in simulate_cdn(**arguments).items() if k != "latencies_ms"}

@@ -74,3 +74,23 @@ def test_figures_draw_with_titles_and_labels():
     assert len(ax2.get_lines()) == 2 and math.isclose(ax2.get_xlim()[1], 5)
     plt.close(fig)
     plt.close(fig2)
+
+
+def test_cdn_trace_is_seeded_ordered_and_zipf_popular():
+    from course.globalscale import cdn_trace
+
+    trace = cdn_trace(5000, 200, 1.0, {"eu": 2, "us": 1}, rate_per_s=500, seed=5)
+    assert trace == cdn_trace(5000, 200, 1.0, {"eu": 2, "us": 1}, rate_per_s=500, seed=5)
+    assert all(a[0] <= b[0] for a, b in zip(trace, trace[1:]))
+    assert {row[1] for row in trace} == {"eu", "us"}
+    eu_share = sum(row[1] == "eu" for row in trace) / len(trace)
+    assert 0.62 < eu_share < 0.72, eu_share
+    sizes = {}
+    for _, _, obj, size in trace:
+        assert sizes.setdefault(obj, size) == size  # one size per object
+    from collections import Counter
+    top = Counter(row[2] for row in trace).most_common(1)[0][1]
+    assert top > len(trace) / 20, top  # the most popular of 200 objects takes far more than 1/200
+    assert 8 < trace[-1][0] / 1000 < 12, trace[-1][0]  # 5,000 requests at 500/s: about 10 s
+    with pytest.raises(ValueError):
+        cdn_trace(10, 0, 1.0, {"eu": 1}, 1, 0)
