@@ -14,6 +14,7 @@ HEALTH, LATENCY, GEO = "correct_health_status", "correct_latency_answer", "corre
 WEIGHTED, FAILOVER = "correct_weighted_answer", "correct_failover_answer"
 RECOVERY, CHOOSE, SNOWFLAKE = "correct_recovery_time_s", "correct_choose_dns_settings", "correct_snowflake_ids"
 CACHE_KEY, DR, CHEAPEST = "correct_cache_key", "correct_dr_objectives", "correct_cheapest_dr"
+CDN = "correct_simulate_cdn"
 
 MUTANTS = {
     # the mistakes the issue names
@@ -41,7 +42,13 @@ MUTANTS = {
         "dr_objectives", 'rpo = backup_interval_s if strategy == "backup_restore" else replication_lag_s',
         "rpo = backup_interval_s", frozenset({DR, CHEAPEST}),
         "RPO taken as the backup interval for continuous replication"),
+    "shield_bypassed_on_misses": Mutant(
+        "simulate_cdn", "                shield_cache[obj] = (t + rtt_ms[\"shield_origin\"], t + rtt_ms[\"shield_origin\"] + ttl_ms)\n",
+        "", frozenset({CDN}), "a shield miss goes to the origin without storing the object at the shield"),
     # more classic mistakes
+    "collapsing_ignored": Mutant(
+        "simulate_cdn", "        if ready is not None and t < ready and collapse:", "        if False:",
+        frozenset({CDN}), "requests for an object in flight each start their own fetch: the miss storm"),
     "personal_responses_shared": Mutant(
         "cache_key", '    if {"private", "no-store"} & directives or "*" in vary:', '    if "*" in vary:',
         frozenset({CACHE_KEY}), "Cache-Control: private ignored: one user's response served to others"),
@@ -277,6 +284,55 @@ def cheapest_dr(rpo_target_s, rto_target_s, durations, monthly_cost):
             best = name
             break
     return best
+''',
+    "simulate_cdn": '''
+import math
+
+class _Tier:
+    def __init__(self, ttl, collapse):
+        self.ttl, self.collapse, self.entries = ttl, collapse, {}
+
+    def state(self, obj, t):
+        if obj in self.entries:
+            ready, expires = self.entries[obj]
+            if ready <= t < expires:
+                return 0
+            if t < ready and self.collapse:
+                return ready - t
+        return None                      # a miss
+
+    def store(self, obj, ready):
+        self.entries[obj] = (ready, ready + self.ttl)
+
+def simulate_cdn(trace, ttl_ms, rtt_ms, shield=True, collapse=True):
+    if ttl_ms < 0 or any(trace[i][0] > trace[i + 1][0] for i in range(len(trace) - 1)):
+        raise ValueError("bad ttl or trace order")
+    edges, top = {}, _Tier(ttl_ms, collapse)
+    out = dict(requests=len(trace), origin_fetches=0, origin_bytes=0)
+    lat, total = [], 0
+    for t, region, obj, size in trace:
+        total += size
+        edge = edges.setdefault(region, _Tier(ttl_ms, collapse))
+        wait = edge.state(obj, t)
+        if wait is None:
+            if shield:
+                up = top.state(obj, t)
+                if up is None:
+                    top.store(obj, t + rtt_ms["shield_origin"])
+                    up = rtt_ms["shield_origin"]
+                    out["origin_fetches"] += 1
+                    out["origin_bytes"] += size
+                wait = rtt_ms["shield"][region] + up
+            else:
+                wait = rtt_ms["origin"][region]
+                out["origin_fetches"] += 1
+                out["origin_bytes"] += size
+            edge.store(obj, t + wait)
+        lat.append(rtt_ms["edge"] + wait)
+    out["offload"] = (total - out["origin_bytes"]) / total if total else 0.0
+    out["p95_ms"] = float(sorted(lat)[-(-95 * len(lat) // 100) - 1]) if lat else 0.0
+    out["latencies_ms"] = lat
+    return out
 ''',
 }
 
