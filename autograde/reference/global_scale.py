@@ -328,6 +328,29 @@ def cheapest_dr(rpo_target_s, rto_target_s, durations, monthly_cost):
     return None if best is None else best[1]
 
 
+# --------------------------------------------------------------------------- data residency
+
+def residency_report(users, residency, default_region, log):
+    homes = {}
+    for user, country in users.items():
+        allowed = residency.get(country)
+        if allowed is not None and not allowed:
+            raise ValueError(f"no allowed region for {country}")
+        homes[user] = allowed[0] if allowed else default_region
+    served_in, crossed = [], []
+    for i, (user, region, op) in enumerate(log):
+        if user not in users:
+            raise ValueError(f"unknown user {user!r}")
+        if op not in ("read", "write"):
+            raise ValueError(f"unknown operation {op!r}")
+        allowed = residency.get(users[user])
+        inside = allowed is None or region in allowed
+        served_in.append(region if op == "read" and inside else homes[user])
+        if not inside:
+            crossed.append(i)
+    return {"homes": homes, "served_in": served_in, "crossed": crossed}
+
+
 # --------------------------------------------------------------------------- contracts
 
 def _lat(rng):
@@ -568,6 +591,20 @@ def _draw_cdn(rng):
 
 
 _RTT = {"edge": 10, "shield": {"eu": 20, "us": 30}, "origin": {"eu": 90, "us": 40}, "shield_origin": 70}
+
+
+RES_REGIONS = ["eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-northeast-1", "sa-east-1"]
+RES_RULES = {"DE": ["eu-central-1", "eu-west-1"], "FR": ["eu-west-1", "eu-central-1"], "IE": ["eu-west-1"],
+             "BR": ["sa-east-1"], "JP": ["ap-northeast-1", "us-west-2"]}
+
+
+def _draw_residency(rng):
+    countries = ["DE", "FR", "IE", "BR", "JP", "US", "CA"]
+    rules = {c: r for c, r in RES_RULES.items() if rng.random() < 0.7}
+    users = {f"u{i}": str(rng.choice(countries)) for i in range(int(rng.integers(1, 12)))}
+    log = [[str(rng.choice(list(users))), str(rng.choice(RES_REGIONS)), str(rng.choice(["read", "write"]))]
+           for _ in range(int(rng.integers(0, 40)))]
+    return {"users": users, "residency": rules, "default_region": str(rng.choice(RES_REGIONS)), "log": log}
 
 
 _T = SNOWFLAKE_EPOCH_MS + 1_000_000
@@ -916,6 +953,38 @@ CONTRACTS = {c.name: c for c in [
                edge("a TTL of 0 caches nothing", {"ttl_ms": 0}),
                edge("an empty trace: zeros", {"trace": []}),
                edge("`shield` and `collapse` default to True", {"shield": OMIT, "collapse": OMIT})]),
+    Contract(
+        "residency_report", residency_report, draw=_draw_residency,
+        domain="1 to 11 users from seven countries, any subset of five countries' rules, 0 to 39 reads and writes "
+               "landing in six regions",
+        rules=[Rule("every user in `log` is in `users`, else `ValueError`",
+                    at=[{"users": {"a": "DE"}, "log": [["a", "us-east-1", "read"]]}],
+                    inside=[{"users": {"a": "DE", "b": "US"}, "log": [["a", "eu-west-1", "write"]]}],
+                    outside=[{"users": {"a": "DE"}, "log": [["a", "us-east-1", "read"], ["b", "us-east-1", "read"]]}]),
+               Rule("each operation is `\"read\"` or `\"write\"`, else `ValueError`",
+                                  at=[{"users": {"a": "FR"}, "log": [["a", "eu-west-1", "read"], ["a", "eu-west-1", "write"]]}],
+                                  inside=[{"users": {"a": "FR"}, "log": [["a", "us-east-1", "write"]]}],
+                                  outside=[{"users": {"a": "FR"}, "log": [["a", "eu-west-1", "READ"]]},
+                                           {"users": {"a": "FR"}, "log": [["a", "eu-west-1", "delete"]]}]),
+               Rule("a rule with no allowed region is refused with `ValueError`",
+                    at=[{"residency": {"DE": ["eu-central-1"]}, "users": {"a": "DE"}, "log": [["a", "eu-west-1", "read"]]}],
+                    inside=[{"residency": {"DE": ["eu-central-1", "eu-west-1"]}, "users": {"a": "DE"},
+                             "log": [["a", "eu-west-1", "read"]]}],
+                    outside=[{"residency": {"DE": []}, "users": {"a": "DE"}, "log": [["a", "eu-west-1", "read"]]}]),
+               edge("a user's home is the first allowed region of their country, else `default_region`",
+                    {"users": {"a": "FR", "b": "US"}, "residency": {"FR": ["eu-west-1", "eu-central-1"]},
+                     "default_region": "us-east-1", "log": []}),
+               edge("a read that lands in an allowed region is served there; a write always goes home",
+                    {"users": {"a": "DE"}, "residency": {"DE": ["eu-central-1", "eu-west-1"]},
+                     "default_region": "us-east-1",
+                     "log": [["a", "eu-west-1", "read"], ["a", "eu-west-1", "write"]]}),
+               edge("a read or write that lands outside the allowed regions is forwarded home and reported",
+                    {"users": {"a": "DE"}, "residency": {"DE": ["eu-central-1"]}, "default_region": "us-east-1",
+                     "log": [["a", "us-east-1", "read"], ["a", "us-east-1", "write"]]}),
+               edge("a user whose country has no rule never crosses a border",
+                    {"users": {"a": "US"}, "residency": {"DE": ["eu-central-1"]}, "default_region": "us-east-1",
+                     "log": [["a", "eu-central-1", "read"], ["a", "ap-northeast-1", "write"]]}),
+               edge("an empty log: homes only", {"log": []})]),
 ]}
 
 

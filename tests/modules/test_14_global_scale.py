@@ -14,7 +14,7 @@ HEALTH, LATENCY, GEO = "correct_health_status", "correct_latency_answer", "corre
 WEIGHTED, FAILOVER = "correct_weighted_answer", "correct_failover_answer"
 RECOVERY, CHOOSE, SNOWFLAKE = "correct_recovery_time_s", "correct_choose_dns_settings", "correct_snowflake_ids"
 CACHE_KEY, DR, CHEAPEST = "correct_cache_key", "correct_dr_objectives", "correct_cheapest_dr"
-CDN = "correct_simulate_cdn"
+CDN, RESIDENCY = "correct_simulate_cdn", "correct_residency_report"
 
 MUTANTS = {
     # the mistakes the issue names
@@ -46,6 +46,13 @@ MUTANTS = {
         "simulate_cdn", "                shield_cache[obj] = (t + rtt_ms[\"shield_origin\"], t + rtt_ms[\"shield_origin\"] + ttl_ms)\n",
         "", frozenset({CDN}), "a shield miss goes to the origin without storing the object at the shield"),
     # more classic mistakes
+    "only_writes_cross_borders": Mutant(
+        "residency_report", "        if not landed_inside:", '        if not landed_inside and op == "write":',
+        frozenset({RESIDENCY}), "reads of personal data in another jurisdiction not counted as transfers"),
+    "reads_served_where_they_land": Mutant(
+        "residency_report", 'region if landed_inside and op == "read" else homes[user]',
+        'region if op == "read" else homes[user]', frozenset({RESIDENCY}),
+        "reads served wherever latency routing sent them, outside the allowed regions"),
     "collapsing_ignored": Mutant(
         "simulate_cdn", "        if ready is not None and t < ready and collapse:", "        if False:",
         frozenset({CDN}), "requests for an object in flight each start their own fetch: the miss storm"),
@@ -333,6 +340,25 @@ def simulate_cdn(trace, ttl_ms, rtt_ms, shield=True, collapse=True):
     out["p95_ms"] = float(sorted(lat)[-(-95 * len(lat) // 100) - 1]) if lat else 0.0
     out["latencies_ms"] = lat
     return out
+''',
+    "residency_report": '''
+def residency_report(users, residency, default_region, log):
+    for country, regions in residency.items():
+        if not regions:
+            raise ValueError(country)
+    home = lambda u: (residency.get(users[u]) or [default_region])[0]
+    report = {"homes": {u: home(u) for u in users}, "served_in": [], "crossed": []}
+    for i, entry in enumerate(log):
+        user, landed, op = entry
+        if user not in users or op not in {"read", "write"}:
+            raise ValueError(entry)
+        ok_regions = residency.get(users[user])
+        if ok_regions is not None and landed not in ok_regions:
+            report["crossed"].append(i)
+            report["served_in"].append(home(user))
+        else:
+            report["served_in"].append(landed if op == "read" else home(user))
+    return report
 ''',
 }
 
