@@ -132,3 +132,11 @@ def cdn_summary(simulate, **arguments) -> dict:
     per-request ``latencies_ms`` list: the figures a large trace is graded on."""
     result = simulate(**arguments)
     return {key: value for key, value in dict(result).items() if key != "latencies_ms"}
+
+
+def load_dr_prices() -> dict[str, float]:
+    """``data/dr_prices.csv`` as ``{item: usd}``: instance_hour, storage_gb_month, transfer_gb."""
+    from course.data import load_csv
+
+    table = load_csv("dr_prices.csv")
+    return {str(item): float(usd) for item, usd in zip(table["item"], table["usd"])}

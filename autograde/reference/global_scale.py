@@ -314,6 +314,26 @@ def dr_objectives(strategy, backup_interval_s, replication_lag_s, detection_s, r
     return {"rpo_s": replication_lag_s, "rto_s": detection_s + steps + switch_s}
 
 
+HOURS_PER_MONTH = 730
+
+
+def dr_monthly_cost(strategy, servers, standby_servers, core_servers, data_gb, changed_gb_per_month, prices):
+    if strategy not in DR_STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    if min(servers, standby_servers, core_servers, data_gb, changed_gb_per_month) < 0:
+        raise ValueError("sizes must be >= 0")
+    if not core_servers <= standby_servers <= servers:
+        raise ValueError("core_servers <= standby_servers <= servers")
+    hour, gb, transfer = prices["instance_hour"], prices["storage_gb_month"], prices["transfer_gb"]
+    stored = data_gb * gb
+    shipped = changed_gb_per_month * transfer
+    running = {"backup_restore": 0, "pilot_light": core_servers, "warm_standby": standby_servers,
+               "active_active": servers}[strategy]
+    if strategy == "active_active":
+        shipped *= 2           # both regions take writes and ship their changes to the other
+    return running * hour * HOURS_PER_MONTH + stored + shipped
+
+
 def cheapest_dr(rpo_target_s, rto_target_s, durations, monthly_cost):
     if rpo_target_s < 0 or rto_target_s < 0:
         raise ValueError("targets must be >= 0")
@@ -605,6 +625,21 @@ def _draw_residency(rng):
     log = [[str(rng.choice(list(users))), str(rng.choice(RES_REGIONS)), str(rng.choice(["read", "write"]))]
            for _ in range(int(rng.integers(0, 40)))]
     return {"users": users, "residency": rules, "default_region": str(rng.choice(RES_REGIONS)), "log": log}
+
+
+PRICES = {"instance_hour": 0.0816, "storage_gb_month": 0.023, "transfer_gb": 0.02}
+
+
+def _draw_dr_cost(rng):
+    servers = int(rng.integers(0, 200))
+    standby = int(rng.integers(0, servers + 1))
+    core = int(rng.integers(0, standby + 1))
+    prices = dict(PRICES) if rng.random() < 0.5 else {
+        "instance_hour": round(log_uniform(rng, 0.005, 5), 4), "storage_gb_month": round(log_uniform(rng, 0.001, 0.2), 4),
+        "transfer_gb": round(log_uniform(rng, 0.005, 0.15), 4)}
+    return {"strategy": str(rng.choice(DR_STRATEGIES)), "servers": servers, "standby_servers": standby,
+            "core_servers": core, "data_gb": round(log_uniform(rng, 1, 1e6)),
+            "changed_gb_per_month": round(log_uniform(rng, 0.1, 1e5), 1), "prices": prices}
 
 
 _T = SNOWFLAKE_EPOCH_MS + 1_000_000
@@ -985,6 +1020,24 @@ CONTRACTS = {c.name: c for c in [
                     {"users": {"a": "US"}, "residency": {"DE": ["eu-central-1"]}, "default_region": "us-east-1",
                      "log": [["a", "eu-central-1", "read"], ["a", "ap-northeast-1", "write"]]}),
                edge("an empty log: homes only", {"log": []})]),
+    Contract(
+        "dr_monthly_cost", dr_monthly_cost, draw=_draw_dr_cost,
+        domain="every strategy, fleets of 0 to 199 servers, 1 GB to 1 PB of data, 0.1 GB to 100 TB changed a month, "
+               "the data file's prices and others",
+        rules=[one_of("strategy", DR_STRATEGIES, ["backup", "Pilot_light", "multi_site"]),
+               *[at_least(p, 0, says=f"`{p}` >= 0, else `ValueError`") for p in
+                 ("data_gb", "changed_gb_per_month")],
+               Rule("`core_servers` <= `standby_servers` <= `servers` (all >= 0), else `ValueError`",
+                    at=[{"servers": 10, "standby_servers": 10, "core_servers": 10},
+                        {"servers": 0, "standby_servers": 0, "core_servers": 0}],
+                    inside=[{"servers": 10, "standby_servers": 3, "core_servers": 1}],
+                    outside=[{"servers": 10, "standby_servers": 11, "core_servers": 1},
+                             {"servers": 10, "standby_servers": 3, "core_servers": 4},
+                             {"servers": 10, "standby_servers": 3, "core_servers": -1}]),
+               edge("backup and restore runs no server; pilot light runs the core; warm standby the standby fleet; "
+                    "active-active the whole fleet and ships changes both ways",
+                    *[{"strategy": st, "servers": 40, "standby_servers": 8, "core_servers": 2, "data_gb": 2000,
+                       "changed_gb_per_month": 3000, "prices": PRICES} for st in DR_STRATEGIES])]),
 ]}
 
 

@@ -94,3 +94,14 @@ def test_cdn_trace_is_seeded_ordered_and_zipf_popular():
     assert 8 < trace[-1][0] / 1000 < 12, trace[-1][0]  # 5,000 requests at 500/s: about 10 s
     with pytest.raises(ValueError):
         cdn_trace(10, 0, 1.0, {"eu": 1}, 1, 0)
+
+
+def test_dr_prices_load_with_their_sources():
+    from course.data import load_csv
+    from course.globalscale import load_dr_prices
+
+    prices = load_dr_prices()
+    assert set(prices) == {"instance_hour", "storage_gb_month", "transfer_gb"}
+    assert all(0 < usd < 1 for usd in prices.values()), prices
+    table = load_csv("dr_prices.csv")
+    assert table["source"].str.contains("https://").all() and table["as_of"].notna().all()

@@ -15,6 +15,7 @@ WEIGHTED, FAILOVER = "correct_weighted_answer", "correct_failover_answer"
 RECOVERY, CHOOSE, SNOWFLAKE = "correct_recovery_time_s", "correct_choose_dns_settings", "correct_snowflake_ids"
 CACHE_KEY, DR, CHEAPEST = "correct_cache_key", "correct_dr_objectives", "correct_cheapest_dr"
 CDN, RESIDENCY = "correct_simulate_cdn", "correct_residency_report"
+DR_COST = "correct_dr_monthly_cost"
 
 MUTANTS = {
     # the mistakes the issue names
@@ -46,6 +47,12 @@ MUTANTS = {
         "simulate_cdn", "                shield_cache[obj] = (t + rtt_ms[\"shield_origin\"], t + rtt_ms[\"shield_origin\"] + ttl_ms)\n",
         "", frozenset({CDN}), "a shield miss goes to the origin without storing the object at the shield"),
     # more classic mistakes
+    "warm_standby_priced_as_full_fleet": Mutant(
+        "dr_monthly_cost", '"warm_standby": standby_servers,', '"warm_standby": servers,', frozenset({DR_COST}),
+        "a warm standby costed as a second full fleet"),
+    "active_active_ships_once": Mutant(
+        "dr_monthly_cost", 'copies_shipped = 2 if strategy == "active_active" else 1', "copies_shipped = 1",
+        frozenset({DR_COST}), "active-active replication counted in one direction only"),
     "only_writes_cross_borders": Mutant(
         "residency_report", "        if not landed_inside:", '        if not landed_inside and op == "write":',
         frozenset({RESIDENCY}), "reads of personal data in another jurisdiction not counted as transfers"),
@@ -359,6 +366,18 @@ def residency_report(users, residency, default_region, log):
         else:
             report["served_in"].append(landed if op == "read" else home(user))
     return report
+''',
+    "dr_monthly_cost": '''
+def dr_monthly_cost(strategy, servers, standby_servers, core_servers, data_gb, changed_gb_per_month, prices):
+    plans = {"backup_restore": (0, 1), "pilot_light": (core_servers, 1), "warm_standby": (standby_servers, 1),
+             "active_active": (servers, 2)}
+    if strategy not in plans or data_gb < 0 or changed_gb_per_month < 0 \\
+            or not 0 <= core_servers <= standby_servers <= servers:
+        raise ValueError("bad strategy or sizes")
+    n, directions = plans[strategy]
+    monthly_hours = 365 * 24 / 12                          # 730
+    return sum([n * monthly_hours * prices["instance_hour"], data_gb * prices["storage_gb_month"],
+                directions * changed_gb_per_month * prices["transfer_gb"]])
 ''',
 }
 
