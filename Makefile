@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,cluster]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,cluster,hub]'
 	@mkdir -p grading/exchange
 	@touch $(STAMP)
 	@echo "environment ready in $(VENV)/"
