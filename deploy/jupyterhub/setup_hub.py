@@ -146,16 +146,34 @@ def requirements() -> list[str]:
     return [*project["dependencies"], f"jupyterhub=={jupyterhub.__version__}"]
 
 
-def ensure_venv(venv: Path) -> None:
+def shared_python(user: str) -> str:
+    """A Python 3.11+ that every user can run (this one may live in root's home, as pyenv's does):
+    COURSE_HUB_PYTHON, else the one running this, else the system's python3."""
+    candidates = [os.environ.get("COURSE_HUB_PYTHON"), getattr(sys, "_base_executable", None), sys.executable,
+                  "/usr/bin/python3"]
+    tried = []
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(["su", "-s", "/bin/sh", "-c", f"'{candidate}' -c 'import sys, venv; "
+                                "sys.exit(sys.version_info < (3, 11))'", user], capture_output=True)
+        if probe.returncode == 0:
+            return candidate
+        tried.append(candidate)
+    raise SetupError(f"no Python 3.11+ with venv that user {user} can run (tried {', '.join(tried)}): install one "
+                     "for all users (Debian/Ubuntu: apt-get install python3 python3-venv) or set COURSE_HUB_PYTHON")
+
+
+def ensure_venv(venv: Path, user: str) -> None:
+    python = shared_python(user)
     wanted = requirements()
     stamp = venv / ".course-requirements"
-    digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()
+    digest = hashlib.sha256("\n".join([python, *wanted]).encode()).hexdigest()
     if stamp.is_file() and stamp.read_text() == digest and (venv / "bin" / "jupyterhub-singleuser").is_file():
         return
-    print(f"creating the users' Python in {venv} (once; about a minute)")
-    if not (venv / "bin" / "python").is_file():
-        run([sys.executable, "-m", "venv", str(venv)])
-    run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted])
+    print(f"creating the users' Python in {venv} from {python} (once; about a minute)")
+    shutil.rmtree(venv, ignore_errors=True)
+    run([python, "-m", "venv", str(venv)])
+    run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted],
+        stderr=subprocess.DEVNULL if os.environ.get("COURSE_HUB_QUIET") else None)
     stamp.write_text(digest)
 
 
@@ -191,6 +209,12 @@ def refresh_course(course: Path, owner: pwd.struct_passwd, graders_gid: int) -> 
         elif source.is_file():
             shutil.copy2(source, target)
     (course / "grading").mkdir(exist_ok=True)
+    # nbgrader also reads the nbgrader_config.py of the folder it runs in, last: the course's own file must
+    # name the class's exchange, or a release from the course directory goes to its private grading/exchange.
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(f"\n# Added by deploy/jupyterhub/setup_hub.py: the class's exchange, shared by the graders.\n"
+                     f"c.Exchange.root = {str(course.parent / 'exchange')!r}\n"
+                     f"c.CourseDirectory.groupshared = True\n")
     for path in [course, *course.rglob("*")]:
         if path.is_symlink():
             continue
@@ -252,7 +276,7 @@ def setup(base: Path, instructor: str, graders: list[str], students: list[str], 
         ensure_user(name, STUDENTS_GROUP)
     passwords = ensure_passwords(hub_state / "accounts.txt", [instructor, *graders, *students])
 
-    ensure_venv(base / "venv")
+    ensure_venv(base / "venv", students[0] if students else instructor)
     refresh_public(base / "public")
     refresh_course(base / "course", owner, graders_gid)
     exchange = base / "exchange"
