@@ -39,3 +39,13 @@ check: $(STAMP)
 
 clean:
 	rm -rf $(VENV) grading .pytest_cache
+
+# `sudo make hub`: a class on this machine (deploy/jupyterhub/, docs/jupyterhub.md): accounts, nbgrader's
+# exchange, then JupyterHub on loopback. Ctrl-C stops the hub, its proxy and every user's server.
+HUB_PORT ?= 8000
+.PHONY: hub
+hub: $(STAMP)
+	$(BIN)/python deploy/jupyterhub/setup_hub.py
+	@echo "JupyterHub: http://127.0.0.1:$(HUB_PORT)/ (log in with an account above; Ctrl-C stops it)"
+	@echo "grade as root: $(BIN)/python deploy/jupyterhub/grade_class.py 01-requirements-estimation"
+	COURSE_HUB_PORT=$(HUB_PORT) $(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py

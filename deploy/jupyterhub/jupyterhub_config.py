@@ -2,7 +2,8 @@
 
 Run as root: ``jupyterhub -f deploy/jupyterhub/jupyterhub_config.py``. Environment:
 ``COURSE_HUB_BASE`` (default /srv/system-design, what setup_hub.py made), ``COURSE_HUB_IP`` (default
-127.0.0.1: loopback only), ``COURSE_HUB_PORT`` (default 8000).
+127.0.0.1: loopback only), ``COURSE_HUB_PORT`` (default 8000), ``COURSE_HUB_API_PORT`` (the hub's own API, default 8081) and
+``COURSE_HUB_PROXY_API_PORT`` (the proxy's, default 8001), all on 127.0.0.1.
 
 Users log in with their system account (PAM). Each server runs as its user, in their home, with the
 class's Python (BASE/venv). What differs by group (setup_hub.py wrote both folders):
@@ -29,6 +30,8 @@ STUDENTS = set(ROLES["students"])
 c.JupyterHub.ip = os.environ.get("COURSE_HUB_IP", "127.0.0.1")
 c.JupyterHub.port = int(os.environ.get("COURSE_HUB_PORT", "8000"))
 c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = int(os.environ.get("COURSE_HUB_API_PORT", "8081"))
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{int(os.environ.get('COURSE_HUB_PROXY_API_PORT', '8001'))}"
 # Hub's own state (sqlite database, cookie secret, proxy token) in BASE/hub, root only.
 c.JupyterHub.db_url = f"sqlite:///{BASE / 'hub' / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(BASE / "hub" / "jupyterhub_cookie_secret")

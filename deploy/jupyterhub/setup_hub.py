@@ -106,14 +106,17 @@ def ensure_group(name: str) -> int:
         return grp.getgrnam(name).gr_gid
 
 
-def ensure_user(name: str, group: str) -> pwd.struct_passwd:
+def ensure_user(name: str, group: str, primary: bool = False) -> pwd.struct_passwd:
+    """A login account in ``group``; with ``primary`` that is its own group too, so that what a grader
+    releases to the exchange (nbgrader's groupshared mode) is writable by the other graders."""
     try:
-        entry = pwd.getpwnam(name)
+        pwd.getpwnam(name)
     except KeyError:
-        run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "--groups", group, name])
-        entry = pwd.getpwnam(name)
+        run(["useradd", "--create-home", "--shell", "/bin/bash",
+             *(["--gid", group] if primary else ["--user-group", "--groups", group]), name])
     else:
-        run(["usermod", "--append", "--groups", group, name])
+        run(["usermod", *(["--gid", group] if primary else ["--append", "--groups", group]), name])
+    entry = pwd.getpwnam(name)
     home = Path(entry.pw_dir)
     home.mkdir(exist_ok=True)
     os.chown(home, entry.pw_uid, entry.pw_gid)
@@ -269,9 +272,9 @@ def setup(base: Path, instructor: str, graders: list[str], students: list[str], 
 
     graders_gid = ensure_group(GRADERS_GROUP)
     ensure_group(STUDENTS_GROUP)
-    owner = ensure_user(instructor, GRADERS_GROUP)
+    owner = ensure_user(instructor, GRADERS_GROUP, primary=True)
     for name in graders:
-        ensure_user(name, GRADERS_GROUP)
+        ensure_user(name, GRADERS_GROUP, primary=True)
     for name in students:
         ensure_user(name, STUDENTS_GROUP)
     passwords = ensure_passwords(hub_state / "accounts.txt", [instructor, *graders, *students])
