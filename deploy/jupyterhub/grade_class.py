@@ -28,9 +28,14 @@ from pathlib import Path
 DEFAULT_BASE = Path(os.environ.get("COURSE_HUB_BASE", "/srv/system-design"))
 
 
+def venv_of(base: Path) -> Path:
+    """The users' Python: BASE/venv, or where BASE/venv links to (setup_hub.py --venv)."""
+    return (base / "venv").resolve()
+
+
 def user_environment(base: Path, instructor: bool) -> dict[str, str]:
     """What a user's server gets from jupyterhub_config.py, for running nbgrader from a shell."""
-    env = {"PATH": f"{base / 'venv' / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    env = {"PATH": f"{venv_of(base) / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
     if instructor:
         return env | {"JUPYTER_CONFIG_PATH": str(base / "etc" / "instructor"), "PYTHONPATH": str(base / "course")}
     return env | {"JUPYTER_CONFIG_PATH": str(base / "etc" / "student"), "PYTHONPATH": str(base / "public")}
@@ -72,7 +77,7 @@ def give_back(folder: Path, uid: int, gid: int) -> None:
 def grade(assignment: str, base: Path) -> int:
     course = base / "course"
     instructor = instructor_of(base)
-    python = str(base / "venv" / "bin" / "python")
+    python = str(venv_of(base) / "bin" / "python")
     steps = [["nbgrader", "collect", assignment, "--update"]]
     for step in steps:
         result = as_user(instructor, step, base, cwd=course, instructor=True)

@@ -26,6 +26,7 @@ BASE = Path(os.environ.get("COURSE_HUB_BASE", "/srv/system-design"))
 ROLES = json.loads((BASE / "hub" / "roles.json").read_text())
 INSTRUCTORS = set(ROLES["instructors"])
 STUDENTS = set(ROLES["students"])
+VENV = Path(ROLES["venv"])
 
 c.JupyterHub.ip = os.environ.get("COURSE_HUB_IP", "127.0.0.1")
 c.JupyterHub.port = int(os.environ.get("COURSE_HUB_PORT", "8000"))
@@ -51,7 +52,7 @@ c.PAMAuthenticator.open_sessions = False  # no login session bookkeeping (system
 
 # Each user's own server: the class's Python, in their home, as them.
 c.JupyterHub.spawner_class = "localprocess"
-c.Spawner.cmd = [str(BASE / "venv" / "bin" / "jupyterhub-singleuser")]
+c.Spawner.cmd = [str(VENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.notebook_dir = "~"
 c.Spawner.default_url = "/lab"
 c.Spawner.http_timeout = 120
@@ -64,7 +65,7 @@ def course_environment(spawner):
     """JUPYTER_CONFIG_PATH and PYTHONPATH by the user's group."""
     name = spawner.user.name
     pwd.getpwnam(name)  # a user without a system account never starts
-    venv_bin = str(BASE / "venv" / "bin")
+    venv_bin = str(VENV / "bin")
     env = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     if name in INSTRUCTORS:
         env |= {"JUPYTER_CONFIG_PATH": str(BASE / "etc" / "instructor"), "PYTHONPATH": str(BASE / "course"),

@@ -26,6 +26,7 @@ student bundle are refreshed from this repository.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import grp
 import hashlib
 import json
@@ -102,7 +103,7 @@ def ensure_group(name: str) -> int:
     try:
         return grp.getgrnam(name).gr_gid
     except KeyError:
-        run(["groupadd", "--system", name])
+        run(["groupadd", "--force", "--system", name])  # --force: another set-up made it meanwhile
         return grp.getgrnam(name).gr_gid
 
 
@@ -166,6 +167,13 @@ def shared_python(user: str) -> str:
 
 
 def ensure_venv(venv: Path, user: str) -> None:
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:  # two set-ups sharing one Python wait in turn
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _ensure_venv(venv, user)
+
+
+def _ensure_venv(venv: Path, user: str) -> None:
     python = shared_python(user)
     wanted = requirements()
     stamp = venv / ".course-requirements"
@@ -262,7 +270,8 @@ def write_jupyter_config(etc: Path, base: Path) -> None:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
-def setup(base: Path, instructor: str, graders: list[str], students: list[str], install_proxy: bool = True) -> dict:
+def setup(base: Path, instructor: str, graders: list[str], students: list[str], install_proxy: bool = True,
+          venv: Path | None = None) -> dict:
     proxy = check_machine(install_proxy)
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)
@@ -279,7 +288,12 @@ def setup(base: Path, instructor: str, graders: list[str], students: list[str], 
         ensure_user(name, STUDENTS_GROUP)
     passwords = ensure_passwords(hub_state / "accounts.txt", [instructor, *graders, *students])
 
-    ensure_venv(base / "venv", students[0] if students else instructor)
+    venv = venv or base / "venv"
+    ensure_venv(venv, students[0] if students else instructor)
+    if venv != base / "venv":
+        if (base / "venv").is_symlink():
+            (base / "venv").unlink()
+        (base / "venv").symlink_to(venv)
     refresh_public(base / "public")
     refresh_course(base / "course", owner, graders_gid)
     exchange = base / "exchange"
@@ -288,7 +302,7 @@ def setup(base: Path, instructor: str, graders: list[str], students: list[str], 
     write_jupyter_config(base / "etc", base)
 
     roles = {"course_id": COURSE_ID, "instructors": [instructor, *graders], "students": students,
-             "graders_group": GRADERS_GROUP, "students_group": STUDENTS_GROUP, "proxy": proxy}
+             "graders_group": GRADERS_GROUP, "students_group": STUDENTS_GROUP, "proxy": proxy, "venv": str(venv)}
     (hub_state / "roles.json").write_text(json.dumps(roles, indent=1))
     return {"passwords": passwords, **roles}
 
@@ -299,10 +313,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instructor", default="instructor")
     parser.add_argument("--grader", action="append", default=None, help="a grader's account (default: grader)")
     parser.add_argument("--student", action="append", default=None, help="a student's account (default: student1, student2)")
+    parser.add_argument("--venv", type=Path, help="the users' Python (default BASE/venv; made once, reused)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
     try:
-        done = setup(args.base.resolve(), args.instructor, args.grader or ["grader"], args.student or ["student1", "student2"])
+        done = setup(args.base.resolve(), args.instructor, args.grader or ["grader"], args.student or ["student1", "student2"],
+                     venv=args.venv.resolve() if args.venv else None)
     except SetupError as exc:
         print(f"setup_hub: {exc}", file=sys.stderr)
         return 2
