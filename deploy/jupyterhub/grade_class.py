@@ -74,11 +74,13 @@ def give_back(folder: Path, uid: int, gid: int) -> None:
         os.chmod(path, (path.stat().st_mode & 0o7777) | (0o2070 if path.is_dir() else 0o060))
 
 
-def grade(assignment: str, base: Path) -> int:
+def grade(assignment: str, base: Path, collect: bool = True, feedback: bool = True) -> int:
+    """Collect, batch-grade, release feedback; without ``collect`` or ``feedback`` (done from the
+    formgrader's buttons instead) only the rest."""
     course = base / "course"
     instructor = instructor_of(base)
     python = str(venv_of(base) / "bin" / "python")
-    steps = [["nbgrader", "collect", assignment, "--update"]]
+    steps = [["nbgrader", "collect", assignment, "--update"]] if collect else []
     for step in steps:
         result = as_user(instructor, step, base, cwd=course, instructor=True)
         if result.returncode:
@@ -95,7 +97,8 @@ def grade(assignment: str, base: Path) -> int:
     if graded not in (0, 3):
         print(f"grade_class: the batch grader exited {graded}: feedback not released", file=sys.stderr)
         return graded
-    for step in (["nbgrader", "generate_feedback", assignment], ["nbgrader", "release_feedback", assignment]):
+    for step in (["nbgrader", "generate_feedback", assignment], ["nbgrader", "release_feedback", assignment]
+                 ) if feedback else ():
         result = as_user(instructor, step, base, cwd=course, instructor=True)
         if result.returncode:
             print(f"grade_class: `{' '.join(step)}` failed ({result.returncode})", file=sys.stderr)

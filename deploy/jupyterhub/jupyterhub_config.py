@@ -9,7 +9,8 @@ Users log in with their system account (PAM). Each server runs as its user, in t
 class's Python (BASE/venv). What differs by group (setup_hub.py wrote both folders):
 
 - ``formgrade-system-design`` (instructor, grader): BASE/etc/instructor: the formgrader and the
-  create-assignment tools, nbgrader's course directory BASE/course, and ``python -m autograde`` from it;
+  create-assignment tools, and ``python -m autograde``; their server opens on the course directory
+  BASE/course (formgrader needs the course inside the server's root);
 - ``system-design-students``: BASE/etc/student: the Assignments tab (fetch, submit, fetch feedback) and
   Validate, the student bundle on PYTHONPATH; the formgrader is switched off. Turning it back on in one's
   own ~/.jupyter gives a student nothing: the course directory and gradebook are mode 2770.
@@ -68,6 +69,8 @@ def course_environment(spawner):
     venv_bin = str(VENV / "bin")
     env = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     if name in INSTRUCTORS:
+        # formgrader works only when the course directory is inside the server's root (it refuses "../")
+        spawner.notebook_dir = str(BASE / "course")
         env |= {"JUPYTER_CONFIG_PATH": str(BASE / "etc" / "instructor"), "PYTHONPATH": str(BASE / "course"),
                 "COURSE_DIRECTORY": str(BASE / "course")}
     else:

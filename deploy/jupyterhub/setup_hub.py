@@ -265,6 +265,11 @@ def write_jupyter_config(etc: Path, base: Path) -> None:
     (instructor / "jupyter_server_config.json").write_text(json.dumps(
         {"ServerApp": {"jpserver_extensions": {name: True for name in INSTRUCTOR_SERVER_EXTENSIONS}}}, indent=1))
     (instructor / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {}}, indent=1))
+    # No pop-up about Jupyter news and no update check, as in `make course` (jupyter_lab_config.py).
+    quiet_lab = {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}
+    for folder in (student, instructor):
+        config = json.loads((folder / "jupyter_server_config.json").read_text())
+        (folder / "jupyter_server_config.json").write_text(json.dumps(config | {"LabApp": quiet_lab}, indent=1))
     for path in [etc, *etc.rglob("*")]:
         os.chown(path, 0, 0)
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
@@ -295,6 +300,10 @@ def setup(base: Path, instructor: str, graders: list[str], students: list[str], 
             (base / "venv").unlink()
         (base / "venv").symlink_to(venv)
     refresh_public(base / "public")
+    # The course's JupyterLab defaults (lab-settings/overrides.json) for every user's JupyterLab.
+    settings = Path(venv) / "share" / "jupyter" / "lab" / "settings"
+    settings.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO_ROOT / "lab-settings" / "overrides.json", settings / "overrides.json")
     refresh_course(base / "course", owner, graders_gid)
     exchange = base / "exchange"
     exchange.mkdir(exist_ok=True)
