@@ -51,6 +51,8 @@ DEFAULT_BASE = Path(os.environ.get("COURSE_HUB_BASE", "/srv/system-design"))
 # What the instructor's course directory holds (the rest of the repository is for developers).
 COURSE_PARTS = ["solutions", "notebooks", "course", "data", "autograde", "nbgrader_config.py", "pyproject.toml",
                 "jupyter_lab_config.py", "lab-settings", "environment.yml"]
+# What the batch grader's sandbox reads as its unprivileged user (autograde/sandbox.py binds them).
+SANDBOX_READABLE = {"course", "data", "autograde"}
 SKIPPED = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
 # The nbgrader front-end parts only the graders' group gets (JupyterLab extension ids, server extensions).
 INSTRUCTOR_LAB_EXTENSIONS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"]
@@ -231,10 +233,17 @@ def refresh_course(course: Path, owner: pwd.struct_passwd, graders_gid: int) -> 
             continue
         os.chown(path, owner.pw_uid, graders_gid)
         mode = path.stat().st_mode
-        if path.is_dir():
-            os.chmod(path, 0o2770)  # graders share it (nbgrader's groupshared); others cannot even list it
+        # What the grader's sandbox binds for a submission (course/, data/, autograde/ but its reference)
+        # is readable by the sandbox's unprivileged user; a student still cannot pass the course directory
+        # itself (2770), and sees the same files in the student bundle anyway.
+        relative = path.relative_to(course).parts
+        shared = bool(relative) and relative[0] in SANDBOX_READABLE and relative[:2] != ("autograde", "reference")
+        if path.is_dir():  # graders share it (nbgrader's groupshared); others cannot even list it
+            os.chmod(path, 0o2775 if shared else 0o2770)
+        elif mode & stat.S_IXUSR:
+            os.chmod(path, 0o775 if shared else 0o770)
         else:
-            os.chmod(path, 0o770 if mode & stat.S_IXUSR else 0o660)
+            os.chmod(path, 0o664 if shared else 0o660)
 
 
 def write_jupyter_config(etc: Path, base: Path) -> None:

@@ -185,6 +185,9 @@ def type_answer(page, path: Path, correct: bool) -> None:
     if not correct:
         assert answer.count("* peak_factor") == 1, answer
         answer = answer.replace("* peak_factor", "/ peak_factor")
+    # what a student types has no solution markers (answer_sources reads the instructor's source)
+    answer = "\n".join(line for line in answer.splitlines() if "### BEGIN SOLUTION" not in line
+                       and "### END SOLUTION" not in line)
     editor = page.locator(f"{NOTEBOOK} .jp-Cell").nth(index).locator(".cm-content")
     editor.click()
     page.keyboard.press("Control+a")

@@ -136,6 +136,8 @@ def test_each_student_fetches_their_own_feedback_with_score_and_no_hidden_tests(
         assert len(pages) == 1, f"{student}: expected one feedback page, got {pages}"
         text = pages[0].read_text()
         assert score in text, f"{student}'s feedback: expected {score!r}"
+        # the grader's sandbox read the course's data (it runs as an unprivileged user of its own)
+        assert "Permission denied" not in text, f"{student}'s feedback shows a file the grader could not read"
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"{student}'s feedback shows hidden tests: {leaked[:3]}"
     assert "correct_peak_rps" in feedback_pages(hub, bob)[0].read_text()
