@@ -118,7 +118,8 @@ def ensure_user(name: str, group: str, primary: bool = False) -> pwd.struct_pass
         run(["useradd", "--create-home", "--shell", "/bin/bash",
              *(["--gid", group] if primary else ["--user-group", "--groups", group]), name])
     else:
-        run(["usermod", *(["--gid", group] if primary else ["--append", "--groups", group]), name])
+        run(["usermod", *(["--gid", group] if primary else ["--append", "--groups", group]), name],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # "no changes" on a rerun
     entry = pwd.getpwnam(name)
     home = Path(entry.pw_dir)
     home.mkdir(exist_ok=True)
