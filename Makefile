@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,cluster]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,cluster,hub]'
 	@mkdir -p grading/exchange
 	@touch $(STAMP)
 	@echo "environment ready in $(VENV)/"
@@ -39,3 +39,13 @@ check: $(STAMP)
 
 clean:
 	rm -rf $(VENV) grading .pytest_cache
+
+# `sudo make hub`: a class on this machine (deploy/jupyterhub/, docs/jupyterhub.md): accounts, nbgrader's
+# exchange, then JupyterHub on loopback. Ctrl-C stops the hub, its proxy and every user's server.
+HUB_PORT ?= 8000
+.PHONY: hub
+hub: $(STAMP)
+	$(BIN)/python deploy/jupyterhub/setup_hub.py
+	@echo "JupyterHub: http://127.0.0.1:$(HUB_PORT)/ (log in with an account above; Ctrl-C stops it)"
+	@echo "grade as root: $(BIN)/python deploy/jupyterhub/grade_class.py 01-requirements-estimation"
+	COURSE_HUB_PORT=$(HUB_PORT) $(BIN)/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py

@@ -934,6 +934,15 @@ def _save_result(sub: Submission, sha: str, report: GradeReport, gradebook: Grad
             (submitted / "timestamp.txt").unlink()  # an earlier run's time is not this submission's
     target = workspace / "autograded" / sub.student / report.assignment / f"{report.assignment}.ipynb"
     _atomic_write(target, nbformat.writes(nb).encode())
+    # nbgrader's autograde keeps the submission's timestamp.txt and submission_secret.txt beside the
+    # autograded notebook: `nbgrader generate_feedback` and `release_feedback` need them there (the
+    # released feedback's name is made from them, so that only the student who submitted finds it).
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        try:
+            _atomic_write(target.parent / name, read_no_follow(submitted / name, 4096))
+        except UsageError:
+            if os.path.lexists(target.parent / name):
+                (target.parent / name).unlink()
     gradebook.save(sub.student, report, nb, sub.timestamp)
     if feedback_dir is not None:
         note = _write_feedback(feedback_dir / sub.student / f"{report.assignment}.html",
