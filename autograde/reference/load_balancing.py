@@ -748,7 +748,10 @@ CONTRACTS.update({c.name: c for c in [
                      "ops": [["report", 0, False]] * 2 + [["assign"]] * 2 + [["report", 0, False], ["assign"],
                                                                             ["in_flight", 0], ["in_flight", 1]]},
                     {"fall": OMIT, "rise": OMIT, "n_servers": 2,
-                     "ops": [["report", 0, False]] * 3 + [["assign"]] * 2 + [["report", 0, True]] * 2 + [["assign"]]})]),
+                     "ops": [["report", 0, False]] * 3 + [["assign"]] * 2 + [["report", 0, True]] * 2 + [["assign"]]},
+                    {"fall": OMIT, "rise": OMIT, "n_servers": 2,
+                     "ops": [["report", 0, False]] * 3 + [["assign"]] * 2 + [["report", 0, True], ["assign"],
+                                                                            ["in_flight", 0]]})]),
     Contract(
         "TargetTrackingAutoscaler", autoscaler_run, supplied=("cls",), draw=_draw_autoscaler,
         accept=_autoscaler_unambiguous,

@@ -845,7 +845,9 @@ CONTRACTS = {c.name: c for c in [
             _draw_log(rng)),
         domain="logs as for `hot_keys`, 1 to 10^5 shards (mostly 1 to 16), the hot keys above 5% to 30%, fanouts "
                "1 to 39",
-        rules=[at_least("num_shards", 1), at_least("fanout", 1),
+        rules=[Rule("`num_shards` >= 1, else `ValueError`", "error", at={"num_shards": 1}, inside={"num_shards": 2},
+                    outside=[{"num_shards": 0}, {"num_shards": 0, "accesses": []}], raises=ValueError),
+               at_least("fanout", 1),
                edge("`hot` and `fanout` default to () and 1", {"hot": OMIT, "fanout": OMIT},
                     {"accesses": _LOG, "num_shards": 3, "hot": ["item:a"], "fanout": OMIT}),
                edge("a hot key with `fanout` 1 goes to its one sub-key `key#0`, not to `key`",
