@@ -704,7 +704,7 @@ def race_create(cls: Callable, rounds: int = 8, pause: float = 0.05) -> dict:
     return {"one_winner": one, "both_won": both, "errors": sorted(errors)}
 
 
-_STORE_ERRORS = ("CodeTaken", "LinkNotFound", "LinkExpired", "ValueError")
+_STORE_ERRORS = ("CodeTaken", "LinkNotFound", "LinkExpired", "ValueError", "IntegrityError")
 
 
 def run_store_ops(cls: Callable, ops: Sequence[Sequence], persistent: bool = False) -> list:
@@ -720,8 +720,9 @@ def run_store_ops(cls: Callable, ops: Sequence[Sequence], persistent: bool = Fal
     - ``["delete", code]``: True or False;
     - ``["reopen"]``: a new ``cls(path)`` on the same file replaces the store; result None.
 
-    An operation that raises CodeTaken, LinkNotFound, LinkExpired or ValueError gives the error's
-    class name instead; any other error propagates.
+    An operation that raises CodeTaken, LinkNotFound, LinkExpired, ValueError or sqlite3.IntegrityError (a
+    NOT NULL or CHECK failure, which is not a taken code) gives the error's class name instead; any other error
+    propagates.
     """
     path = f"/tmp/shortener-{uuid.uuid4().hex}.db" if persistent else ":memory:"
     store = cls(path)

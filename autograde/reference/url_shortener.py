@@ -214,7 +214,9 @@ def store_expected(ops):
             out.append(None)
         elif kind == "create":
             _, code, url, created, expires = op
-            if code in rows:
+            if code is None or url is None or created is None:
+                out.append("IntegrityError")  # NOT NULL: a bad row, not a taken code
+            elif code in rows:
                 out.append("CodeTaken")
             else:
                 rows[code] = {"short_code": code, "long_url": url, "created_at": created, "expires_at": expires,
@@ -896,7 +898,10 @@ CONTRACTS = {c.name: c for c in [
         "validate_url", validate_url, draw=_url_draw,
         domain="http(s) URLs in any letter case with hosts, ports, paths, queries and fragments drawn from every "
                "allowed character, some longer than 2,048 characters, some with one refused character",
-        rules=[Rule("at most 2,048 characters, else `InvalidURL`",
+        rules=[Rule("a `str`, else `InvalidURL`",
+                    at=_v("https://example.com/"), inside=_v("http://a/"),
+                    outside=[_v(None), _v(42), _v(["https://example.com/"]), _v(2048.0)]),
+               Rule("at most 2,048 characters, else `InvalidURL`",
                     at=_v("https://example.com/" + "a" * 2028), inside=_v("https://example.com/" + "a" * 2027),
                     outside=_v("https://example.com/" + "a" * 2029)),
                Rule("only code points 33 (`!`) to 126 (`~`), else `InvalidURL`",
@@ -958,6 +963,10 @@ CONTRACTS = {c.name: c for c in [
                edge("`CodeTaken` even when the link with that code has expired",
                     _ops(["create", "c", "https://a.example/", 1.0, 2.0], ["resolve", "c", 3.0],
                          ["create", "c", "https://b.example/", 3.0, None], ["get", "c"])),
+               edge("a `NOT NULL` failure is not a taken code: it stays `sqlite3.IntegrityError`",
+                    _ops(["create", "c", None, 1.0, None], ["create", "c", "https://a.example/", 1.0, None],
+                         ["get", "c"]),
+                    _ops(["create", "d", "https://a.example/", None, None], ["resolve", "d", 2.0])),
                edge("codes that differ only in letter case are different links",
                     _ops(["create", "Promo", "https://a.example/", 1.0, None],
                          ["create", "promo", "https://b.example/", 1.0, None], ["resolve", "PROMO", 2.0],

@@ -47,6 +47,10 @@ MUTANTS = {
     "alias_conflict_ignored": Mutant(
         "link_store", 'raise CodeTaken(f"{code!r} is taken") from None', "return None",
         frozenset({STORE}), "a taken alias is silently not created instead of raising CodeTaken"),
+    "not_null_called_taken": Mutant(
+        "link_store", '            if exc.sqlite_errorname not in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"):\n'
+                      '                raise                                 # NOT NULL or CHECK: a bad row, not a taken code\n',
+        "", frozenset({STORE}), "every IntegrityError read as a taken code, also a NOT NULL failure"),
     "cache_outlives_link": Mutant(
         "cached_resolver", "min(now + self.ttl, expires)", "now + self.ttl",
         frozenset({RESOLVER}), "a cached link keeps redirecting after it expired"),
@@ -269,8 +273,10 @@ class LinkStore:
         self.conn.executescript(schema_sql())
 
     def create(self, code, long_url, created_at, expires_at=None):
-        cur = self.conn.execute("INSERT OR IGNORE INTO urls (short_code, long_url, created_at, expires_at) "
-                                "VALUES (?, ?, ?, ?)", (code, long_url, created_at, expires_at))
+        # ON CONFLICT ... DO NOTHING skips only a taken code; INSERT OR IGNORE would also swallow NOT NULL failures
+        cur = self.conn.execute("INSERT INTO urls (short_code, long_url, created_at, expires_at) "
+                                "VALUES (?, ?, ?, ?) ON CONFLICT(short_code) DO NOTHING",
+                                (code, long_url, created_at, expires_at))
         if cur.rowcount == 0:
             raise CodeTaken(code)
 
