@@ -115,16 +115,18 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def identify_assignment(nb) -> str:
-    """The assignment whose graded cells this notebook shares most (by ``grade_id``)."""
+def identify_assignment(nb, notebooks: dict | None = None) -> str:
+    """The assignment whose graded cells this notebook shares most (by ``grade_id``). ``notebooks``: each
+    candidate assignment's notebook path (default: the instructor sources; the student bundle passes the
+    releases)."""
     ids = {c.grade_id for c in graded_cells(nb)}
     if not ids:
         raise UsageError("the notebook has no nbgrader cells, so it belongs to no assignment "
                          "(pass --assignment NAME if it is a course notebook that lost its metadata)")
-    overlap = {}
-    for name in assignments():
-        source_ids = {c.grade_id for c in graded_cells(read_notebook(source_notebook(name)))}
-        overlap[name] = len(ids & source_ids)
+    if notebooks is None:
+        notebooks = {name: source_notebook(name) for name in assignments()}
+    overlap = {name: len(ids & {c.grade_id for c in graded_cells(read_notebook(path))})
+               for name, path in notebooks.items()}
     best = max(overlap.values(), default=0)
     winners = [name for name, n in overlap.items() if n == best]
     if best == 0:

@@ -39,22 +39,9 @@ def release_assignments() -> list[str]:
 
 def identify_assignment(nb) -> str:
     """The assignment whose release shares most graded cells (by ``grade_id``) with the notebook."""
-    from autograde.notebook import graded_cells, read_notebook
+    from autograde.grading import identify_assignment as identify
 
-    ids = {c.grade_id for c in graded_cells(nb)}
-    if not ids:
-        raise UsageError("the notebook has no nbgrader cells, so it belongs to no assignment "
-                         "(pass --assignment NAME if it is a course notebook that lost its metadata)")
-    overlap = {name: len(ids & {c.grade_id for c in graded_cells(read_notebook(RELEASE_DIR / name / f"{name}.ipynb"))})
-               for name in release_assignments()}
-    best = max(overlap.values(), default=0)
-    winners = [name for name, n in overlap.items() if n == best]
-    if best == 0:
-        raise UsageError("the notebook matches no assignment of this course (no grade_id in common)")
-    if len(winners) > 1:
-        raise UsageError(f"the notebook matches several assignments equally ({', '.join(winners)}); "
-                         "pass --assignment NAME")
-    return winners[0]
+    return identify(nb, {name: RELEASE_DIR / name / f"{name}.ipynb" for name in release_assignments()})
 
 
 def grade_visible(path: str | Path, assignment: str | None = None, limits=None):
