@@ -24,6 +24,19 @@ RUN_STATE = f"""() => ({{
 }})"""
 
 
+def close_kernel_dialog(page) -> None:
+    """A loaded machine can make JupyterLab ask which kernel to use (or say that it is restarting); such a
+    dialog takes every click. Accept its default; any other dialog is a failure that says what it said."""
+    dialog = page.locator(".jp-Dialog")
+    if not dialog.count() or not dialog.first.is_visible():
+        return
+    text = dialog.first.inner_text()
+    if "kernel" not in text.lower():
+        raise AssertionError(f"a dialog stood in the way: {text!r}")
+    dialog.locator(".jp-mod-accept").first.click()
+    dialog.first.wait_for(state="hidden", timeout=15_000)
+
+
 def run_all_cells(page) -> None:
     """Run > Run All Cells, then wait until the kernel is idle and no cell is still queued or running.
 
@@ -32,7 +45,11 @@ def run_all_cells(page) -> None:
     """
     started = f"""() => ({RUN_STATE})().prompts.some(p => p !== '[ ]:')"""
     for attempt in range(3):
-        page.locator(f"{NOTEBOOK} .jp-Notebook").first.click(position={"x": 3, "y": 3})
+        close_kernel_dialog(page)
+        try:
+            page.locator(f"{NOTEBOOK} .jp-Notebook").first.click(position={"x": 3, "y": 3}, timeout=15_000)
+        except Exception:  # a dialog that opened meanwhile took the click: look again
+            continue
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         try:

@@ -516,5 +516,8 @@ def test_concurrent_idempotency_with_yielding_keys_races_two_threads_on_a_check_
     keys = ["order-1", "order-2"]
     good = r.concurrent_idempotency(Store, keys, threads_per_key=2, work_s=0.02, yielding=True)
     assert ref.exactly_once_judge(keys)(good) is None, good
-    bad = r.concurrent_idempotency(UnlockedInsertStore, keys, threads_per_key=2, work_s=0.02, yielding=True)
-    assert ref.exactly_once_judge(keys)(bad) is not None, bad
+    # The race needs the second thread to look the key up before the first inserts it; on a loaded machine a
+    # thread can start late enough to miss that window, so it gets five runs to show (one is the usual).
+    runs = [r.concurrent_idempotency(UnlockedInsertStore, keys, threads_per_key=2, work_s=0.02, yielding=True)
+            for _ in range(5)]
+    assert any(ref.exactly_once_judge(keys)(bad) is not None for bad in runs), runs
