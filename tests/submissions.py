@@ -110,3 +110,29 @@ def assert_caught_by_hidden_tests(report: GradeReport, test_id: str, *message_pa
     assert [t.id for t in failing] == [test_id], [(t.id, t.status) for t in report.tests if t.status != "pass"]
     for part in message_parts:
         assert part in failing[0].message, f"{part!r} not in:\n{failing[0].message}"
+
+
+def assert_release_answer_cells_define_their_names(assignment: str, setup_id: str) -> None:
+    """Run the release's setup cell, then each answer cell unchanged: each must run and define every function
+    and class it names (a solution block inside a class body, for one, leaves the class undefinable)."""
+    import ast
+
+    import pytest
+
+    nb = json.loads(release_notebook(assignment).read_text())
+    namespace: dict = {}
+    for cell in nb["cells"]:
+        meta = nbgrader_meta(cell)
+        source = "".join(cell["source"])
+        if meta.get("grade_id") == setup_id:
+            exec(compile(source, "setup", "exec"), namespace)
+        elif cell["cell_type"] == "code" and cell_role(cell) == "answer":
+            names = [n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+            try:
+                exec(compile(source, meta["grade_id"], "exec"), namespace)
+            except Exception as exc:  # noqa: BLE001 (any error here is the bug)
+                pytest.fail(f"input: the release's answer cell {meta['grade_id']} run unchanged; expected: it runs; "
+                            f"got: {type(exc).__name__}: {exc}\n{source}")
+            missing = [n for n in names if n not in namespace]
+            assert not missing, (f"input: the release's answer cell {meta['grade_id']}; expected: it defines {names}; "
+                                 f"got: {missing} undefined")

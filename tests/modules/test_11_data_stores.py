@@ -4,7 +4,8 @@ lost-update, sharding and pricing mistakes); a differently written correct solut
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
+from submissions import (Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly,
+                         assert_release_answer_cells_define_their_names)
 
 ASSIGNMENT = "11-data-stores"
 
@@ -432,22 +433,4 @@ def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports, name
 
 
 def test_every_answer_cell_of_the_release_defines_its_names():
-    """Each answer cell of the release must run unchanged (after the setup cell) and define what it names."""
-    import ast
-    import json
-
-    from autograde.notebook import cell_role, nbgrader_meta
-    from submissions import release_notebook
-
-    nb = json.loads(release_notebook(ASSIGNMENT).read_text())
-    namespace: dict = {}
-    for cell in nb["cells"]:
-        meta = nbgrader_meta(cell)
-        source = "".join(cell["source"])
-        if meta.get("grade_id") == "datastores_setup":
-            exec(compile(source, "setup", "exec"), namespace)
-        elif cell["cell_type"] == "code" and cell_role(cell) == "answer":
-            names = [n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-            exec(compile(source, meta["grade_id"], "exec"), namespace)
-            missing = [n for n in names if n not in namespace]
-            assert not missing, f"answer cell {meta['grade_id']} does not define {missing}"
+    assert_release_answer_cells_define_their_names(ASSIGNMENT, "datastores_setup")

@@ -4,7 +4,8 @@ solution scores full marks; failure messages state input, expected, got and repl
 from __future__ import annotations
 
 import pytest
-from submissions import Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly
+from submissions import (Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly,
+                         assert_release_answer_cells_define_their_names)
 
 ASSIGNMENT = "13-security"
 
@@ -501,27 +502,4 @@ def test_no_secret_in_failure_messages(reports):
 
 
 def test_every_answer_cell_of_the_release_defines_its_names():
-    """Each answer cell of the release runs unchanged after the setup cell and defines what it names (a solution
-    block at class level would make `Vault` impossible to define)."""
-    import ast
-    import json
-
-    from autograde.notebook import cell_role, nbgrader_meta
-    from submissions import release_notebook
-
-    nb = json.loads(release_notebook(ASSIGNMENT).read_text())
-    namespace: dict = {}
-    for cell in nb["cells"]:
-        meta = nbgrader_meta(cell)
-        source = "".join(cell["source"])
-        if meta.get("grade_id") == "security_setup":
-            exec(compile(source, "setup", "exec"), namespace)
-        elif cell["cell_type"] == "code" and cell_role(cell) == "answer":
-            names = [n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-            try:
-                exec(compile(source, meta["grade_id"], "exec"), namespace)
-            except Exception as exc:  # noqa: BLE001 (any error here is the bug)
-                pytest.fail(f"the release's answer cell {meta['grade_id']} raises {type(exc).__name__} when run "
-                            f"unchanged:\n{source}")
-            missing = [n for n in names if n not in namespace]
-            assert not missing, f"answer cell {meta['grade_id']} does not define {missing}"
+    assert_release_answer_cells_define_their_names(ASSIGNMENT, "security_setup")
