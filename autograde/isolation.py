@@ -475,16 +475,9 @@ def cpu_wait_seconds(pid: int, dirs: dict[str, str]) -> float | None:
     except (OSError, ValueError):
         tids = []
     if not tids:
-        todo, seen = [pid], set()
-        while todo and len(seen) <= 4096:
-            current = todo.pop()
-            if current in seen:
-                continue
-            seen.add(current)
+        for process in _process_tree(pid):
             try:
-                for task in os.listdir(f"/proc/{current}/task"):
-                    tids.append(int(task))
-                    todo += [int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()]
+                tids += [int(task) for task in os.listdir(f"/proc/{process}/task")]
             except OSError:
                 continue
     total, found = 0, False
@@ -501,12 +494,8 @@ def process_tree_cpu_seconds(pid: int) -> float | None:
     """CPU time of ``pid`` and its descendants (those alive, and those it waited for): the fallback
     when there is no cgroup to ask. None if /proc cannot tell (not Linux, or the process is gone)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    total, todo, seen = 0, [pid], set()
-    while todo:
-        current = todo.pop()
-        if current in seen or len(seen) > 4096:
-            continue
-        seen.add(current)
+    total = 0
+    for current in _process_tree(pid):
         try:
             stat = Path(f"/proc/{current}/stat").read_text()
         except OSError:
@@ -515,9 +504,21 @@ def process_tree_cpu_seconds(pid: int) -> float | None:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
         total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return total / tick
+
+
+def _process_tree(pid: int, most: int = 4096) -> list[int]:
+    """``pid`` and its descendants alive now (children of every thread), at most ``most`` of them."""
+    tree, todo, seen = [], [pid], set()
+    while todo and len(seen) < most:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        tree.append(current)
         try:
             for task in os.listdir(f"/proc/{current}/task"):
                 todo += [int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()]
         except OSError:
             pass
-    return total / tick
+    return tree
