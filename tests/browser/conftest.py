@@ -191,13 +191,10 @@ def _wait_until_serving(lab: Lab, server: subprocess.Popen, timeout: float) -> f
 
 
 @pytest.fixture(scope="session")
-def browser(lab):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(lab, playwright_driver):
+    chromium = playwright_driver.chromium.launch(executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

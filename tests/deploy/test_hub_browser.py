@@ -116,15 +116,12 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def chrome(hub):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+def chrome(hub, playwright_driver):
+    launched = playwright_driver.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield launched
+    finally:
+        launched.close()
 
 
 def log_in(chrome, hub: Hub, user: str):
