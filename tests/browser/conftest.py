@@ -220,4 +220,7 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report
+    lab = item.funcargs.get("lab") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(lab, Lab) and lab.log.is_file():  # what the server said (a kernel that died)
+        report.sections.append(("jupyterlab.log, last 60 lines", "\n".join(lab.log.read_text().splitlines()[-60:])))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -24,17 +25,31 @@ RUN_STATE = f"""() => ({{
 }})"""
 
 
-def close_kernel_dialog(page) -> None:
-    """A loaded machine can make JupyterLab ask which kernel to use (or say that it is restarting); such a
-    dialog takes every click. Accept its default; any other dialog is a failure that says what it said."""
+def close_kernel_dialog(page, within_seconds: float = 90) -> None:
+    """A loaded machine can make JupyterLab ask which kernel to use, or say that the kernel is restarting;
+    such a dialog takes every click. Accept each one (a second may follow the first) until none is left;
+    any other dialog, or kernel dialogs that keep coming for ``within_seconds``, is a failure that says
+    what every dialog said."""
     dialog = page.locator(".jp-Dialog")
-    if not dialog.count() or not dialog.first.is_visible():
-        return
-    text = dialog.first.inner_text()
-    if "kernel" not in text.lower():
-        raise AssertionError(f"a dialog stood in the way: {text!r}")
-    dialog.locator(".jp-mod-accept").first.click()
-    dialog.first.wait_for(state="hidden", timeout=15_000)
+    seen: list[str] = []
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        if not dialog.count() or not dialog.first.is_visible():
+            return
+        try:
+            text = dialog.first.inner_text(timeout=5_000)
+        except Exception:  # it closed while we read it
+            continue
+        if "kernel" not in text.lower():
+            raise AssertionError(f"a dialog stood in the way: {text!r}")
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        try:
+            dialog.first.locator(".jp-mod-accept").first.click(timeout=5_000)
+        except Exception:  # replaced by the next dialog, or its button not yet enabled: look again
+            pass
+        page.wait_for_timeout(500)
+    raise AssertionError(f"kernel dialogs kept coming for {within_seconds:g} s; they said: {seen!r}")
 
 
 def run_all_cells(page) -> None:

@@ -303,7 +303,11 @@ def test_hidden_tests_alone_catch_mistakes_the_visible_tests_miss(reports):
     assert_caught_by_hidden_tests(reports["batch_versions_restart"], STORE, "seed 911")
     assert_caught_by_hidden_tests(reports["projection_global_checkpoint"], VIEW, "seed 941")
     assert_caught_by_hidden_tests(reports["relay_ids_sorted_as_strings"], RELAY, "seed 963")
-    assert_caught_by_hidden_tests(reports["unlocked_append"], STORE, "seed 918")
+    # Either racing case may be the one where the unlocked writers overlap first (seed 918 races writers only,
+    # 919 adds readers); on a loaded machine the threads of 918 can run one after another and 919 catches it.
+    assert_caught_by_hidden_tests(reports["unlocked_append"], STORE, "racing_appends")
+    unlocked_message = next(t.message for t in reports["unlocked_append"].tests if t.id == STORE)
+    assert "seed 918" in unlocked_message or "seed 919" in unlocked_message, unlocked_message
     assert_caught_by_hidden_tests(reports["unlocked_read_all"], STORE, "seed 919", "torn_reads")
     assert_caught_by_hidden_tests(reports["redelivery_of_latest_applied"], VIEW, "seed 94")
     assert_caught_by_hidden_tests(reports["placed_state_shares_event_items"], APPLY, "seed 924")
