@@ -224,13 +224,15 @@ def _call_text(fn: Callable, args: Any) -> str:
     return f"{name}({inner})"
 
 
-def _replay_text(seed: int | None, case: int | None, cases_total: int | None, shortened: bool = False) -> str:
+def _replay_text(seed: int | None, case: int | None, cases_total: int | None, shortened: bool = False,
+                 focused: bool = False) -> str:
     if seed is None:
         return "a fixed example (no randomness): rerun this cell"
     where = f", case {case}" + (f" of {cases_total}" if cases_total else "") if case is not None else ""
     if shortened:
+        shown = "; the step where the result differs is shown under it" if focused else ""
         return (f"seed {seed}{where}: the same seed gives the same case on every run (the input above is "
-                "shortened; the step where the result differs is shown below it)")
+                f"shortened{shown})")
     return f"seed {seed}{where}: the input above reproduces it"
 
 
@@ -255,13 +257,14 @@ def _fail(fn: Callable, args: Any, *, expected: str, got: str, reason: str,
     __tracebackhide__ = True
     call = _call_text(fn, args)
     shortened = "chars)" in call
+    focus = _focus_lines(args, reason) if shortened else []
     lines = [f"{getattr(fn, '__name__', 'function')}: {reason}",
              *([f"  case of:  {about}"] if about else []),
              f"  input:    {call}",
-             *(_focus_lines(args, reason) if shortened else []),
+             *focus,
              f"  expected: {expected}",
              f"  got:      {got}",
-             f"  replay:   {_replay_text(seed, case, cases_total, shortened=shortened)}"]
+             f"  replay:   {_replay_text(seed, case, cases_total, shortened=shortened, focused=bool(focus))}"]
     if passed:
         lines.append(f"  ({passed} earlier case{'s' if passed != 1 else ''} passed)")
     raise VerdictFailure("\n".join(lines))

@@ -178,6 +178,8 @@ def test_a_wrong_value_is_reported_before_a_wrong_key_set():
 def test_a_shortened_input_says_so():
     text = failure(check, lambda xs: 0, (list(range(1000)),), 1, seed=3, case=0)
     assert "shortened" in text and "seed 3, case 0" in text
+    # the result is not one per element, so no step is shown, and the message does not promise one
+    assert "shown under it" not in text and "[0]:" not in text, text
 
 
 def test_jupyter_shows_the_message_without_the_helpers_frames(monkeypatch):
@@ -216,7 +218,7 @@ def test_a_shortened_input_shows_the_step_where_the_result_differs():
     text = failure(check, lambda ops: got, dict(ops=ops), expected, seed=5, case=2)
     assert "result[150] differs: expected 'ok-150', got 'stale'" in text
     assert "  ops[150]: ['put', 'key-150', 150]" in text, text
-    assert "same seed gives the same case" in text
+    assert "same seed gives the same case" in text and "the step where the result differs is shown under it" in text
 
 
 def test_unit_hint_is_only_offered_for_quantities_with_a_unit():
