@@ -1,0 +1,215 @@
+"""Design practice (module 15): simulators that turn the seed's L6 problems into measured claims.
+
+- ``power_law_followers(n_users, seed)``: a seeded follower graph whose follower counts follow a power law
+  (networkx's Barabasi-Albert generator: a new user follows ``m`` users picked in proportion to how many
+  followers they already have), as ``{user: [followers, sorted]}``;
+- ``feed_workload(followers, n_posts, n_reads, seed)``: a time-ordered list of ``["post", author, post_id, t]``
+  and ``["read", user, t]`` events (authors and readers drawn uniformly);
+- ``paginate_while_posting(page_fn, posts, limit, new_per_page, seed)``: a reader pages through a feed with the
+  learner's ``page_fn`` while new posts arrive between pages; it returns what the reader saw, the duplicates and
+  the gaps (posts that existed before the first page and were never shown);
+- ``FlakyProvider`` and ``ProviderTimeout``: a payment provider that, per call, charges, times out *after*
+  charging, or times out before charging, by a scripted plan; ``run_payments(api_class, provider_class,
+  outcomes, requests)`` drives the learner's payment API with client retries and returns the results and every
+  charge the provider made;
+- ``settlement_file(ledger, seed, ...)``: the provider's settlement file for a ledger, with injected missing,
+  duplicated, amount-mismatched and unknown rows, and the truth of what was injected;
+- ``plot_fanout_costs(rows)``: write amplification against read fetches, one point per threshold.
+
+Every random draw comes from an explicit seed (``numpy.random.default_rng``). Drivers return plain data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import networkx as nx
+import numpy as np
+
+
+# --------------------------------------------------------------------------- news feed
+
+def power_law_followers(n_users: int, seed: int, m: int = 2) -> dict[str, list[str]]:
+    """``{user: sorted followers}`` for users ``u0`` .. ``u{n-1}``: a Barabasi-Albert graph (``m`` edges per new
+    user, preferential attachment), each edge read as "the newer user follows the older one", so early users
+    collect followers the way celebrities do (a power-law tail: Barabasi and Albert, Science, 1999)."""
+    if n_users <= m:
+        raise ValueError(f"n_users must exceed m ({m}), got {n_users}")
+    graph = nx.barabasi_albert_graph(n_users, m, seed=seed)
+    followers: dict[str, list[str]] = {f"u{i}": [] for i in range(n_users)}
+    for a, b in graph.edges():
+        older, newer = min(a, b), max(a, b)
+        followers[f"u{older}"].append(f"u{newer}")
+    return {user: sorted(fs, key=lambda u: int(u[1:])) for user, fs in followers.items()}
+
+
+def feed_workload(followers: dict[str, list[str]], n_posts: int, n_reads: int, seed: int) -> list[list]:
+    """Posts and reads interleaved at random, at times 1, 2, 3, ... (one event per time step); post ids are
+    ``1 .. n_posts`` in posting order. Authors and readers are drawn uniformly from the users."""
+    rng = np.random.default_rng(seed)
+    users = sorted(followers, key=lambda u: (len(u), u))
+    kinds = ["post"] * n_posts + ["read"] * n_reads
+    rng.shuffle(kinds)
+    events, post_id = [], 0
+    for t, kind in enumerate(kinds, start=1):
+        user = users[int(rng.integers(len(users)))]
+        if kind == "post":
+            post_id += 1
+            events.append(["post", user, post_id, t])
+        else:
+            events.append(["read", user, t])
+    return events
+
+
+def paginate_while_posting(page_fn: Callable, posts: Sequence[Sequence[int]], limit: int, new_per_page: int,
+                           seed: int, max_pages: int = 200) -> dict:
+    """Page through ``posts`` (``[post_id, time]``) with ``page_fn(posts, cursor, limit)`` from ``cursor=None``
+    until it returns ``"cursor": None``; before every page after the first, ``new_per_page`` new posts arrive
+    (newer than all others, ids above all others, seeded times). Returns ``{"pages": [[ids], ...],
+    "duplicates": ids shown twice, "gaps": ids that existed before the first page and were never shown}``."""
+    rng = np.random.default_rng(seed)
+    current = [list(p) for p in posts]
+    before = {p[0] for p in current}
+    next_id = max([p[0] for p in current], default=0) + 1
+    newest = max([p[1] for p in current], default=0)
+    pages, shown, duplicates, cursor = [], set(), [], None
+    for number in range(max_pages):
+        if number > 0:
+            for _ in range(new_per_page):
+                newest += int(rng.integers(0, 3))  # ties with the newest post happen too
+                current.append([next_id, newest])
+                next_id += 1
+        page = page_fn([list(p) for p in current], cursor, limit)
+        items = list(page["items"])
+        pages.append(items)
+        for item in items:
+            if item in shown:
+                duplicates.append(item)
+            shown.add(item)
+        cursor = page["cursor"]
+        if cursor is None:
+            break
+    return {"pages": pages, "duplicates": duplicates, "gaps": sorted(before - shown)}
+
+
+def feed_posts(n_posts: int, seed: int, max_gap: int = 3) -> list[list[int]]:
+    """``n_posts`` posts ``[post_id, time]``, ids 1..n in a shuffled order and times with ties (gaps of 0 to
+    ``max_gap`` seconds), so that neither ids nor times alone order the feed."""
+    rng = np.random.default_rng(seed)
+    times = np.cumsum(rng.integers(0, max_gap + 1, size=n_posts)) + 1_000
+    ids = rng.permutation(n_posts) + 1
+    return [[int(i), int(t)] for i, t in zip(ids, times)]
+
+
+def plot_fanout_costs(rows: Sequence[dict], title: str):
+    """One point per threshold: fan-out writes per post (x) against fetches per read (y)."""
+    from course.plotting import new_figure
+
+    fig, ax = new_figure(title, "fan-out writes per post (write amplification)", "fetches per read")
+    ax.plot([r["writes_per_post"] for r in rows], [r["fetches_per_read"] for r in rows], marker="o")
+    for r in rows:
+        ax.annotate(str(r["threshold"]), (r["writes_per_post"], r["fetches_per_read"]), fontsize=8,
+                    xytext=(3, 3), textcoords="offset points")
+    return fig, ax
+
+
+# --------------------------------------------------------------------------- payments
+
+class ProviderTimeout(Exception):
+    """The payment provider did not answer in time: the charge may or may not have happened."""
+
+
+class FlakyProvider:
+    """A payment provider scripted by ``outcomes``, one per ``charge`` call (then ``"ok"`` for ever):
+
+    - ``"ok"``: charge and return the charge id (``"ch_1"``, ``"ch_2"``, ...);
+    - ``"timeout_after"``: charge, then raise ``ProviderTimeout`` (the answer was lost on the way back);
+    - ``"timeout_before"``: raise ``ProviderTimeout`` without charging.
+
+    ``find(reference)`` returns the id of the first charge made with that reference, or None (a provider's
+    "search by merchant reference", which always answers). ``charges()`` lists every charge as
+    ``[charge_id, reference, amount]``."""
+
+    def __init__(self, outcomes: Sequence[str] = ()):
+        unknown = [o for o in outcomes if o not in ("ok", "timeout_after", "timeout_before")]
+        if unknown:
+            raise ValueError(f"unknown outcomes {unknown}")
+        self._outcomes = list(outcomes)
+        self._calls = 0
+        self._charges: list[list] = []
+
+    def charge(self, reference: str, amount: int) -> str:
+        outcome = self._outcomes[self._calls] if self._calls < len(self._outcomes) else "ok"
+        self._calls += 1
+        if outcome == "timeout_before":
+            raise ProviderTimeout(f"no answer for {reference!r}")
+        charge_id = f"ch_{len(self._charges) + 1}"
+        self._charges.append([charge_id, reference, amount])
+        if outcome == "timeout_after":
+            raise ProviderTimeout(f"no answer for {reference!r}")
+        return charge_id
+
+    def find(self, reference: str):
+        for charge_id, ref, _ in self._charges:
+            if ref == reference:
+                return charge_id
+        return None
+
+    def charges(self) -> list[list]:
+        return [list(c) for c in self._charges]
+
+    def calls(self) -> int:
+        return self._calls
+
+
+def run_payments(api_class: Callable, provider_class: Callable, outcomes: Sequence[str],
+                 requests: Sequence[Sequence[Any]]) -> dict:
+    """Build ``provider = provider_class(outcomes)`` and ``api = api_class(provider)``, then send each request
+    ``[idempotency_key, amount]`` to ``api.pay``. A result is what ``pay`` returned, or ``["error", name]``
+    when it raised. Returns ``{"results": [...], "charges": provider.charges()}``."""
+    provider = provider_class(list(outcomes))
+    api = api_class(provider)
+    results = []
+    for key, amount in requests:
+        try:
+            results.append(api.pay(key, amount))
+        except Exception as exc:  # noqa: BLE001 (the error's name is the result)
+            results.append(["error", type(exc).__name__])
+    return {"results": results, "charges": provider.charges()}
+
+
+def settlement_file(ledger: Sequence[Sequence], seed: int, p_missing: float = 0.05, p_duplicate: float = 0.03,
+                    p_mismatch: float = 0.03, n_unknown: int = 2) -> dict:
+    """The provider's settlement rows ``[reference, amount]`` for a ledger of ``[reference, amount]``, shuffled,
+    with rows dropped (``p_missing``), repeated (``p_duplicate``), settled for another amount (``p_mismatch``:
+    a fee taken, a currency rounding) and ``n_unknown`` charges the ledger never recorded. Returns
+    ``{"rows": [...], "injected": {"missing": [...], "duplicated": [...], "mismatched": [...], "unknown": [...]}}``
+    with references sorted."""
+    rng = np.random.default_rng(seed)
+    rows, injected = [], {"missing": [], "duplicated": [], "mismatched": [], "unknown": []}
+    for reference, amount in ledger:
+        u = rng.random()
+        if u < p_missing:
+            injected["missing"].append(reference)
+            continue
+        if u < p_missing + p_mismatch:
+            injected["mismatched"].append(reference)
+            amount = amount - int(rng.integers(1, 100))
+        rows.append([reference, amount])
+        if rng.random() < p_duplicate:
+            injected["duplicated"].append(reference)
+            rows.append([reference, amount])
+    for k in range(n_unknown):
+        reference = f"x-{seed}-{k}"
+        injected["unknown"].append(reference)
+        rows.append([reference, int(rng.integers(100, 100_000))])
+    order = rng.permutation(len(rows))
+    return {"rows": [rows[i] for i in order], "injected": {k: sorted(v) for k, v in injected.items()}}
+
+
+def payment_ledger(n: int, seed: int) -> list[list]:
+    """``n`` ledger entries ``[reference, amount in cents]`` with unique references ``pay-<seed>-<k>`` and
+    amounts from 1 cent to 10,000.00, where several payments share an amount (a price list)."""
+    rng = np.random.default_rng(seed)
+    prices = [int(x) for x in rng.integers(1, 1_000_000, size=max(1, n // 4))]
+    return [[f"pay-{seed}-{k}", prices[int(rng.integers(len(prices)))]] for k in range(n)]
