@@ -1,0 +1,120 @@
+"""course.practice: the simulators and drivers module 15 grades with (each test can fail)."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograde.reference import design_practice as ref
+from course.practice import (FlakyProvider, ProviderTimeout, feed_posts, feed_workload, paginate_while_posting,
+                             payment_ledger, power_law_followers, run_payments, settlement_file)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 1530])
+def test_follower_graph_is_seeded_and_has_a_heavy_tail(seed):
+    graph = power_law_followers(1_000, seed, m=2)
+    assert graph == power_law_followers(1_000, seed, m=2), f"seed {seed}: not replayable"
+    counts = sorted((len(f) for f in graph.values()), reverse=True)
+    assert sum(counts) == 2 * (1_000 - 2), f"seed {seed}: expected {2 * 998} follows (m per new user), got {sum(counts)}"
+    median = counts[len(counts) // 2]
+    assert counts[0] >= 10 * max(median, 1), f"seed {seed}: most followed {counts[0]}, median {median}: no heavy tail"
+    for user, fs in graph.items():
+        assert user not in fs, f"seed {seed}: {user} follows itself"
+        assert all(int(f[1:]) > int(user[1:]) for f in fs), f"seed {seed}: {user} followed by an older user"
+
+
+def test_follower_graph_refuses_too_few_users():
+    with pytest.raises(ValueError):
+        power_law_followers(2, 0, m=2)
+
+
+def test_feed_workload_is_time_ordered_with_consecutive_post_ids():
+    graph = power_law_followers(50, 3)
+    events = feed_workload(graph, 40, 30, seed=9)
+    assert events == feed_workload(graph, 40, 30, seed=9)
+    assert [e[-1] for e in events] == list(range(1, 71)), "input: 70 events; expected: times 1..70"
+    assert [e[2] for e in events if e[0] == "post"] == list(range(1, 41))
+    assert sum(1 for e in events if e[0] == "read") == 30
+    assert {e[1] for e in events} <= set(graph)
+
+
+def test_feed_posts_have_ties_and_unordered_ids():
+    posts = feed_posts(100, seed=4, max_gap=1)
+    assert sorted(p[0] for p in posts) == list(range(1, 101))
+    times = [p[1] for p in posts]
+    assert len(set(times)) < len(times), "expected ties in time with max_gap=1"
+    assert [p[0] for p in posts] != sorted(p[0] for p in posts), "ids must not follow time order"
+
+
+def _offset_page(posts, cursor, limit):
+    skip = cursor or 0
+    page = sorted(posts, key=lambda p: (p[1], p[0]), reverse=True)[skip:skip + limit]
+    return {"items": [p[0] for p in page], "cursor": skip + limit if len(page) == limit else None}
+
+
+def test_paginate_while_posting_finds_the_duplicates_of_offset_pagination():
+    posts = feed_posts(60, seed=1)
+    good = paginate_while_posting(ref.feed_page, posts, limit=10, new_per_page=3, seed=1)
+    bad = paginate_while_posting(_offset_page, posts, limit=10, new_per_page=3, seed=1)
+    assert good["duplicates"] == [] and good["gaps"] == [], good
+    assert len(bad["duplicates"]) == 3 * (len(bad["pages"]) - 1), bad
+    shown = [i for page in good["pages"] for i in page]
+    assert set(p[0] for p in posts) <= set(shown)
+
+
+def test_paginate_while_posting_finds_gaps():
+    def skipping(posts, cursor, limit):  # drops the first post after the cursor
+        page = ref.feed_page(posts, cursor, limit + 1)
+        return {"items": page["items"][1:], "cursor": page["cursor"]}
+
+    run = paginate_while_posting(skipping, feed_posts(30, seed=2), limit=5, new_per_page=0, seed=2)
+    assert run["gaps"], run
+
+
+def test_flaky_provider_follows_its_script():
+    provider = FlakyProvider(["timeout_after", "timeout_before", "ok"])
+    with pytest.raises(ProviderTimeout):
+        provider.charge("a", 100)
+    assert provider.find("a") == "ch_1"
+    with pytest.raises(ProviderTimeout):
+        provider.charge("b", 200)
+    assert provider.find("b") is None
+    assert provider.charge("b", 200) == "ch_2"
+    assert provider.charge("c", 1) == "ch_3"  # after the script: ok
+    assert provider.charges() == [["ch_1", "a", 100], ["ch_2", "b", 200], ["ch_3", "c", 1]]
+    assert provider.calls() == 4
+    with pytest.raises(ValueError):
+        FlakyProvider(["fine"])
+
+
+class _BlindRetry(ref.ModelPaymentAPI):
+    def pay(self, key, amount):
+        for _ in range(3):
+            try:
+                return {"status": "succeeded", "charge_id": self.provider.charge(key, amount)}
+            except ProviderTimeout:
+                continue
+        return {"status": "failed"}
+
+
+def test_run_payments_shows_a_double_charge_and_its_fix():
+    outcomes, requests = ["timeout_after"], [["k", 500], ["k", 500]]
+    good = run_payments(ref.ModelPaymentAPI, FlakyProvider, outcomes, requests)
+    bad = run_payments(_BlindRetry, FlakyProvider, outcomes, requests)
+    assert good == {"results": [{"status": "succeeded", "charge_id": "ch_1"}] * 2, "charges": [["ch_1", "k", 500]]}
+    assert len(bad["charges"]) == 3, bad
+    errors = run_payments(ref.ModelPaymentAPI, FlakyProvider, [], [["k", 5.0], ["", 5]])
+    assert errors["results"] == [["error", "TypeError"], ["error", "ValueError"]]
+
+
+@pytest.mark.parametrize("seed", [0, 7, 1515])
+def test_settlement_file_injects_what_it_says(seed):
+    ledger = payment_ledger(400, seed)
+    day = settlement_file(ledger, seed, p_missing=0.1, p_duplicate=0.1, p_mismatch=0.1, n_unknown=3)
+    report = ref.reconcile(ledger, day["rows"])
+    injected = day["injected"]
+    assert report["missing_in_settlement"] == injected["missing"], f"seed {seed}"
+    assert report["duplicated"] == injected["duplicated"], f"seed {seed}"
+    assert report["missing_in_ledger"] == injected["unknown"], f"seed {seed}"
+    mismatched = sorted(set(injected["mismatched"]) - set(injected["duplicated"]))
+    assert [r[0] for r in report["amount_mismatch"]] == mismatched, f"seed {seed}"
+    assert len(set(a for _, a in ledger)) < len(ledger), f"seed {seed}: amounts must repeat"

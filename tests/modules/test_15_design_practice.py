@@ -1,0 +1,259 @@
+"""Module 15: the classic mistakes of the design deep dives lose exactly their points; a differently written
+correct solution scores full marks; failure messages state input, expected, got and replay."""
+
+from __future__ import annotations
+
+import pytest
+from submissions import (Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly,
+                         assert_release_answer_cells_define_their_names)
+
+ASSIGNMENT = "15-design-practice"
+
+LEDGER, PAY, RECONCILE = "correct_post_transactions", "correct_payment_api", "correct_reconcile"
+PAGE, HYBRID, CHOOSE = "correct_feed_page", "correct_hybrid_feed", "correct_choose_threshold"
+
+_BY_AMOUNT = '''    unmatched = list(settlement)
+    for reference in sorted(booked):
+        twin = next((row for row in unmatched if row[1] == booked[reference]), None)
+        if twin is None:
+            report["missing_in_settlement"].append(reference)
+        else:
+            unmatched.remove(twin)
+            report["matched"].append(reference)
+    report["missing_in_ledger"] = sorted({r for r, _ in unmatched})
+'''
+
+MUTANTS = {
+    # payments
+    "float_money_accepted": Mutant(
+        "post_transactions", "            if type(amount) is not int:\n", "            if isinstance(amount, str):\n",
+        frozenset({LEDGER}), "float money: 19.99 accepted as an amount (and True as 1 cent)"),
+    "replay_applied_twice": Mutant(
+        "post_transactions", '        if tid in applied:\n            reason = "duplicate"\n        elif', "        if",
+        frozenset({LEDGER}), "no check of transaction ids: a replayed transaction is applied twice"),
+    "unbalanced_applied": Mutant(
+        "post_transactions", "sum(amount for _, amount in postings) != 0", "False",
+        frozenset({LEDGER}), "postings not required to sum to zero: balances drift"),
+    "retry_charges_twice": Mutant(
+        "payment_api", "                    found = self.provider.find(key)\n",
+        "                    found = None\n",
+        frozenset({PAY}), "a timeout is retried blindly: a charge that happened before the timeout is made again"),
+    "no_idempotency_store": Mutant(
+        "payment_api", "        if key not in self.succeeded:\n", "        if True:\n",
+        frozenset({PAY}), "the client's retry charges again: no stored result per key"),
+    "key_reused_with_other_amount": Mutant(
+        "payment_api", "        if self.amount_of.setdefault(key, amount) != amount:\n", "        if False:\n",
+        frozenset({PAY}), "a key reused with another amount returns the first payment's result"),
+    "reconcile_by_amount": Mutant(
+        "reconcile", None, None, frozenset({RECONCILE}),
+        "reconciliation that matches on amount alone (equal amounts on other references pair up)"),
+    "unknown_listed_per_row": Mutant(
+        "reconcile", 'report["missing_in_ledger"] = sorted(set(rows) - set(booked))',
+        'report["missing_in_ledger"] = sorted(r for r, _ in settlement if r not in booked)',
+        frozenset({RECONCILE}), "a charge settled twice but never booked is listed twice (only hidden tests see it)"),
+    # feed
+    "offset_pagination": Mutant(
+        "feed_page", None, None, frozenset({PAGE}),
+        "offset pagination: the cursor is the number of posts already shown"),
+    "inclusive_cursor": Mutant(
+        "feed_page", "newest_first = [key for key in newest_first if key < last]",
+        "newest_first = [key for key in newest_first if key <= last]",
+        frozenset({PAGE}), "the page starts at the cursor's post, not after it: one duplicate per page"),
+    "ties_by_smaller_id": Mutant(
+        "feed_page", "newest_first = sorted(((time, post_id) for post_id, time in posts), reverse=True)",
+        "newest_first = sorted(((-time, post_id) for post_id, time in posts))\n    "
+        "newest_first = [(-t, p) for t, p in newest_first]",
+        frozenset({PAGE}), "posts with equal times ordered by the smaller id first, against the stated order"),
+    "celebrity_fanned_out": Mutant(
+        "hybrid_feed", "            if is_celebrity[author]:\n                own_posts",
+        "            if False:\n                own_posts",
+        frozenset({HYBRID, CHOOSE}), "a celebrity's post fanned out on write (its followers' reads still pull)"),
+    "threshold_exclusive": Mutant(
+        "hybrid_feed", "len(fs) >= threshold", "len(fs) > threshold",
+        frozenset({HYBRID, CHOOSE}), "an author with exactly `threshold` followers not treated as a celebrity"),
+    "target_met_exactly_missed": Mutant(
+        "choose_threshold", "if per_read <= max_fetches_per_read:", "if per_read < max_fetches_per_read:",
+        frozenset({CHOOSE}), "a target met exactly counted as missed"),
+}
+
+_OFFSET = '''    newest_first = sorted(((time, post_id) for post_id, time in posts), reverse=True)
+    skip = cursor or 0
+    page = newest_first[skip:skip + limit]
+    return {"items": [post_id for _, post_id in page], "cursor": skip + limit if len(page) == limit else None}
+'''
+
+
+def _block(cell: str) -> tuple[str, str]:
+    """The whole solution body of ``cell`` (for the mutants that rewrite it)."""
+    from submissions import answer_sources
+    from autograde.layout import source_notebook
+
+    source = answer_sources(source_notebook(ASSIGNMENT))[cell]
+    return source.split("### BEGIN SOLUTION\n", 1)[1].split("    ### END SOLUTION", 1)[0]
+
+
+def _rewrite_mutants():
+    body = _block("reconcile")
+    start = body.index("    for reference in sorted(booked):")
+    MUTANTS["reconcile_by_amount"] = Mutant("reconcile", body[start:], _BY_AMOUNT, MUTANTS["reconcile_by_amount"].loses,
+                                            MUTANTS["reconcile_by_amount"].why)
+    body = _block("feed_page")
+    start = body.index("    newest_first = sorted(")
+    MUTANTS["offset_pagination"] = Mutant("feed_page", body[start:], _OFFSET, MUTANTS["offset_pagination"].loses,
+                                          MUTANTS["offset_pagination"].why)
+
+
+_rewrite_mutants()
+
+# A correct solution written differently from ours: a ledger that validates with all(), a payment API that asks the
+# provider before every attempt, reconciliation with Counters, pagination with bisect over a key list, the feed with
+# a pull-side merge through heapq.merge, and the threshold found by trying each distinct follower count.
+ALTERNATIVE = {
+    "post_transactions": '''
+from collections import defaultdict
+
+def post_transactions(transactions):
+    if not all(isinstance(a, int) and not isinstance(a, bool) for t in transactions for _, a in t["postings"]):
+        raise TypeError("money is an int of minor units")
+    balance, seen, rejected = defaultdict(int), set(), []
+    for t in transactions:
+        checks = [(t["id"] in seen, "duplicate"), (len(t["postings"]) <= 1, "too few postings"),
+                  (sum(a for _, a in t["postings"]) != 0, "unbalanced")]
+        failed = [why for bad, why in checks if bad]
+        if failed:
+            rejected.append([t["id"], failed[0]])
+            continue
+        seen.add(t["id"])
+        for account, a in t["postings"]:
+            balance[account] += a
+    return {"rejected": rejected, "balances": sorted([k, v] for k, v in balance.items())}
+''',
+    "payment_api": '''
+from course.practice import ProviderTimeout
+
+
+class PaymentAPI:
+    def __init__(self, provider):
+        self.provider = provider
+        self.requests = {}
+
+    def pay(self, key, amount):
+        if type(key) is not str or len(key) == 0:
+            raise ValueError(key)
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise TypeError(amount)
+        if amount <= 0:
+            raise ValueError(amount)
+        entry = self.requests.get(key)
+        if entry is None:
+            entry = self.requests[key] = {"amount": amount, "charge": None}
+        if entry["amount"] != amount:
+            raise ValueError("idempotency key reused with different parameters")
+        attempts = 0
+        while entry["charge"] is None and attempts < 3:
+            attempts += 1
+            try:
+                entry["charge"] = self.provider.charge(key, amount)
+            except ProviderTimeout:
+                entry["charge"] = self.provider.find(key)
+        if entry["charge"] is None:
+            return {"status": "failed"}
+        return {"charge_id": entry["charge"], "status": "succeeded"}
+''',
+    "reconcile": '''
+from collections import Counter
+
+def reconcile(ledger, settlement):
+    if any(type(a) is not int for _, a in ledger + settlement):
+        raise TypeError("money is an int of minor units")
+    refs = Counter(r for r, _ in ledger)
+    if refs and max(refs.values()) > 1:
+        raise ValueError("duplicate reference in the ledger")
+    ours = dict(ledger)
+    count = Counter(r for r, _ in settlement)
+    theirs = dict(settlement)
+    return {
+        "matched": sorted(r for r in ours if count[r] == 1 and theirs[r] == ours[r]),
+        "missing_in_settlement": sorted(r for r in ours if count[r] == 0),
+        "missing_in_ledger": sorted(r for r in count if r not in ours),
+        "duplicated": sorted(r for r in ours if count[r] > 1),
+        "amount_mismatch": sorted([r, ours[r], theirs[r]] for r in ours if count[r] == 1 and theirs[r] != ours[r]),
+    }
+''',
+    "feed_page": '''
+import bisect
+
+def feed_page(posts, cursor, limit):
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1 or limit > 100:
+        raise ValueError(limit)
+    keys = sorted((-t, -i) for i, t in posts)          # ascending = newest first
+    start = 0 if cursor is None else bisect.bisect_right(keys, (-cursor[0], -cursor[1]))
+    chosen = keys[start:start + limit]
+    items = [-i for _, i in chosen]
+    next_cursor = [-chosen[-1][0], -chosen[-1][1]] if len(chosen) == limit else None
+    return {"cursor": next_cursor, "items": items}
+''',
+    "hybrid_feed": '''
+import heapq
+from collections import defaultdict
+
+def hybrid_feed(followers, events, threshold, k):
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+        raise ValueError(threshold)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(k)
+    followees = defaultdict(set)
+    for author, fs in followers.items():
+        for f in fs:
+            followees[f].add(author)
+    pushed, stored = defaultdict(list), defaultdict(list)
+    writes = fetches = 0
+    timelines = []
+    for e in events:
+        if e[0] == "read":
+            stars = [a for a in followees[e[1]] if len(followers[a]) >= threshold]
+            fetches += len(stars)
+            lists = [sorted(pushed[e[1]], reverse=True)] + [sorted(stored[a], reverse=True) for a in stars]
+            merged = heapq.merge(*lists, reverse=True)
+            timelines.append([e[1], [p for _, p in list(merged)[:k]]])
+        elif len(followers[e[1]]) >= threshold:
+            stored[e[1]].append((e[3], e[2]))
+        else:
+            writes += len(followers[e[1]])
+            for f in followers[e[1]]:
+                pushed[f].append((e[3], e[2]))
+    return {"fanout_writes": writes, "pull_fetches": fetches, "timelines": timelines}
+''',
+    "choose_threshold": '''
+def choose_threshold(followers, events, k, max_fetches_per_read):
+    if not max_fetches_per_read >= 0:
+        raise ValueError(max_fetches_per_read)
+    n_reads = len([e for e in events if e[0] == "read"])
+    # the costs only change where the threshold passes a follower count: try 0 and each count + 1, smallest first
+    candidates = sorted({0} | {len(fs) + 1 for fs in followers.values()})
+    for t in candidates:
+        run = hybrid_feed(followers, events, t, k)
+        per_read = run["pull_fetches"] / n_reads if n_reads else 0.0
+        if per_read <= max_fetches_per_read:
+            return {"threshold": t, "fanout_writes": run["fanout_writes"], "fetches_per_read": per_read}
+    raise AssertionError("unreachable")
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_exactly_its_points(reports, name):
+    assert_loses_exactly(reports[name], name, MUTANTS[name])
+
+
+def test_alternative_correct_solution_scores_full_marks(reports):
+    assert_full_marks(reports["alternative"])
+
+
+def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
+    """unknown_listed_per_row passes every visible test; only the hidden edge case finds it."""
+    assert_caught_by_hidden_tests(reports["unknown_listed_per_row"], RECONCILE, "seed 1521", "missing_in_ledger")
+
+
+def test_release_answer_cells_run_unchanged_and_define_their_names():
+    assert_release_answer_cells_define_their_names(ASSIGNMENT, "check_environment")
