@@ -213,3 +213,137 @@ def payment_ledger(n: int, seed: int) -> list[list]:
     rng = np.random.default_rng(seed)
     prices = [int(x) for x in rng.integers(1, 1_000_000, size=max(1, n // 4))]
     return [[f"pay-{seed}-{k}", prices[int(rng.integers(len(prices)))]] for k in range(n)]
+
+
+# --------------------------------------------------------------------------- chat
+
+def run_chat(client_class: Callable, ops: Sequence[Sequence[Any]]) -> list:
+    """Build ``client = client_class()`` and apply ``ops``: ``["recv", conv, seq, message_id, text]`` calls
+    ``client.receive(conv, seq, message_id, text)`` (result None, or ``["error", name]`` when it raised),
+    ``["displayed", conv]`` and ``["cursor", conv]`` record what those methods return."""
+    client = client_class()
+    results = []
+    for op in ops:
+        if op[0] == "recv":
+            try:
+                results.append(client.receive(op[1], op[2], op[3], op[4]))
+            except Exception as exc:  # noqa: BLE001 (the error's name is the result)
+                results.append(["error", type(exc).__name__])
+        elif op[0] == "displayed":
+            results.append(client.displayed(op[1]))
+        elif op[0] == "cursor":
+            results.append(client.cursor(op[1]))
+        else:
+            raise ValueError(f"unknown op {op!r}")
+    return results
+
+
+CHAT_WORDS = ["ok", "lol", "see you", "on my way", "👍", "ok", "thanks", "ok"]
+
+
+def chat_deliveries(n_convs: int, n_messages: int, p_drop: float, p_duplicate: float, max_delay: int,
+                    seed: int) -> dict:
+    """Conversations ``c0 .. c{n-1}``, each with a log of ``n_messages`` messages (ids ``c0-m1`` .., seq 1..n,
+    texts that repeat: "ok" is common), sent one per second each, and what a lossy network delivers: each copy
+    is dropped with ``p_drop``, duplicated with ``p_duplicate`` and delayed by 0 to ``max_delay`` seconds, so
+    copies arrive out of order. Returns ``{"logs": {conv: [[seq, id, text], ...]}, "deliveries": [[conv, seq,
+    id, text], ...]}`` in arrival order."""
+    rng = np.random.default_rng(seed)
+    logs, arrivals = {}, []
+    for c in range(n_convs):
+        conv = f"c{c}"
+        logs[conv] = [[s, f"{conv}-m{s}", CHAT_WORDS[int(rng.integers(len(CHAT_WORDS)))]] for s in
+                      range(1, n_messages + 1)]
+        for seq, message_id, text in logs[conv]:
+            copies = 1 + (1 if rng.random() < p_duplicate else 0)
+            for _ in range(copies):
+                if rng.random() < p_drop:
+                    continue
+                arrivals.append((seq + int(rng.integers(0, max_delay + 1)), float(rng.random()),
+                                 [conv, seq, message_id, text]))
+    arrivals.sort(key=lambda a: (a[0], a[1]))
+    return {"logs": logs, "deliveries": [a[2] for a in arrivals]}
+
+
+def chat_simulation(client_class: Callable, n_convs: int, n_messages: int, p_drop: float, p_duplicate: float,
+                    max_delay: int, seed: int) -> dict:
+    """Deliver ``chat_deliveries(...)`` to ``client_class()``, then sync each conversation from the client's
+    cursor: the server resends every message with a seq above it, in order, without loss. Returns what the client
+    displayed and its cursors before and after the sync."""
+    run = chat_deliveries(n_convs, n_messages, p_drop, p_duplicate, max_delay, seed)
+    client = client_class()
+    for conv, seq, message_id, text in run["deliveries"]:
+        client.receive(conv, seq, message_id, text)
+    convs = sorted(run["logs"], key=lambda c: int(c[1:]))
+    before = [[conv, client.cursor(conv)] for conv in convs]
+    for conv, cursor in before:
+        for seq, message_id, text in run["logs"][conv]:
+            if seq > cursor:
+                client.receive(conv, seq, message_id, text)
+    return {"cursors_before_sync": before, "displayed": [[conv, client.displayed(conv)] for conv in convs],
+            "cursors": [[conv, client.cursor(conv)] for conv in convs]}
+
+
+# --------------------------------------------------------------------------- ride sharing
+
+def cells_in_reach(x: float, y: float, r: float, cell_km: float) -> int:
+    """How many grid cells (cell of a point: ``(floor(x / cell_km), floor(y / cell_km))``) the square of side ``2r``
+    centred on ``(x, y)`` touches: the most a grid search for drivers within ``r`` needs to look into."""
+    import math
+
+    across = math.floor((x + r) / cell_km) - math.floor((x - r) / cell_km) + 1
+    down = math.floor((y + r) / cell_km) - math.floor((y - r) / cell_km) + 1
+    return across * down
+
+
+def run_grid(grid_class: Callable, cell_km: float, ops: Sequence[Sequence[Any]]) -> list:
+    """Build ``grid = grid_class(cell_km)`` and apply ``ops``: ``["update", driver, x, y]`` and ``["remove",
+    driver]`` (result None), ``["nearest", x, y, k, r]``: ``[drivers, within_reach]``, the ids ``nearest`` returned
+    and whether the number of cells it reports is at most ``cells_in_reach(x, y, r, cell_km)``. A call that raises
+    gives ``["error", name]``."""
+    unknown = [op for op in ops if op[0] not in ("update", "remove", "nearest")]
+    if unknown:
+        raise ValueError(f"unknown ops {unknown}")
+    grid = grid_class(cell_km)
+    results = []
+    for op in ops:
+        try:
+            if op[0] == "update":
+                results.append(grid.update(op[1], op[2], op[3]))
+            elif op[0] == "remove":
+                results.append(grid.remove(op[1]))
+            else:
+                got = grid.nearest(op[1], op[2], op[3], op[4])
+                results.append([got["drivers"], got["cells"] <= cells_in_reach(op[1], op[2], op[4], cell_km)])
+        except Exception as exc:  # noqa: BLE001 (the error's name is the result)
+            results.append(["error", type(exc).__name__])
+    return results
+
+
+def city_ops(n_drivers: int, n_steps: int, size_km: float, seed: int, k_max: int = 10, r_max: float = 5.0) -> list:
+    """A seeded day in a city ``size_km`` wide centred on (0, 0): drivers ``d0`` .. appear at random points (to the
+    metre), then each step moves a driver a little, takes one off the road (a ride), brings one back, or asks for
+    the nearest ``k`` within ``r`` km of a random rider."""
+    rng = np.random.default_rng(seed)
+    half = size_km / 2
+
+    def point():
+        return [round(float(rng.uniform(-half, half)), 3), round(float(rng.uniform(-half, half)), 3)]
+
+    where = {f"d{i}": point() for i in range(n_drivers)}
+    ops = [["update", d, *p] for d, p in where.items()]
+    for _ in range(n_steps):
+        u = rng.random()
+        driver = f"d{int(rng.integers(n_drivers))}" if n_drivers else None
+        if driver and u < 0.35:
+            x, y = where[driver]
+            where[driver] = [round(x + float(rng.normal(0, 0.3)), 3), round(y + float(rng.normal(0, 0.3)), 3)]
+            ops.append(["update", driver, *where[driver]])
+        elif driver and u < 0.45:
+            ops.append(["remove", driver])
+        elif driver and u < 0.5:
+            ops.append(["update", driver, *where[driver]])
+        else:
+            ops.append(["nearest", *point(), int(rng.integers(1, k_max + 1)),
+                        round(float(rng.uniform(0, r_max)), 3)])
+    return ops

@@ -6,10 +6,13 @@ Conventions stated in the notebook: money is an ``int`` of minor units (cents), 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from autograde.contracts import Contract, Rule, boundary, edge
-from course.practice import FlakyProvider, ProviderTimeout, paginate_while_posting, run_payments
+from autograde.contracts import Contract, Rule, boundary, edge, greater_than
+from course.practice import (FlakyProvider, ProviderTimeout, chat_simulation, city_ops, paginate_while_posting,
+                             run_chat, run_grid, run_payments)
 
 
 def _is_money(x) -> bool:
@@ -175,7 +178,112 @@ def choose_threshold(followers, events, k, max_fetches_per_read):
     raise AssertionError("unreachable: a threshold above every follower count pulls nothing")
 
 
+# --------------------------------------------------------------------------- chat
+
+def assign_sequence(arrivals):
+    next_seq, given, out = {}, {}, []
+    for conv, _sender, _sender_seq, message_id in arrivals:
+        if (conv, message_id) not in given:
+            next_seq[conv] = next_seq.get(conv, 0) + 1
+            given[(conv, message_id)] = next_seq[conv]
+        out.append(given[(conv, message_id)])
+    return out
+
+
+class ModelChatClient:
+    def __init__(self):
+        self.shown, self.waiting, self.ids = {}, {}, {}
+
+    def receive(self, conv, seq, message_id, text):
+        if type(seq) is not int or seq < 1:
+            raise ValueError("seq is an int >= 1")
+        shown = self.shown.setdefault(conv, [])
+        waiting = self.waiting.setdefault(conv, {})
+        ids = self.ids.setdefault(conv, set())
+        if message_id in ids or seq <= len(shown) or seq in waiting:
+            return None
+        ids.add(message_id)
+        waiting[seq] = message_id
+        while len(shown) + 1 in waiting:
+            shown.append(waiting.pop(len(shown) + 1))
+        return None
+
+    def displayed(self, conv):
+        return list(self.shown.get(conv, []))
+
+    def cursor(self, conv):
+        return len(self.shown.get(conv, []))
+
+
+def chat_expected(client_class, ops):
+    return run_chat(ModelChatClient, ops)
+
+
+def chat_simulation_expected(client_class, **case):
+    return chat_simulation(ModelChatClient, **case)
+
+
+def chat_simulation_cases(seed, n):
+    """Seeded cases for ``chat_simulation``: 1 to 4 conversations, up to 40 messages, up to 30% drops and
+    duplicates, delays up to 10 s."""
+    rng = np.random.default_rng(seed)
+    return [{"n_convs": int(rng.integers(1, 5)), "n_messages": int(rng.integers(1, 41)),
+             "p_drop": float(rng.uniform(0, 0.3)), "p_duplicate": float(rng.uniform(0, 0.3)),
+             "max_delay": int(rng.integers(0, 11)), "seed": int(rng.integers(0, 10**6))} for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- ride sharing
+
+class ModelGrid:
+    """Brute force: every available driver's distance, every time (``cells`` 0: it looks into no grid)."""
+
+    def __init__(self, cell_km):
+        if not cell_km > 0:
+            raise ValueError("cell_km > 0")
+        self.where = {}
+
+    def update(self, driver, x, y):
+        self.where[driver] = (x, y)
+
+    def remove(self, driver):
+        self.where.pop(driver, None)
+
+    def distances(self, x, y):
+        return sorted((math.hypot(px - x, py - y), d) for d, (px, py) in self.where.items())
+
+    def nearest(self, x, y, k, r):
+        if type(k) is not int or k < 1:
+            raise ValueError("k is an int >= 1")
+        if not r >= 0:
+            raise ValueError("r >= 0")
+        return {"drivers": [d for dist, d in self.distances(x, y) if dist <= r][:k], "cells": 0}
+
+
+def grid_expected(grid_class, cell_km, ops):
+    return run_grid(ModelGrid, cell_km, ops)
+
+
+def _grid_unambiguous(case):
+    """No two drivers' distances to a rider closer than 10^-9 km without being equal, and none that close to `r`:
+    there, float rounding (hypot or sqrt, in which order) would decide. Exact ties come from equal offsets (drivers
+    at one point, or the rule's 3-4-5 triangles), which every method computes alike."""
+    if not case["cell_km"] > 0:
+        return True
+    model = ModelGrid(case["cell_km"])
+    for op in case["ops"]:
+        if op[0] == "update":
+            model.update(op[1], op[2], op[3])
+        elif op[0] == "remove":
+            model.remove(op[1])
+        else:
+            dists = [d for d, _ in model.distances(op[1], op[2])]
+            if any(0 < abs(d - op[4]) < 1e-9 for d in dists) or any(0 < b - a < 1e-9 for a, b in zip(dists, dists[1:])):
+                return False
+    return True
+
+
 # --------------------------------------------------------------------------- contracts: draws
+
 
 _ACCOUNTS = ["cash", "Cash", "revenue", "alice", "bob", "fees", "café", "escrow"]
 
@@ -292,7 +400,56 @@ def _choose_draw(rng):
     return case
 
 
+def _arrivals_draw(rng):
+    convs = ["general", "General", "café", "dm-ab"][:int(rng.integers(1, 5))]
+    senders = ["ann", "bob", "cy", "dee"][:int(rng.integers(1, 5))]
+    counters, sent, arrivals = {}, [], []
+    for _ in range(int(rng.choice([0, 1, 2, int(rng.integers(3, 60))]))):
+        if sent and rng.random() < 0.25:
+            arrivals.append(list(sent[int(rng.integers(len(sent)))]))  # a sender's retry
+            continue
+        conv, sender = convs[int(rng.integers(len(convs)))], senders[int(rng.integers(len(senders)))]
+        counters[(conv, sender)] = counters.get((conv, sender), 0) + 1
+        n = counters[(conv, sender)]
+        message = [conv, sender, n, f"{sender}-{n}-{int(rng.integers(10**6))}"]
+        sent.append(message)
+        arrivals.append(list(message))
+    return {"arrivals": arrivals}
+
+
+def _chat_ops_draw(rng):
+    from course.practice import chat_deliveries
+
+    run = chat_deliveries(int(rng.integers(1, 4)), int(rng.integers(1, 25)), float(rng.uniform(0, 0.4)),
+                          float(rng.uniform(0, 0.4)), int(rng.integers(0, 8)), int(rng.integers(0, 10**6)))
+    ops = []
+    for conv, seq, message_id, text in run["deliveries"]:
+        ops.append(["recv", conv, seq, message_id, text])
+        if rng.random() < 0.2:
+            ops.append([str(rng.choice(["displayed", "cursor"])), conv])
+    for conv in sorted(run["logs"]) + ["unknown"]:
+        ops += [["displayed", conv], ["cursor", conv]]
+    return {"ops": ops}
+
+
+def _recv(conv, seq, mid, text="ok"):
+    return ["recv", conv, seq, mid, text]
+
+
+_SHOW = [["displayed", "a"], ["cursor", "a"]]
+
+def _grid_draw(rng):
+    cell = float(rng.choice([0.125, 0.25, 0.5, 1.0, 2.0, 5.0]))
+    return {"cell_km": cell,
+            "ops": city_ops(int(rng.choice([0, 1, 2, int(rng.integers(3, 60))])), int(rng.integers(1, 60)),
+                            float(rng.choice([1.0, 5.0, 20.0, 60.0])), int(rng.integers(0, 10**6)),
+                            k_max=int(rng.integers(1, 12)), r_max=cell * float(rng.choice([0.5, 1.0, 3.0, 12.0])))}
+
+
+_EDGE = [["update", "west", 0.999, 0.5], ["update", "east", 1.001, 0.5], ["update", "far", 1.6, 0.5]]
+
 # hand-written cases for the rules
+
 _STAR = {"star": ["a", "b", "c"], "a": ["b"], "b": [], "c": []}
 _STAR_EVENTS = [["post", "star", 1, 1], ["post", "a", 2, 2], ["read", "b", 3], ["post", "star", 3, 3],
                 ["read", "b", 4], ["read", "c", 5]]
@@ -436,4 +593,75 @@ CONTRACTS = {c.name: c for c in [
                         outside={"followers": _STAR, "events": _STAR_EVENTS, "k": 5, "max_fetches_per_read": 0.9}),
                edge("no reads: 0 fetches per read, so threshold 0 (pull everything) wins",
                     {"followers": _STAR, "events": [["post", "a", 1, 1]], "k": 5, "max_fetches_per_read": 0.0})]),
+    Contract(
+        "assign_sequence", assign_sequence, draw=_arrivals_draw,
+        domain="0 to 59 arrivals in 1 to 4 conversations (names that differ in case, non-ASCII) from 1 to 4 "
+               "senders, a quarter of them retries of an earlier message",
+        rules=[edge("each conversation counts from 1 on its own, in arrival order, whatever the senders' counters",
+                    {"arrivals": [["a", "ann", 1, "x1"], ["a", "bob", 1, "y1"], ["b", "ann", 1, "x2"],
+                                  ["a", "ann", 2, "x3"]]}),
+               edge("a retried message (same conversation, same id) gets the seq it got the first time",
+                    {"arrivals": [["a", "ann", 1, "x1"], ["a", "bob", 1, "y1"], ["a", "ann", 1, "x1"],
+                                  ["a", "bob", 2, "y2"]]}),
+               edge("the same id in another conversation is another message",
+                    {"arrivals": [["a", "ann", 1, "m"], ["b", "ann", 1, "m"], ["a", "ann", 1, "m"]]}),
+               edge("conversations that differ only in case are different conversations",
+                    {"arrivals": [["a", "ann", 1, "m1"], ["A", "ann", 1, "m2"], ["a", "ann", 2, "m3"]]}),
+               edge("no arrivals: no seqs", {"arrivals": []})]),
+    Contract(
+        "ChatClient", chat_expected, draw=_chat_ops_draw, supplied=("client_class",),
+        domain="1 to 3 conversations of 1 to 24 messages, up to 40% of copies dropped and duplicated, delays up "
+               "to 7 s, with reads of `displayed` and `cursor` in between",
+        rules=[boundary("`receive` raises `ValueError` for a `seq` that is not an `int` >= 1",
+                        at={"ops": [_recv("a", 1, "m1")] + _SHOW},
+                        inside={"ops": [_recv("a", 2, "m2"), _recv("a", 1, "m1")] + _SHOW},
+                        outside=[{"ops": [_recv("a", 0, "m0")] + _SHOW}, {"ops": [_recv("a", 1.0, "m1")] + _SHOW},
+                                 {"ops": [_recv("a", -1, "m1"), _recv("a", 1, "m1")] + _SHOW}]),
+               edge("a message waits until every smaller seq is displayed, then they show in seq order",
+                    {"ops": [_recv("a", 3, "m3"), _recv("a", 2, "m2")] + _SHOW + [_recv("a", 1, "m1")] + _SHOW}),
+               edge("a duplicate delivery (same id) is shown once, also while it waits",
+                    {"ops": [_recv("a", 2, "m2"), _recv("a", 2, "m2"), _recv("a", 1, "m1"), _recv("a", 1, "m1"),
+                             _recv("a", 2, "m2")] + _SHOW}),
+               edge("different messages with the same text are different messages",
+                    {"ops": [_recv("a", 1, "m1", "ok"), _recv("a", 2, "m2", "ok"), _recv("a", 3, "m3", "ok")]
+                     + _SHOW}),
+               edge("a seq already displayed or already waiting is ignored, whatever its id",
+                    {"ops": [_recv("a", 1, "m1"), _recv("a", 1, "zz"), _recv("a", 3, "m3"), _recv("a", 3, "yy"),
+                             _recv("a", 2, "m2")] + _SHOW}),
+               edge("conversations are independent; names that differ in case differ; an unknown one shows "
+                    "nothing, cursor 0",
+                    {"ops": [_recv("a", 1, "m1"), _recv("A", 2, "m2"), _recv("b", 1, "m1")] + _SHOW
+                     + [["displayed", "A"], ["cursor", "A"], ["displayed", "b"], ["displayed", "zz"],
+                        ["cursor", "zz"]]})]),
+    Contract(
+        "DriverGrid", grid_expected, draw=_grid_draw, accept=_grid_unambiguous, supplied=("grid_class",),
+        domain="cells of 0.125 to 5 km, cities 1 to 60 km wide around (0, 0) (negative coordinates too), 0 to 59 "
+               "drivers that move, leave and come back, radii up to 12 cells, k from 1 to 11",
+        rules=[greater_than("cell_km", 0, step=0.125, says="`cell_km` > 0, else `ValueError`"),
+               boundary("a driver just across a cell edge is found when within `r`",
+                        at={"cell_km": 1.0, "ops": _EDGE + [["nearest", 0.999, 0.5, 3, 0.5]]},
+                        inside={"cell_km": 1.0, "ops": _EDGE + [["nearest", 1.001, 0.5, 3, 0.5]]},
+                        outside={"cell_km": 1.0, "ops": _EDGE + [["nearest", 0.98, 0.5, 3, 0.02]]}),
+               boundary("a driver at exactly `r` counts; farther does not",
+                        at={"cell_km": 1.0, "ops": [["update", "a", 3.0, 4.0], ["nearest", 0.0, 0.0, 5, 5.0]]},
+                        inside={"cell_km": 1.0, "ops": [["update", "a", 3.0, 4.0], ["nearest", 0.0, 0.0, 5, 5.5]]},
+                        outside={"cell_km": 1.0, "ops": [["update", "a", 3.0, 4.0], ["nearest", 0.0, 0.0, 5, 4.5]]}),
+               edge("a radius wider than several cells finds drivers several cells away; negative coordinates work",
+                    {"cell_km": 0.5, "ops": [["update", "a", -3.2, -0.1], ["update", "b", 2.9, 2.9],
+                                             ["update", "c", -0.2, -0.3], ["nearest", 0.1, 0.1, 5, 4.5]]}),
+               edge("equal distances are ordered by driver id; at most `k` are returned",
+                    {"cell_km": 1.0, "ops": [["update", "b", 3.0, 4.0], ["update", "a", 4.0, 3.0],
+                                             ["update", "c", 0.0, 5.0], ["nearest", 0.0, 0.0, 2, 6.0],
+                                             ["nearest", 0.0, 0.0, 5, 6.0]]}),
+               edge("a moved driver is found only at its new place; a removed one is not found; `remove` of an "
+                    "unknown driver does nothing",
+                    {"cell_km": 1.0, "ops": [["update", "a", 0.2, 0.2], ["update", "a", 7.5, 7.5], ["remove", "zz"],
+                                             ["nearest", 0.0, 0.0, 3, 2.0], ["nearest", 7.0, 7.0, 3, 2.0],
+                                             ["remove", "a"], ["nearest", 7.0, 7.0, 3, 2.0]]}),
+               edge("`k` is an `int` >= 1 and `r` >= 0, else `nearest` raises `ValueError`; `r` = 0 finds a driver "
+                    "exactly at the rider",
+                    {"cell_km": 1.0, "ops": [["update", "a", 0.5, 0.5], ["nearest", 0.5, 0.5, 0, 1.0],
+                                             ["nearest", 0.5, 0.5, 1.5, 1.0], ["nearest", 0.5, 0.5, 1, -0.001],
+                                             ["nearest", 0.5, 0.5, 1, 0.0]]}),
+               edge("no drivers: nothing found", {"cell_km": 1.0, "ops": [["nearest", 0.0, 0.0, 3, 10.0]]})]),
 ]}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from autograde.reference import design_practice as ref
-from course.practice import (FlakyProvider, ProviderTimeout, feed_posts, feed_workload, paginate_while_posting,
-                             payment_ledger, power_law_followers, run_payments, settlement_file)
+from course.practice import (FlakyProvider, ProviderTimeout, cells_in_reach, chat_deliveries, chat_simulation,
+                             city_ops, feed_posts, feed_workload, paginate_while_posting, payment_ledger,
+                             power_law_followers, run_chat, run_grid, run_payments, settlement_file)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 1530])
@@ -118,3 +119,84 @@ def test_settlement_file_injects_what_it_says(seed):
     mismatched = sorted(set(injected["mismatched"]) - set(injected["duplicated"]))
     assert [r[0] for r in report["amount_mismatch"]] == mismatched, f"seed {seed}"
     assert len(set(a for _, a in ledger)) < len(ledger), f"seed {seed}: amounts must repeat"
+
+
+def test_chat_deliveries_drop_duplicate_and_reorder():
+    run = chat_deliveries(3, 40, p_drop=0.1, p_duplicate=0.2, max_delay=5, seed=11)
+    assert run == chat_deliveries(3, 40, p_drop=0.1, p_duplicate=0.2, max_delay=5, seed=11), "not replayable"
+    ids = [d[2] for d in run["deliveries"]]
+    every = {m[1] for log in run["logs"].values() for m in log}
+    assert len(ids) != len(set(ids)), "seed 11: expected duplicates"
+    assert set(ids) < every, "seed 11: expected drops"
+    per_conv = [[d[1] for d in run["deliveries"] if d[0] == conv] for conv in run["logs"]]
+    assert any(seqs != sorted(seqs) for seqs in per_conv), "seed 11: expected reordering"
+    texts = [m[2] for m in run["logs"]["c0"]]
+    assert len(set(texts)) < len(texts), "seed 11: texts must repeat (de-duplication by content must fail)"
+
+
+def test_chat_deliveries_without_faults_deliver_the_logs_in_order():
+    run = chat_deliveries(2, 10, 0.0, 0.0, 0, seed=1)
+    for conv, log in run["logs"].items():
+        assert [d[1:] for d in run["deliveries"] if d[0] == conv] == log
+
+
+def test_chat_simulation_syncs_a_correct_client_and_exposes_a_naive_one():
+    class OnArrival(ref.ModelChatClient):
+        def receive(self, conv, seq, message_id, text):
+            self.shown.setdefault(conv, []).append(message_id)
+
+    case = dict(n_convs=3, n_messages=30, p_drop=0.2, p_duplicate=0.2, max_delay=4, seed=5)
+    logs = chat_deliveries(**case)["logs"]
+    good = chat_simulation(ref.ModelChatClient, **case)
+    assert good["displayed"] == [[c, [m[1] for m in logs[c]]] for c in ["c0", "c1", "c2"]], good
+    assert good["cursors"] == [[c, 30] for c in ["c0", "c1", "c2"]]
+    assert any(cursor < 30 for _, cursor in good["cursors_before_sync"]), "seed 5: drops must leave gaps to sync"
+    bad = chat_simulation(OnArrival, **case)
+    assert bad["displayed"] != good["displayed"]
+
+
+def test_run_chat_reports_errors_by_name():
+    assert run_chat(ref.ModelChatClient, [["recv", "a", 0, "m", "x"], ["recv", "a", 1, "m", "x"], ["displayed", "a"],
+                                          ["cursor", "a"], ["cursor", "b"]]) == [["error", "ValueError"], None,
+                                                                                ["m"], 1, 0]
+    with pytest.raises(ValueError):
+        run_chat(ref.ModelChatClient, [["nope"]])
+
+
+def test_cells_in_reach_counts_the_cells_a_square_touches():
+    assert cells_in_reach(0.5, 0.5, 0.4, 1.0) == 1
+    assert cells_in_reach(0.5, 0.5, 0.5, 1.0) == 4  # the square reaches x = 1.0 and y = 1.0, the next cells
+    assert cells_in_reach(-0.5, -0.5, 0.2, 1.0) == 1
+    assert cells_in_reach(0.0, 0.0, 2.0, 1.0) == 25
+
+
+class _Bucketless(ref.ModelGrid):
+    def nearest(self, x, y, k, r):
+        return {**super().nearest(x, y, k, r), "cells": 10**9}
+
+
+class _OwnCellOnly(ref.ModelGrid):
+    def nearest(self, x, y, k, r):
+        got = super().nearest(x, y, k, r)
+        same = [d for d in got["drivers"] if int(self.where[d][0] // 1) == int(x // 1)]
+        return {"drivers": same, "cells": 1}
+
+
+def test_run_grid_reports_cells_beyond_reach_and_missed_drivers():
+    ops = [["update", "w", 0.999, 0.5], ["update", "e", 1.001, 0.5], ["nearest", 0.999, 0.5, 3, 0.5]]
+    assert run_grid(ref.ModelGrid, 1.0, ops) == [None, None, [["w", "e"], True]]
+    assert run_grid(_Bucketless, 1.0, ops)[-1] == [["w", "e"], False]
+    assert run_grid(_OwnCellOnly, 1.0, ops)[-1] == [["w"], True]
+    assert run_grid(ref.ModelGrid, 1.0, [["nearest", 0, 0, 0, 1.0]]) == [["error", "ValueError"]]
+    with pytest.raises(ValueError):
+        run_grid(ref.ModelGrid, 1.0, [["teleport", "a"]])
+
+
+def test_city_ops_is_seeded_and_moves_removes_and_queries():
+    ops = city_ops(30, 200, 10.0, seed=8)
+    assert ops == city_ops(30, 200, 10.0, seed=8)
+    kinds = {op[0] for op in ops}
+    assert kinds == {"update", "remove", "nearest"}, kinds
+    assert all(-5 <= op[1] <= 5 for op in ops if op[0] == "nearest")
+    moved = {op[1] for op in ops[30:] if op[0] == "update"}
+    assert len(moved) > 5, f"seed 8: expected drivers to move, moved {moved}"

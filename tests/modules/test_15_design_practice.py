@@ -11,6 +11,7 @@ ASSIGNMENT = "15-design-practice"
 
 LEDGER, PAY, RECONCILE = "correct_post_transactions", "correct_payment_api", "correct_reconcile"
 PAGE, HYBRID, CHOOSE = "correct_feed_page", "correct_hybrid_feed", "correct_choose_threshold"
+SEQUENCE, CHAT, GRID = "correct_assign_sequence", "correct_chat_client", "correct_driver_grid"
 
 _BY_AMOUNT = '''    unmatched = list(settlement)
     for reference in sorted(booked):
@@ -74,6 +75,47 @@ MUTANTS = {
     "target_met_exactly_missed": Mutant(
         "choose_threshold", "if per_read <= max_fetches_per_read:", "if per_read < max_fetches_per_read:",
         frozenset({CHOOSE}), "a target met exactly counted as missed"),
+    # chat
+    "sender_assigned_seq": Mutant(
+        "assign_sequence", "    for conv, _, _, message_id in arrivals:",
+        "    for conv, _, sender_seq, message_id in arrivals:\n        seqs.append(sender_seq)\n        continue",
+        frozenset({SEQUENCE}), "sequence numbers assigned by senders: two senders' first messages are both 1"),
+    "retry_gets_new_seq": Mutant(
+        "assign_sequence", "        if key not in assigned:\n", "        if True:\n",
+        frozenset({SEQUENCE}), "a sender's retry is numbered again: the message appears twice"),
+    "dedup_by_content": Mutant(
+        "chat_client",
+        'if message_id in state["ids"] or seq <= len(state["shown"]) or seq in state["waiting"]:\n'
+        '            return None\n        state["ids"].add(message_id)',
+        'if text in state["ids"] or seq <= len(state["shown"]) or seq in state["waiting"]:\n'
+        '            return None\n        state["ids"].add(text)',
+        frozenset({CHAT}), "de-duplication by content: a second \"ok\" is taken for a duplicate and lost"),
+    "display_on_arrival": Mutant(
+        "chat_client", '        while len(state["shown"]) + 1 in state["waiting"]:\n'
+                       '            state["shown"].append(state["waiting"].pop(len(state["shown"]) + 1))\n',
+        '        state["shown"].append(state["waiting"].pop(seq))\n',
+        frozenset({CHAT}), "messages displayed as they arrive: reordering shows them out of order"),
+    # ride sharing
+    "own_cell_only": Mutant(
+        "driver_grid",
+        "        for cx in range(math.floor((x - r) / size), math.floor((x + r) / size) + 1):\n"
+        "            for cy in range(math.floor((y - r) / size), math.floor((y + r) / size) + 1):\n",
+        "        for cx in [math.floor(x / size)]:\n            for cy in [math.floor(y / size)]:\n",
+        frozenset({GRID}), "a grid search of the rider's own cell: misses drivers just across a cell edge"),
+    "three_by_three": Mutant(
+        "driver_grid",
+        "        for cx in range(math.floor((x - r) / size), math.floor((x + r) / size) + 1):\n"
+        "            for cy in range(math.floor((y - r) / size), math.floor((y + r) / size) + 1):\n",
+        "        for cx in range(math.floor(x / size) - 1, math.floor(x / size) + 2):\n"
+        "            for cy in range(math.floor(y / size) - 1, math.floor(y / size) + 2):\n",
+        frozenset({GRID}), "always the 3 x 3 cells around the rider: misses drivers when r is wider than a cell"),
+    "truncated_cells": Mutant(
+        "driver_grid", "cell = (math.floor(x / self.cell_km), math.floor(y / self.cell_km))",
+        "cell = (int(x / self.cell_km), int(y / self.cell_km))",
+        frozenset({GRID}), "int() truncates towards zero: drivers west or south of the centre sit in the wrong cell"),
+    "radius_exclusive": Mutant(
+        "driver_grid", "if distance <= r:", "if distance < r:",
+        frozenset({GRID}), "a driver at exactly r km is left out"),
 }
 
 _OFFSET = '''    newest_first = sorted(((time, post_id) for post_id, time in posts), reverse=True)
@@ -237,6 +279,89 @@ def choose_threshold(followers, events, k, max_fetches_per_read):
         if per_read <= max_fetches_per_read:
             return {"threshold": t, "fanout_writes": run["fanout_writes"], "fetches_per_read": per_read}
     raise AssertionError("unreachable")
+''',
+    "assign_sequence": '''
+from collections import defaultdict
+from itertools import count
+
+def assign_sequence(arrivals):
+    counters = defaultdict(lambda: count(1))
+    first_seq = {}
+    out = []
+    for arrival in arrivals:
+        conv, message_id = arrival[0], arrival[3]
+        if (conv, message_id) not in first_seq:
+            first_seq[(conv, message_id)] = next(counters[conv])
+        out.append(first_seq[(conv, message_id)])
+    return out
+''',
+    "chat_client": '''
+import heapq
+
+
+class ChatClient:
+    def __init__(self):
+        self.shown, self.heaps, self.known = {}, {}, {}
+
+    def receive(self, conv, seq, message_id, text):
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq <= 0:
+            raise ValueError(seq)
+        shown = self.shown.setdefault(conv, [])
+        heap = self.heaps.setdefault(conv, [])
+        ids, seqs = self.known.setdefault(conv, (set(), set()))
+        if message_id in ids or seq in seqs:
+            return
+        ids.add(message_id)
+        seqs.add(seq)
+        heapq.heappush(heap, (seq, message_id))
+        while heap and heap[0][0] == len(shown) + 1:
+            shown.append(heapq.heappop(heap)[1])
+
+    def displayed(self, conv):
+        return self.shown.get(conv, [])[:]
+
+    def cursor(self, conv):
+        return len(self.shown.get(conv, ()))
+''',
+    "driver_grid": '''
+import math
+from collections import defaultdict
+
+
+class DriverGrid:
+    def __init__(self, cell_km):
+        if cell_km <= 0:
+            raise ValueError(cell_km)
+        self.size = cell_km
+        self.buckets = defaultdict(set)
+        self.position = {}
+
+    def _key(self, x, y):
+        return math.floor(x / self.size), math.floor(y / self.size)
+
+    def update(self, driver, x, y):
+        if driver in self.position:
+            self.buckets[self._key(*self.position[driver])].discard(driver)
+        self.position[driver] = (x, y)
+        self.buckets[self._key(x, y)].add(driver)
+
+    def remove(self, driver):
+        if driver in self.position:
+            self.buckets[self._key(*self.position.pop(driver))].discard(driver)
+
+    def nearest(self, x, y, k, r):
+        if isinstance(k, bool) or not isinstance(k, int) or k <= 0 or r < 0:
+            raise ValueError((k, r))
+        (x0, y0), (x1, y1) = self._key(x - r, y - r), self._key(x + r, y + r)
+        keys = [(cx, cy) for cx in range(x0, x1 + 1) for cy in range(y0, y1 + 1)]
+        candidates = []
+        for key in keys:
+            for d in self.buckets.get(key, ()):
+                px, py = self.position[d]
+                dist = math.sqrt((px - x) ** 2 + (py - y) ** 2)
+                if dist <= r:
+                    candidates.append((dist, d))
+        return {"cells": len(keys), "drivers": [d for _, d in sorted(candidates)[:k]]}
 ''',
 }
 
