@@ -41,8 +41,8 @@ def main() -> None:
     events = feed_workload(graph, n_posts=args.users, n_reads=2 * args.users, seed=15)
     posts = sum(1 for e in events if e[0] == "post")
     reads = len(events) - posts
-    print(f"{args.users:,} users, {sum(counts):,} follows, most followed {counts[0]:,}; {posts:,} posts, {reads:,} reads "
-          "(seed 15)")
+    print(f"{args.users:,} users, {sum(counts):,} follows, most followed {counts[0]:,}; {posts:,} posts, "
+          f"{reads:,} reads (seed 15)")
     for threshold in (0, 20, 50, 100, 200, 500, counts[0] + 1):
         start = time.perf_counter()
         run = hybrid_feed(graph, events, threshold, 20)

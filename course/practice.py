@@ -347,3 +347,41 @@ def city_ops(n_drivers: int, n_steps: int, size_km: float, seed: int, k_max: int
             ops.append(["nearest", *point(), int(rng.integers(1, k_max + 1)),
                         round(float(rng.uniform(0, r_max)), 3)])
     return ops
+
+
+# --------------------------------------------------------------------------- presence
+
+def heartbeat_trace(interval: float, p_loss: float, max_delay: float, sessions: Sequence[Sequence[float]],
+                    seed: int) -> list[float]:
+    """Arrival times (sorted, rounded to the millisecond) of the heartbeats a client sends every ``interval`` seconds
+    while connected (``sessions``: ``[start, end]`` pairs), each lost with ``p_loss`` and delayed by up to
+    ``max_delay`` seconds on the way."""
+    rng = np.random.default_rng(seed)
+    arrivals = []
+    for start, end in sessions:
+        t = float(start)
+        while t < end:
+            if rng.random() >= p_loss:
+                arrivals.append(round(t + float(rng.uniform(0, max_delay)), 3))
+            t += interval
+    return sorted(arrivals)
+
+
+def presence_report(presence_fn: Callable, interval: float, p_loss: float, max_delay: float,
+                    sessions: Sequence[Sequence[float]], timeout: float, grace: float, until: float,
+                    seed: int) -> dict:
+    """Run ``presence_fn(heartbeats, timeout, grace, until)`` on ``heartbeat_trace(...)`` and score it against the
+    truth: ``false_offline``, offline transitions while the client was connected (flaps), and ``detection``, for each
+    session that ended before ``until``, the seconds from its end to the first offline transition after it (None
+    when none came)."""
+    beats = heartbeat_trace(interval, p_loss, max_delay, sessions, seed)
+    transitions = presence_fn(beats, timeout, grace, until)
+    offline = [t for t, state in transitions if state == "offline"]
+    connected = [(float(s), float(e)) for s, e in sessions]
+    false_offline = sum(1 for t in offline if any(s <= t < e for s, e in connected))
+    detection = []
+    for _, end in connected:
+        if end <= until:
+            later = [t - end for t in offline if t >= end]
+            detection.append(round(min(later), 3) if later else None)
+    return {"transitions": len(transitions), "false_offline": false_offline, "detection": detection}

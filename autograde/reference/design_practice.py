@@ -282,6 +282,29 @@ def _grid_unambiguous(case):
     return True
 
 
+# --------------------------------------------------------------------------- presence
+
+def presence(heartbeats, timeout, grace, until):
+    if not timeout > 0:
+        raise ValueError("timeout > 0")
+    if not grace >= 0:
+        raise ValueError("grace >= 0")
+    if any(b < a for a, b in zip(heartbeats, heartbeats[1:])):
+        raise ValueError("heartbeats are sorted")
+    out, deadline = [], None
+    for t in heartbeats:
+        if t > until:
+            break
+        if deadline is None:
+            out.append([t, "online"])
+        elif t > deadline:
+            out += [[deadline, "offline"], [t, "online"]]
+        deadline = t + timeout + grace
+    if deadline is not None and deadline <= until:
+        out.append([deadline, "offline"])
+    return out
+
+
 # --------------------------------------------------------------------------- contracts: draws
 
 
@@ -447,6 +470,37 @@ def _grid_draw(rng):
 
 
 _EDGE = [["update", "west", 0.999, 0.5], ["update", "east", 1.001, 0.5], ["update", "far", 1.6, 0.5]]
+
+def _presence_draw(rng):
+    from course.practice import heartbeat_trace
+
+    interval = float(rng.choice([0.5, 1.0, 5.0, 30.0]))
+    sessions, t = [], float(rng.uniform(0, 10 * interval))
+    for _ in range(int(rng.integers(0, 4))):
+        length = float(rng.uniform(1, 60)) * interval
+        sessions.append([round(t, 3), round(t + length, 3)])
+        t += length + float(rng.uniform(0, 20)) * interval
+    beats = heartbeat_trace(interval, float(rng.uniform(0, 0.4)), float(rng.uniform(0, interval)), sessions,
+                            int(rng.integers(0, 10**6)))
+    return {"heartbeats": beats, "timeout": interval * float(rng.choice([1.0, 1.5, 2.0, 3.0])),
+            "grace": interval * float(rng.choice([0.0, 0.5, 1.0, 2.0, 5.0])),
+            "until": round(t + float(rng.uniform(-30, 30)) * interval, 3)}
+
+
+def _presence_unambiguous(case):
+    """No heartbeat (nor `until`) within 10^-6 s of a deadline unless it is exactly there however the deadline is
+    summed: `(t + timeout) + grace` and `t + (timeout + grace)` can differ in the last bit."""
+    beats, timeout, grace = case.get("heartbeats", []), case.get("timeout", 1.0), case.get("grace", 0.0)
+    if not (isinstance(timeout, (int, float)) and isinstance(grace, (int, float))):
+        return True
+    for a, b in list(zip(beats, beats[1:])) + ([(beats[-1], case.get("until", 0.0))] if beats else []):
+        d1, d2 = (a + timeout) + grace, a + (timeout + grace)
+        if min(abs(d1 - b), abs(d2 - b)) < 1e-6 and not d1 == d2 == b:
+            return False
+    return True
+
+
+_BEATS = [0.0, 1.0, 2.0, 5.0, 6.0]
 
 # hand-written cases for the rules
 
@@ -664,4 +718,27 @@ CONTRACTS = {c.name: c for c in [
                                              ["nearest", 0.5, 0.5, 1.5, 1.0], ["nearest", 0.5, 0.5, 1, -0.001],
                                              ["nearest", 0.5, 0.5, 1, 0.0]]}),
                edge("no drivers: nothing found", {"cell_km": 1.0, "ops": [["nearest", 0.0, 0.0, 3, 10.0]]})]),
+    Contract(
+        "presence", presence, draw=_presence_draw, accept=_presence_unambiguous,
+        domain="0 to 3 sessions of 1 to 60 heartbeat intervals (0.5 to 30 s), up to 40% of heartbeats lost and "
+               "delays up to one interval, timeouts of 1 to 3 intervals, grace of 0 to 5 intervals, `until` before, "
+               "inside or after the last session",
+        rules=[greater_than("timeout", 0, step=0.5, says="`timeout` > 0, else `ValueError`"),
+               Rule("`grace` >= 0, else `ValueError`", at={"grace": 0.0}, inside={"grace": 0.5},
+                    outside={"grace": -0.5}),
+               Rule("`heartbeats` are sorted (equal times allowed), else `ValueError`",
+                    at={"heartbeats": [1.0, 1.0, 2.0]}, inside={"heartbeats": [1.0, 2.0]},
+                    outside={"heartbeats": [2.0, 1.0]}),
+               boundary("offline at `last + timeout + grace` when no heartbeat came by then; a heartbeat at that "
+                        "very moment keeps the user online",
+                        at={"heartbeats": _BEATS, "timeout": 2.0, "grace": 1.0, "until": 10.0},
+                        inside={"heartbeats": _BEATS, "timeout": 2.0, "grace": 1.5, "until": 10.0},
+                        outside={"heartbeats": _BEATS, "timeout": 2.0, "grace": 0.5, "until": 10.0}),
+               boundary("transitions up to `until` included",
+                        at={"heartbeats": _BEATS, "timeout": 2.0, "grace": 1.0, "until": 9.0},
+                        inside={"heartbeats": _BEATS, "timeout": 2.0, "grace": 1.0, "until": 9.5},
+                        outside={"heartbeats": _BEATS, "timeout": 2.0, "grace": 1.0, "until": 8.5}),
+               edge("no heartbeats: never online", {"heartbeats": [], "timeout": 2.0, "grace": 1.0, "until": 9.0}),
+               edge("heartbeats after `until` are not seen",
+                    {"heartbeats": [0.0, 1.0, 20.0], "timeout": 2.0, "grace": 0.0, "until": 10.0})]),
 ]}

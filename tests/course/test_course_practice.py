@@ -6,8 +6,9 @@ import pytest
 
 from autograde.reference import design_practice as ref
 from course.practice import (FlakyProvider, ProviderTimeout, cells_in_reach, chat_deliveries, chat_simulation,
-                             city_ops, feed_posts, feed_workload, paginate_while_posting, payment_ledger,
-                             power_law_followers, run_chat, run_grid, run_payments, settlement_file)
+                             city_ops, feed_posts, feed_workload, heartbeat_trace, paginate_while_posting,
+                             payment_ledger, power_law_followers, presence_report, run_chat, run_grid, run_payments,
+                             settlement_file)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 1530])
@@ -15,7 +16,8 @@ def test_follower_graph_is_seeded_and_has_a_heavy_tail(seed):
     graph = power_law_followers(1_000, seed, m=2)
     assert graph == power_law_followers(1_000, seed, m=2), f"seed {seed}: not replayable"
     counts = sorted((len(f) for f in graph.values()), reverse=True)
-    assert sum(counts) == 2 * (1_000 - 2), f"seed {seed}: expected {2 * 998} follows (m per new user), got {sum(counts)}"
+    assert sum(counts) == 2 * (1_000 - 2), f"seed {seed}: expected {2 * 998} follows (m per new user), " \
+                                           f"got {sum(counts)}"
     median = counts[len(counts) // 2]
     assert counts[0] >= 10 * max(median, 1), f"seed {seed}: most followed {counts[0]}, median {median}: no heavy tail"
     for user, fs in graph.items():
@@ -200,3 +202,21 @@ def test_city_ops_is_seeded_and_moves_removes_and_queries():
     assert all(-5 <= op[1] <= 5 for op in ops if op[0] == "nearest")
     moved = {op[1] for op in ops[30:] if op[0] == "update"}
     assert len(moved) > 5, f"seed 8: expected drivers to move, moved {moved}"
+
+
+def test_heartbeat_trace_sends_only_while_connected_and_loses_some():
+    beats = heartbeat_trace(5.0, 0.2, 1.0, [[0.0, 100.0], [200.0, 300.0]], seed=3)
+    assert beats == sorted(beats) == heartbeat_trace(5.0, 0.2, 1.0, [[0.0, 100.0], [200.0, 300.0]], seed=3)
+    assert all(0 <= b <= 101 or 200 <= b <= 301 for b in beats), beats
+    assert 20 < len(beats) < 40, f"seed 3: 40 sent, 20% lost; got {len(beats)}"
+
+
+def test_presence_report_counts_flaps_and_detection():
+    case = dict(interval=5.0, p_loss=0.2, max_delay=1.0, sessions=[[0.0, 500.0]], until=700.0, seed=4)
+    strict = presence_report(ref.presence, timeout=6.0, grace=0.0, **case)
+    patient = presence_report(ref.presence, timeout=6.0, grace=30.0, **case)
+    assert strict["false_offline"] > 0, strict
+    assert patient["false_offline"] == 0, patient
+    assert 30 <= patient["detection"][0] <= 6 + 30 + 5, patient  # the last beat was sent up to one interval early
+    never = presence_report(lambda beats, t, g, u: [], timeout=6.0, grace=0.0, **case)
+    assert never == {"transitions": 0, "false_offline": 0, "detection": [None]}

@@ -12,6 +12,7 @@ ASSIGNMENT = "15-design-practice"
 LEDGER, PAY, RECONCILE = "correct_post_transactions", "correct_payment_api", "correct_reconcile"
 PAGE, HYBRID, CHOOSE = "correct_feed_page", "correct_hybrid_feed", "correct_choose_threshold"
 SEQUENCE, CHAT, GRID = "correct_assign_sequence", "correct_chat_client", "correct_driver_grid"
+PRESENCE = "correct_presence"
 
 _BY_AMOUNT = '''    unmatched = list(settlement)
     for reference in sorted(booked):
@@ -116,6 +117,13 @@ MUTANTS = {
     "radius_exclusive": Mutant(
         "driver_grid", "if distance <= r:", "if distance < r:",
         frozenset({GRID}), "a driver at exactly r km is left out"),
+    # presence
+    "no_grace": Mutant(
+        "presence", "    silence = timeout + grace\n", "    silence = timeout\n",
+        frozenset({PRESENCE}), "a presence timeout with no grace: one lost heartbeat flaps the user offline"),
+    "late_heartbeat_at_deadline": Mutant(
+        "presence", "if current - previous > silence:", "if current - previous >= silence:",
+        frozenset({PRESENCE}), "a heartbeat arriving exactly at the deadline counted as late"),
 }
 
 _OFFSET = '''    newest_first = sorted(((time, post_id) for post_id, time in posts), reverse=True)
@@ -362,6 +370,23 @@ class DriverGrid:
                 if dist <= r:
                     candidates.append((dist, d))
         return {"cells": len(keys), "drivers": [d for _, d in sorted(candidates)[:k]]}
+''',
+    "presence": '''
+def presence(heartbeats, timeout, grace, until):
+    if timeout <= 0 or grace < 0 or any(a > b for a, b in zip(heartbeats, heartbeats[1:])):
+        raise ValueError("bad arguments")
+    events, online_until = [], None
+    for t in heartbeats:
+        if t > until:
+            break
+        if online_until is not None and t > online_until:
+            events.append([online_until, "offline"])
+        if online_until is None or t > online_until:
+            events.append([t, "online"])
+        online_until = t + timeout + grace
+    if online_until is not None and online_until <= until:
+        events.append([online_until, "offline"])
+    return events
 ''',
 }
 
