@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from autograde.contracts import Contract, Rule, boundary, edge, greater_than
+from autograde.contracts import OMIT, Contract, Rule, boundary, edge, greater_than
 from course.practice import (FlakyProvider, ProviderTimeout, chat_simulation, city_ops, paginate_while_posting,
                              run_chat, run_grid, run_payments)
 
@@ -305,6 +305,24 @@ def presence(heartbeats, timeout, grace, until):
     return out
 
 
+# --------------------------------------------------------------------------- capacity
+
+def capacity(daily_active_users, actions_per_user, read_write_ratio, bytes_per_write, retention_days,
+             peak_factor=3.0, replication=3, rps_per_server=1000, target_utilisation=0.7):
+    if min(daily_active_users, actions_per_user, read_write_ratio, bytes_per_write, retention_days) < 0:
+        raise ValueError("counts, ratios and sizes are >= 0")
+    if peak_factor < 1 or replication < 1 or not rps_per_server > 0 or not 0 < target_utilisation <= 1:
+        raise ValueError("peak_factor >= 1, replication >= 1, rps_per_server > 0, 0 < target_utilisation <= 1")
+    writes_per_day = daily_active_users * actions_per_user
+    average = writes_per_day / 86_400
+    peak_writes = average * peak_factor
+    peak_reads = peak_writes * read_write_ratio
+    return {"writes_per_s": average, "peak_writes_per_s": peak_writes, "peak_reads_per_s": peak_reads,
+            "storage_bytes": writes_per_day * bytes_per_write * retention_days * replication,
+            "peak_in_bytes_per_s": peak_writes * bytes_per_write, "peak_out_bytes_per_s": peak_reads * bytes_per_write,
+            "servers": math.ceil((peak_writes + peak_reads) / (rps_per_server * target_utilisation))}
+
+
 # --------------------------------------------------------------------------- contracts: draws
 
 
@@ -501,6 +519,33 @@ def _presence_unambiguous(case):
 
 
 _BEATS = [0.0, 1.0, 2.0, 5.0, 6.0]
+
+def _capacity_draw(rng):
+    from autograde.contracts import log_uniform
+
+    return {"daily_active_users": round(log_uniform(rng, 1, 2e9)),
+            "actions_per_user": round(log_uniform(rng, 0.01, 500), 2),
+            "read_write_ratio": round(log_uniform(rng, 0.01, 1000), 2), "bytes_per_write": int(rng.integers(1, 10**7)),
+            "retention_days": int(rng.choice([0, 1, 30, 365, 1825, int(rng.integers(1, 3650))])),
+            "peak_factor": round(float(rng.uniform(1, 10)), 2), "replication": int(rng.integers(1, 6)),
+            "rps_per_server": round(log_uniform(rng, 10, 1e5), 1),
+            "target_utilisation": round(float(rng.uniform(0.1, 1.0)), 2)}
+
+
+def _capacity_unambiguous(case):
+    """Servers exactly whole, or clearly not (over 10^-6 away): near a whole number, float noise (which order the
+    divisions run in) would decide ceil. The exact boundary has its own rule, with numbers exact in binary."""
+    try:
+        got = capacity(**case)
+    except ValueError:
+        return True
+    load = got["peak_writes_per_s"] + got["peak_reads_per_s"]
+    x = load / (case.get("rps_per_server", 1000) * case.get("target_utilisation", 0.7))
+    return x == round(x) or abs(x - round(x)) > 1e-6
+
+
+_CAP = {"daily_active_users": 86_400, "actions_per_user": 10, "read_write_ratio": 4, "bytes_per_write": 100,
+        "retention_days": 10, "peak_factor": 2.0, "replication": 1, "rps_per_server": 100, "target_utilisation": 0.5}
 
 # hand-written cases for the rules
 
@@ -741,4 +786,26 @@ CONTRACTS = {c.name: c for c in [
                edge("no heartbeats: never online", {"heartbeats": [], "timeout": 2.0, "grace": 1.0, "until": 9.0}),
                edge("heartbeats after `until` are not seen",
                     {"heartbeats": [0.0, 1.0, 20.0], "timeout": 2.0, "grace": 0.0, "until": 10.0})]),
+    Contract(
+        "capacity", capacity, draw=_capacity_draw, accept=_capacity_unambiguous,
+        domain="1 to 2 x 10^9 daily users, 0.01 to 500 actions each, 0.01 to 1,000 reads per write, writes up to "
+               "10 MB, 0 to 10 years kept, peak factors 1 to 10, 1 to 5 replicas, 10 to 10^5 requests/s per server",
+        rules=[Rule("`daily_active_users`, `actions_per_user`, `read_write_ratio`, `bytes_per_write` and "
+                    "`retention_days` are >= 0, else `ValueError`",
+                    at=[{"daily_active_users": 0}, {"read_write_ratio": 0}, {"retention_days": 0}],
+                    inside=[{"actions_per_user": 0.5}, {"bytes_per_write": 1}],
+                    outside=[{"daily_active_users": -1}, {"actions_per_user": -0.5}, {"read_write_ratio": -1},
+                             {"bytes_per_write": -1}, {"retention_days": -1}]),
+               Rule("`peak_factor` >= 1 and `replication` >= 1, else `ValueError`",
+                    at=[{"peak_factor": 1.0}, {"replication": 1}], inside=[{"peak_factor": 1.01}, {"replication": 2}],
+                    outside=[{"peak_factor": 0.99}, {"replication": 0}]),
+               greater_than("rps_per_server", 0, step=0.5, says="`rps_per_server` > 0, else `ValueError`"),
+               Rule("`target_utilisation` is in (0, 1], else `ValueError`",
+                    at=[{"target_utilisation": 1.0}],
+                    inside=[{"target_utilisation": 0.01}, {"target_utilisation": 0.99}],
+                    outside=[{"target_utilisation": 0.0}, {"target_utilisation": 1.01}, {"target_utilisation": 70}]),
+               boundary("a load that needs exactly n servers at the target gets n, not n + 1",
+                        at=_CAP, inside={**_CAP, "read_write_ratio": 3.9}, outside={**_CAP, "read_write_ratio": 4.1}),
+               edge("the defaults are a peak factor of 3, 3 replicas, 1,000 requests/s per server at 70%",
+                    {"peak_factor": OMIT, "replication": OMIT, "rps_per_server": OMIT, "target_utilisation": OMIT})]),
 ]}

@@ -12,7 +12,7 @@ ASSIGNMENT = "15-design-practice"
 LEDGER, PAY, RECONCILE = "correct_post_transactions", "correct_payment_api", "correct_reconcile"
 PAGE, HYBRID, CHOOSE = "correct_feed_page", "correct_hybrid_feed", "correct_choose_threshold"
 SEQUENCE, CHAT, GRID = "correct_assign_sequence", "correct_chat_client", "correct_driver_grid"
-PRESENCE = "correct_presence"
+PRESENCE, CAPACITY = "correct_presence", "correct_capacity"
 
 _BY_AMOUNT = '''    unmatched = list(settlement)
     for reference in sorted(booked):
@@ -124,6 +124,16 @@ MUTANTS = {
     "late_heartbeat_at_deadline": Mutant(
         "presence", "if current - previous > silence:", "if current - previous >= silence:",
         frozenset({PRESENCE}), "a heartbeat arriving exactly at the deadline counted as late"),
+    # capacity
+    "servers_at_full_utilisation": Mutant(
+        "capacity", "(rps_per_server * target_utilisation)", "rps_per_server",
+        frozenset({CAPACITY}), "servers sized at 100% utilisation"),
+    "storage_without_replicas": Mutant(
+        "capacity", "* retention_days * replication", "* retention_days",
+        frozenset({CAPACITY}), "storage counts one copy where the design keeps three"),
+    "servers_for_writes_only": Mutant(
+        "capacity", "math.ceil((peak_writes + peak_reads) /", "math.ceil(peak_writes /",
+        frozenset({CAPACITY}), "servers sized for the writes, forgetting the reads"),
 }
 
 _OFFSET = '''    newest_first = sorted(((time, post_id) for post_id, time in posts), reverse=True)
@@ -387,6 +397,24 @@ def presence(heartbeats, timeout, grace, until):
     if online_until is not None and online_until <= until:
         events.append([online_until, "offline"])
     return events
+''',
+    "capacity": '''
+def capacity(daily_active_users, actions_per_user, read_write_ratio, bytes_per_write, retention_days,
+             peak_factor=3.0, replication=3, rps_per_server=1000, target_utilisation=0.7):
+    if min(daily_active_users, actions_per_user, read_write_ratio, bytes_per_write, retention_days) < 0:
+        raise ValueError("negative input")
+    if not (peak_factor >= 1 and replication >= 1 and rps_per_server > 0 and 0 < target_utilisation <= 1):
+        raise ValueError("bad parameter")
+    seconds_per_day = 24 * 60 * 60
+    peak_w = daily_active_users * actions_per_user * peak_factor / seconds_per_day
+    peak_r = read_write_ratio * peak_w
+    usable = rps_per_server * target_utilisation
+    total = peak_w + peak_r
+    servers = int(total // usable) + (1 if total % usable else 0)
+    return dict(writes_per_s=peak_w / peak_factor, peak_writes_per_s=peak_w, peak_reads_per_s=peak_r,
+                storage_bytes=replication * retention_days * bytes_per_write * daily_active_users * actions_per_user,
+                peak_in_bytes_per_s=bytes_per_write * peak_w, peak_out_bytes_per_s=bytes_per_write * peak_r,
+                servers=servers)
 ''',
 }
 
