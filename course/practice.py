@@ -385,3 +385,131 @@ def presence_report(presence_fn: Callable, interval: float, p_loss: float, max_d
             later = [t - end for t in offline if t >= end]
             detection.append(round(min(later), 3) if later else None)
     return {"transitions": len(transitions), "false_offline": false_offline, "detection": detection}
+
+
+# --------------------------------------------------------------------------- matching under contention
+
+DRIVERS_SCHEMA = "CREATE TABLE drivers (id TEXT PRIMARY KEY, rider TEXT, hold_until REAL)"
+
+
+def _driver_db(drivers: Sequence[str]) -> str:
+    import os
+    import sqlite3
+    import tempfile
+    import uuid
+
+    path = os.path.join(tempfile.gettempdir(), f"drivers-{uuid.uuid4().hex}.db")
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(DRIVERS_SCHEMA)
+        conn.executemany("INSERT INTO drivers VALUES (?, NULL, NULL)", [(d,) for d in drivers])
+    conn.close()
+    return path
+
+
+def _remove_db(path: str) -> None:
+    import os
+
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+def _table(path: str) -> list:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    try:
+        return [list(row) for row in conn.execute("SELECT id, rider, hold_until FROM drivers ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def run_reservations(reserve_fn: Callable, drivers: Sequence[str], ops: Sequence[Sequence[Any]]) -> dict:
+    """A real SQLite file with ``drivers`` (all free), and ``reserve_fn(conn, driver, rider, now, hold_seconds)``
+    called for each ``["reserve", driver, rider, now, hold_seconds]`` on one connection. A result is what it returned,
+    or ``["error", name]``. Returns ``{"results": [...], "table": [[id, rider, hold_until], ...]}``."""
+    import sqlite3
+
+    path = _driver_db(drivers)
+    conn = sqlite3.connect(path, timeout=5.0)
+    try:
+        results = []
+        for _, driver, rider, now, hold in ops:
+            try:
+                results.append(reserve_fn(conn, driver, rider, now, hold))
+            except Exception as exc:  # noqa: BLE001 (the error's name is the result)
+                results.append(["error", type(exc).__name__])
+            if conn.in_transaction:
+                conn.rollback()
+        conn.close()
+        return {"results": results, "table": _table(path)}
+    finally:
+        conn.close()
+        _remove_db(path)
+
+
+class YieldingConnection:
+    """A sqlite3 connection that lets other threads run after every statement, so a read-then-write split over two
+    statements is interleaved with other riders' (a single conditional UPDATE is atomic, and is not)."""
+
+    def __init__(self, path: str):
+        import sqlite3
+
+        self._conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False)
+
+    def execute(self, sql, parameters=()):
+        import time
+
+        cursor = self._conn.execute(sql, parameters)
+        time.sleep(0.002)
+        return cursor
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def __enter__(self):
+        return self._conn.__enter__()
+
+    def __exit__(self, *exc):
+        return self._conn.__exit__(*exc)
+
+
+def race_reservations(reserve_fn: Callable, riders: int = 4, rounds: int = 10) -> dict:
+    """``rounds`` times, ``riders`` threads (each on its own connection) call ``reserve_fn`` for the same free driver
+    at the same moment. Returns how many rounds booked the driver twice or more, booked no one, or left a holder in
+    the table other than the one rider told yes (``"double_booked"``, ``"unbooked"``, ``"holder_mismatch"``)."""
+    import threading
+
+    drivers = [f"d{r}" for r in range(rounds)]
+    path = _driver_db(drivers)
+    counts = {"rounds": rounds, "double_booked": 0, "unbooked": 0, "holder_mismatch": 0, "errors": 0}
+    try:
+        for r, driver in enumerate(drivers):
+            conns = [YieldingConnection(path) for _ in range(riders)]
+            barrier = threading.Barrier(riders)
+            answers = [None] * riders
+
+            def ask(i: int) -> None:
+                barrier.wait()
+                try:
+                    answers[i] = reserve_fn(conns[i], driver, f"rider-{i}", float(r), 30.0)
+                except Exception:  # noqa: BLE001 (counted)
+                    answers[i] = "error"
+
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(riders)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for c in conns:
+                c.close()
+            yes = [i for i, a in enumerate(answers) if a is True]
+            counts["errors"] += sum(1 for a in answers if a == "error")
+            counts["double_booked"] += len(yes) > 1
+            counts["unbooked"] += not yes
+            holder = dict((row[0], row[1]) for row in _table(path))[driver]
+            counts["holder_mismatch"] += len(yes) == 1 and holder != f"rider-{yes[0]}"
+        return counts
+    finally:
+        _remove_db(path)

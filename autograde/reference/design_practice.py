@@ -12,7 +12,7 @@ import numpy as np
 
 from autograde.contracts import OMIT, Contract, Rule, boundary, edge, greater_than
 from course.practice import (FlakyProvider, ProviderTimeout, chat_simulation, city_ops, paginate_while_posting,
-                             run_chat, run_grid, run_payments)
+                             run_chat, run_grid, run_payments, run_reservations)
 
 
 def _is_money(x) -> bool:
@@ -282,6 +282,22 @@ def _grid_unambiguous(case):
     return True
 
 
+# --------------------------------------------------------------------------- matching under contention
+
+def reserve(conn, driver_id, rider_id, now, hold_seconds):
+    if not hold_seconds > 0:
+        raise ValueError("hold_seconds > 0")
+    cursor = conn.execute("UPDATE drivers SET rider = ?, hold_until = ? WHERE id = ? AND "
+                          "(rider IS NULL OR hold_until <= ? OR rider = ?)",
+                          (rider_id, now + hold_seconds, driver_id, now, rider_id))
+    conn.commit()
+    return cursor.rowcount == 1
+
+
+def reservations_expected(reserve_fn, drivers, ops):
+    return run_reservations(reserve, drivers, ops)
+
+
 # --------------------------------------------------------------------------- presence
 
 def presence(heartbeats, timeout, grace, until):
@@ -547,6 +563,20 @@ def _capacity_unambiguous(case):
 _CAP = {"daily_active_users": 86_400, "actions_per_user": 10, "read_write_ratio": 4, "bytes_per_write": 100,
         "retention_days": 10, "peak_factor": 2.0, "replication": 1, "rps_per_server": 100, "target_utilisation": 0.5}
 
+def _reserve_draw(rng):
+    drivers = [f"d{i}" for i in range(int(rng.integers(1, 6)))]
+    riders = ["ann", "bob", "Ann", "zoë", "cy"][:int(rng.integers(1, 6))]
+    now, ops = float(rng.integers(0, 100)), []
+    for _ in range(int(rng.integers(1, 30))):
+        now += float(rng.choice([0.0, 0.5, 1.0, 5.0, 30.0]))
+        driver = drivers[int(rng.integers(len(drivers)))] if rng.random() < 0.95 else "ghost"
+        ops.append(["reserve", driver, riders[int(rng.integers(len(riders)))], now,
+                    float(rng.choice([0.5, 1.0, 5.0, 30.0, 60.0]))])
+    return {"drivers": drivers, "ops": ops}
+
+
+_HOLD = [["reserve", "d0", "ann", 0.0, 30.0]]
+
 # hand-written cases for the rules
 
 _STAR = {"star": ["a", "b", "c"], "a": ["b"], "b": [], "c": []}
@@ -808,4 +838,23 @@ CONTRACTS = {c.name: c for c in [
                         at=_CAP, inside={**_CAP, "read_write_ratio": 3.9}, outside={**_CAP, "read_write_ratio": 4.1}),
                edge("the defaults are a peak factor of 3, 3 replicas, 1,000 requests/s per server at 70%",
                     {"peak_factor": OMIT, "replication": OMIT, "rps_per_server": OMIT, "target_utilisation": OMIT})]),
+    Contract(
+        "reserve", reservations_expected, draw=_reserve_draw, supplied=("reserve_fn",),
+        domain="1 to 5 drivers, 1 to 5 riders (names that differ in case, non-ASCII), 1 to 29 requests at times that "
+               "advance by 0 to 30 s, holds of 0.5 to 60 s, a few for a driver that does not exist",
+        rules=[boundary("a hold ends at `now + hold_seconds`: from that moment another rider may take the driver",
+                        at={"drivers": ["d0"], "ops": _HOLD + [["reserve", "d0", "bob", 30.0, 30.0]]},
+                        inside={"drivers": ["d0"], "ops": _HOLD + [["reserve", "d0", "bob", 30.5, 30.0]]},
+                        outside={"drivers": ["d0"], "ops": _HOLD + [["reserve", "d0", "bob", 29.5, 30.0]]}),
+               edge("the rider who holds the driver gets `True` again, and the hold restarts",
+                    {"drivers": ["d0"], "ops": _HOLD + [["reserve", "d0", "ann", 20.0, 30.0],
+                                                        ["reserve", "d0", "bob", 35.0, 30.0]]}),
+               edge("riders whose names differ only in case are different riders",
+                    {"drivers": ["d0"], "ops": _HOLD + [["reserve", "d0", "Ann", 1.0, 30.0]]}),
+               edge("a driver that does not exist is `False` and changes nothing",
+                    {"drivers": ["d0"], "ops": [["reserve", "ghost", "ann", 0.0, 30.0]]}),
+               edge("`hold_seconds` <= 0 raises `ValueError` and changes nothing",
+                    {"drivers": ["d0"], "ops": [["reserve", "d0", "ann", 0.0, 0.0],
+                                                ["reserve", "d0", "bob", 0.0, -5.0],
+                                                ["reserve", "d0", "cy", 0.0, 0.5]]})]),
 ]}

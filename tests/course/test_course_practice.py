@@ -7,8 +7,8 @@ import pytest
 from autograde.reference import design_practice as ref
 from course.practice import (FlakyProvider, ProviderTimeout, cells_in_reach, chat_deliveries, chat_simulation,
                              city_ops, feed_posts, feed_workload, heartbeat_trace, paginate_while_posting,
-                             payment_ledger, power_law_followers, presence_report, run_chat, run_grid, run_payments,
-                             settlement_file)
+                             payment_ledger, power_law_followers, presence_report, race_reservations, run_chat,
+                             run_grid, run_payments, run_reservations, settlement_file)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 1530])
@@ -220,3 +220,32 @@ def test_presence_report_counts_flaps_and_detection():
     assert 30 <= patient["detection"][0] <= 6 + 30 + 5, patient  # the last beat was sent up to one interval early
     never = presence_report(lambda beats, t, g, u: [], timeout=6.0, grace=0.0, **case)
     assert never == {"transitions": 0, "false_offline": 0, "detection": [None]}
+
+
+def _check_then_book(conn, driver_id, rider_id, now, hold_seconds):
+    row = conn.execute("SELECT rider, hold_until FROM drivers WHERE id = ?", (driver_id,)).fetchone()
+    if row is None or (row[0] is not None and row[1] > now and row[0] != rider_id):
+        return False
+    conn.execute("UPDATE drivers SET rider = ?, hold_until = ? WHERE id = ?",
+                 (rider_id, now + hold_seconds, driver_id))
+    conn.commit()
+    return True
+
+
+def test_race_reservations_shows_the_double_booking_of_check_then_book():
+    assert race_reservations(ref.reserve, riders=2, rounds=5) == {
+        "rounds": 5, "double_booked": 0, "unbooked": 0, "holder_mismatch": 0, "errors": 0}
+    racy = race_reservations(_check_then_book, riders=2, rounds=5)
+    assert racy["double_booked"] >= 3, f"input: 2 riders, 5 rounds; expected: the race to show; got {racy}"
+
+
+def test_run_reservations_runs_on_a_real_table_and_leaves_no_file(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ops = [["reserve", "d0", "ann", 0.0, 30.0], ["reserve", "d0", "bob", 29.5, 30.0],
+           ["reserve", "d0", "bob", 30.0, 1.0], ["reserve", "d0", "cy", 0.0, 0.0]]
+    assert run_reservations(ref.reserve, ["d0", "d1"], ops) == {
+        "results": [True, False, True, ["error", "ValueError"]],
+        "table": [["d0", "bob", 31.0], ["d1", None, None]]}
+    assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,7 @@ ASSIGNMENT = "15-design-practice"
 LEDGER, PAY, RECONCILE = "correct_post_transactions", "correct_payment_api", "correct_reconcile"
 PAGE, HYBRID, CHOOSE = "correct_feed_page", "correct_hybrid_feed", "correct_choose_threshold"
 SEQUENCE, CHAT, GRID = "correct_assign_sequence", "correct_chat_client", "correct_driver_grid"
-PRESENCE, CAPACITY = "correct_presence", "correct_capacity"
+PRESENCE, CAPACITY, RESERVE = "correct_presence", "correct_capacity", "correct_reserve"
 
 _BY_AMOUNT = '''    unmatched = list(settlement)
     for reference in sorted(booked):
@@ -117,6 +117,15 @@ MUTANTS = {
     "radius_exclusive": Mutant(
         "driver_grid", "if distance <= r:", "if distance < r:",
         frozenset({GRID}), "a driver at exactly r km is left out"),
+    "double_booked_driver": Mutant(
+        "reserve", None, None, frozenset({RESERVE}),
+        "check, then book in a second statement: two riders racing for one driver both get it"),
+    "hold_never_lapses": Mutant(
+        "reserve", " OR hold_until <= :now", "", frozenset({RESERVE}),
+        "a reservation without a timeout: a rider who never confirms keeps the driver for ever"),
+    "retry_refused": Mutant(
+        "reserve", " OR rider = :rider)", ")", frozenset({RESERVE}),
+        "the holder's own retry is refused (and its hold never restarts)"),
     # presence
     "no_grace": Mutant(
         "presence", "    silence = timeout + grace\n", "    silence = timeout\n",
@@ -163,7 +172,25 @@ def _rewrite_mutants():
                                           MUTANTS["offset_pagination"].why)
 
 
+_CHECK_THEN_BOOK = '''    row = conn.execute("SELECT rider, hold_until FROM drivers WHERE id = ?",
+                       (driver_id,)).fetchone()
+    if row is None or (row[0] is not None and row[1] > now and row[0] != rider_id):
+        return False
+    conn.execute("UPDATE drivers SET rider = ?, hold_until = ? WHERE id = ?", (rider_id, now + hold_seconds, driver_id))
+    conn.commit()
+    return True
+'''
+
+
+def _rewrite_reserve():
+    body = _block("reserve")
+    start = body.index("    booked = conn.execute(")
+    MUTANTS["double_booked_driver"] = Mutant("reserve", body[start:], _CHECK_THEN_BOOK,
+                                             MUTANTS["double_booked_driver"].loses, MUTANTS["double_booked_driver"].why)
+
+
 _rewrite_mutants()
+_rewrite_reserve()
 
 # A correct solution written differently from ours: a ledger that validates with all(), a payment API that asks the
 # provider before every attempt, reconciliation with Counters, pagination with bisect over a key list, the feed with
@@ -397,6 +424,17 @@ def presence(heartbeats, timeout, grace, until):
     if online_until is not None and online_until <= until:
         events.append([online_until, "offline"])
     return events
+''',
+    "reserve": '''
+def reserve(conn, driver_id, rider_id, now, hold_seconds):
+    if hold_seconds <= 0:
+        raise ValueError(hold_seconds)
+    before = conn.total_changes
+    with conn:  # commits
+        conn.execute("UPDATE drivers SET rider = ?, hold_until = ? "
+                     "WHERE id = ? AND NOT (rider IS NOT NULL AND rider != ? AND hold_until > ?)",
+                     (rider_id, now + hold_seconds, driver_id, rider_id, now))
+    return conn.total_changes > before
 ''',
     "capacity": '''
 def capacity(daily_active_users, actions_per_user, read_write_ratio, bytes_per_write, retention_days,
