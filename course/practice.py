@@ -298,23 +298,30 @@ def cells_in_reach(x: float, y: float, r: float, cell_km: float) -> int:
 
 def run_grid(grid_class: Callable, cell_km: float, ops: Sequence[Sequence[Any]]) -> list:
     """Build ``grid = grid_class(cell_km)`` and apply ``ops``: ``["update", driver, x, y]`` and ``["remove",
-    driver]`` (result None), ``["nearest", x, y, k, r]``: ``[drivers, within_reach]``, the ids ``nearest`` returned
-    and whether the number of cells it reports is at most ``cells_in_reach(x, y, r, cell_km)``. A call that raises
-    gives ``["error", name]``."""
+    driver]`` (result None), ``["nearest", x, y, k, r]``: ``[drivers, plausible]``, the ids ``nearest`` returned and
+    whether the number of cells it reports is an ``int`` at most ``cells_in_reach(x, y, r, cell_km)`` and at least the
+    number of distinct cells that hold the drivers it returned. A call that raises gives ``["error", name]``."""
+    import math
+
     unknown = [op for op in ops if op[0] not in ("update", "remove", "nearest")]
     if unknown:
         raise ValueError(f"unknown ops {unknown}")
     grid = grid_class(cell_km)
-    results = []
+    results, where = [], {}
     for op in ops:
         try:
             if op[0] == "update":
                 results.append(grid.update(op[1], op[2], op[3]))
+                where[op[1]] = (math.floor(op[2] / cell_km), math.floor(op[3] / cell_km))
             elif op[0] == "remove":
                 results.append(grid.remove(op[1]))
+                where.pop(op[1], None)
             else:
                 got = grid.nearest(op[1], op[2], op[3], op[4])
-                results.append([got["drivers"], got["cells"] <= cells_in_reach(op[1], op[2], op[4], cell_km)])
+                cells = got["cells"]
+                holding = len({where.get(d) for d in got["drivers"]})
+                results.append([got["drivers"], type(cells) is int
+                                and holding <= cells <= cells_in_reach(op[1], op[2], op[4], cell_km)])
         except Exception as exc:  # noqa: BLE001 (the error's name is the result)
             results.append(["error", type(exc).__name__])
     return results

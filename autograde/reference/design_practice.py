@@ -235,11 +235,13 @@ def chat_simulation_cases(seed, n):
 # --------------------------------------------------------------------------- ride sharing
 
 class ModelGrid:
-    """Brute force: every available driver's distance, every time (``cells`` 0: it looks into no grid)."""
+    """Brute force: every available driver's distance, every time (``cells``: the fewest a grid search could report,
+    the cells that hold the drivers it returns)."""
 
     def __init__(self, cell_km):
         if not cell_km > 0:
             raise ValueError("cell_km > 0")
+        self.cell_km = cell_km
         self.where = {}
 
     def update(self, driver, x, y):
@@ -256,7 +258,11 @@ class ModelGrid:
             raise ValueError("k is an int >= 1")
         if not r >= 0:
             raise ValueError("r >= 0")
-        return {"drivers": [d for dist, d in self.distances(x, y) if dist <= r][:k], "cells": 0}
+        drivers = [d for dist, d in self.distances(x, y) if dist <= r][:k]
+        return {"drivers": drivers, "cells": len({self.cell_of(d) for d in drivers})}
+
+    def cell_of(self, driver):
+        return tuple(math.floor(v / self.cell_km) for v in self.where[driver])
 
 
 def grid_expected(grid_class, cell_km, ops):
@@ -814,6 +820,9 @@ CONTRACTS = {c.name: c for c in [
                         inside={"heartbeats": _BEATS, "timeout": 2.0, "grace": 1.0, "until": 9.5},
                         outside={"heartbeats": _BEATS, "timeout": 2.0, "grace": 1.0, "until": 8.5}),
                edge("no heartbeats: never online", {"heartbeats": [], "timeout": 2.0, "grace": 1.0, "until": 9.0}),
+               edge("a heartbeat at exactly `until` is seen",
+                    {"heartbeats": [0.0, 1.0, 10.0], "timeout": 2.0, "grace": 0.0, "until": 10.0},
+                    {"heartbeats": [10.0], "timeout": 2.0, "grace": 0.0, "until": 10.0}),
                edge("heartbeats after `until` are not seen",
                     {"heartbeats": [0.0, 1.0, 20.0], "timeout": 2.0, "grace": 0.0, "until": 10.0})]),
     Contract(

@@ -249,3 +249,14 @@ def test_run_reservations_runs_on_a_real_table_and_leaves_no_file(tmp_path, monk
         "results": [True, False, True, ["error", "ValueError"]],
         "table": [["d0", "bob", 31.0], ["d1", None, None]]}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_grid_refuses_a_cell_count_below_the_cells_holding_the_answer():
+    class _Zero(ref.ModelGrid):
+        def nearest(self, x, y, k, r):
+            return {**super().nearest(x, y, k, r), "cells": 0}
+
+    ops = [["update", "w", 0.999, 0.5], ["update", "e", 1.001, 0.5], ["nearest", 0.999, 0.5, 3, 0.5],
+           ["nearest", 50.0, 50.0, 3, 0.5]]
+    assert run_grid(_Zero, 1.0, ops)[2:] == [[["w", "e"], False], [[], True]]
+    assert run_grid(ref.ModelGrid, 1.0, ops)[2:] == [[["w", "e"], True], [[], True]]
