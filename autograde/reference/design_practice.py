@@ -137,6 +137,8 @@ def hybrid_feed(followers, events, threshold, k):
         raise ValueError("threshold is an int >= 0")
     if type(k) is not int or k < 1:
         raise ValueError("k is an int >= 1")
+    if any(user in fs for user, fs in followers.items()):
+        raise ValueError("a user never follows itself")
     celebrity = {a for a, fs in followers.items() if len(fs) >= threshold}
     follows = {}
     for author, fs in followers.items():
@@ -589,6 +591,8 @@ _STAR = {"star": ["a", "b", "c"], "a": ["b"], "b": [], "c": []}
 _STAR_EVENTS = [["post", "star", 1, 1], ["post", "a", 2, 2], ["read", "b", 3], ["post", "star", 3, 3],
                 ["read", "b", 4], ["read", "c", 5]]
 _TIES = [[5, 100], [7, 100], [6, 100], [1, 99], [9, 101]]
+_MUTUAL = {"a": ["b"], "b": ["a"]}  # a and b follow each other: neither follows itself
+_MUTUAL_EVENTS = [["post", "a", 1, 1], ["post", "b", 2, 2], ["read", "a", 3], ["read", "b", 4]]
 
 CONTRACTS = {c.name: c for c in [
     Contract(
@@ -647,6 +651,10 @@ CONTRACTS = {c.name: c for c in [
                     {"outcomes": [], "requests": [["k1", 5.0], ["k2", True], ["k3", 0], ["k4", -5], ["k5", 1]]}),
                edge("a key that is not a non-empty `str` raises `ValueError`",
                     {"outcomes": [], "requests": [["", 100], [7, 100], ["k", 100]]}),
+               edge("`pay` checks the key first, then the amount's type, then its value: a call that raises fixes no "
+                    "amount for its key",
+                    {"outcomes": [], "requests": [["", 5.0], [7, True], ["", 0], ["k1", 0], ["k1", 5.0], ["k1", True],
+                                                  ["k1", 500], ["k1", 500]]}),
                edge("keys that differ only in case are different keys",
                     {"outcomes": [], "requests": [["K", 100], ["k", 100], ["K", 100]]})]),
     Contract(
@@ -683,9 +691,9 @@ CONTRACTS = {c.name: c for c in [
         "feed_page", feed_page, draw=_page_draw,
         domain="0 to 119 posts with ties in time, ids in shuffled order, limits 1 to 100, cursors of posts still "
                "in the feed and of posts no longer there",
-        rules=[Rule("`limit` is an `int` from 1 to 100, else `ValueError`",
+        rules=[Rule("`limit` is an `int` from 1 to 100 (a `bool` is not an `int` here), else `ValueError`",
                     at=[{"limit": 1}, {"limit": 100}], inside=[{"limit": 2}, {"limit": 99}],
-                    outside=[{"limit": 0}, {"limit": 101}, {"limit": 2.0}]),
+                    outside=[{"limit": 0}, {"limit": 101}, {"limit": 2.0}, {"limit": True}]),
                boundary("a page of exactly `limit` posts returns a cursor (the next page may be empty); a shorter "
                         "page returns `None`",
                         at={"posts": _TIES, "cursor": None, "limit": 5},
@@ -701,10 +709,17 @@ CONTRACTS = {c.name: c for c in [
         "hybrid_feed", hybrid_feed, draw=_feed_draw,
         domain="power-law graphs of 4 to 59 users (1 to 4 follows per new user), 0 to 59 posts and 0 to 39 reads, "
                "thresholds from 0 to 2 above the largest follower count, k from 1 to 49",
-        rules=[Rule("`threshold` is an `int` >= 0, else `ValueError`",
-                    at={"threshold": 0}, inside={"threshold": 1}, outside=[{"threshold": -1}, {"threshold": 2.5}]),
-               Rule("`k` is an `int` >= 1, else `ValueError`",
-                    at={"k": 1}, inside={"k": 2}, outside=[{"k": 0}, {"k": 3.0}]),
+        rules=[Rule("`threshold` is an `int` >= 0 (a `bool` is not an `int` here), else `ValueError`",
+                    at={"threshold": 0}, inside={"threshold": 1},
+                    outside=[{"threshold": -1}, {"threshold": 2.5}, {"threshold": True}]),
+               Rule("`k` is an `int` >= 1 (a `bool` is not an `int` here), else `ValueError`",
+                    at={"k": 1}, inside={"k": 2}, outside=[{"k": 0}, {"k": 3.0}, {"k": True}]),
+               Rule("a user never follows itself: a user in its own list of followers raises `ValueError`",
+                    at={"followers": _STAR, "events": _STAR_EVENTS},
+                    inside={"followers": _MUTUAL, "events": _MUTUAL_EVENTS},
+                    outside=[{"followers": {**_STAR, "c": ["c"]}, "events": _STAR_EVENTS + [["post", "c", 4, 6]]},
+                             {"followers": {**_STAR, "star": ["a", "b", "c", "star"]}, "events": _STAR_EVENTS},
+                             {"followers": {**_MUTUAL, "a": ["b", "a"]}, "events": _MUTUAL_EVENTS}]),
                boundary("an author with at least `threshold` followers is a celebrity (pulled at read time); "
                         "fewer, and its posts are pushed to every follower",
                         at={"followers": _STAR, "events": _STAR_EVENTS, "threshold": 3, "k": 5},
@@ -739,7 +754,10 @@ CONTRACTS = {c.name: c for c in [
                     {"arrivals": [["a", "ann", 1, "x1"], ["a", "bob", 1, "y1"], ["a", "ann", 1, "x1"],
                                   ["a", "bob", 2, "y2"]]}),
                edge("the same id in another conversation is another message",
-                    {"arrivals": [["a", "ann", 1, "m"], ["b", "ann", 1, "m"], ["a", "ann", 1, "m"]]}),
+                    {"arrivals": [["a", "ann", 1, "m"], ["b", "ann", 1, "m"], ["a", "ann", 1, "m"]]},
+                    {"arrivals": [["a", "ann", 1, "p"], ["a", "ann", 2, "x"], ["b", "bob", 1, "x"]]},
+                    {"arrivals": [["a", "ann", 1, "x"], ["b", "bob", 1, "y"], ["b", "bob", 2, "x"], ["a", "ann", 1, "x"],
+                                  ["b", "bob", 2, "x"]]}),
                edge("conversations that differ only in case are different conversations",
                     {"arrivals": [["a", "ann", 1, "m1"], ["A", "ann", 1, "m2"], ["a", "ann", 2, "m3"]]}),
                edge("no arrivals: no seqs", {"arrivals": []})]),
@@ -747,11 +765,13 @@ CONTRACTS = {c.name: c for c in [
         "ChatClient", chat_expected, draw=_chat_ops_draw, supplied=("client_class",),
         domain="1 to 3 conversations of 1 to 24 messages, up to 40% of copies dropped and duplicated, delays up "
                "to 7 s, with reads of `displayed` and `cursor` in between",
-        rules=[boundary("`receive` raises `ValueError` for a `seq` that is not an `int` >= 1",
+        rules=[boundary("`receive` raises `ValueError` for a `seq` that is not an `int` >= 1 (a `bool` is not an "
+                        "`int` here)",
                         at={"ops": [_recv("a", 1, "m1")] + _SHOW},
                         inside={"ops": [_recv("a", 2, "m2"), _recv("a", 1, "m1")] + _SHOW},
                         outside=[{"ops": [_recv("a", 0, "m0")] + _SHOW}, {"ops": [_recv("a", 1.0, "m1")] + _SHOW},
-                                 {"ops": [_recv("a", -1, "m1"), _recv("a", 1, "m1")] + _SHOW}]),
+                                 {"ops": [_recv("a", -1, "m1"), _recv("a", 1, "m1")] + _SHOW},
+                                 {"ops": [_recv("a", True, "m1"), _recv("a", 1, "m1")] + _SHOW}]),
                edge("a message waits until every smaller seq is displayed, then they show in seq order",
                     {"ops": [_recv("a", 3, "m3"), _recv("a", 2, "m2")] + _SHOW + [_recv("a", 1, "m1")] + _SHOW}),
                edge("a duplicate delivery (same id) is shown once, also while it waits",
@@ -760,9 +780,13 @@ CONTRACTS = {c.name: c for c in [
                edge("different messages with the same text are different messages",
                     {"ops": [_recv("a", 1, "m1", "ok"), _recv("a", 2, "m2", "ok"), _recv("a", 3, "m3", "ok")]
                      + _SHOW}),
-               edge("a seq already displayed or already waiting is ignored, whatever its id",
+               edge("a seq already displayed or already waiting is ignored, whatever its id; an id so ignored does "
+                    "not count as received (it is kept if it comes again with a free seq)",
                     {"ops": [_recv("a", 1, "m1"), _recv("a", 1, "zz"), _recv("a", 3, "m3"), _recv("a", 3, "yy"),
-                             _recv("a", 2, "m2")] + _SHOW}),
+                             _recv("a", 2, "m2")] + _SHOW},
+                    {"ops": [_recv("a", 1, "m1"), _recv("a", 1, "zz"), _recv("a", 2, "zz")] + _SHOW},
+                    {"ops": [_recv("a", 3, "m3"), _recv("a", 3, "yy"), _recv("a", 1, "m1"), _recv("a", 2, "yy")]
+                     + _SHOW}),
                edge("conversations are independent; names that differ in case differ; an unknown one shows "
                     "nothing, cursor 0",
                     {"ops": [_recv("a", 1, "m1"), _recv("A", 2, "m2"), _recv("b", 1, "m1")] + _SHOW
@@ -793,10 +817,11 @@ CONTRACTS = {c.name: c for c in [
                     {"cell_km": 1.0, "ops": [["update", "a", 0.2, 0.2], ["update", "a", 7.5, 7.5], ["remove", "zz"],
                                              ["nearest", 0.0, 0.0, 3, 2.0], ["nearest", 7.0, 7.0, 3, 2.0],
                                              ["remove", "a"], ["nearest", 7.0, 7.0, 3, 2.0]]}),
-               edge("`k` is an `int` >= 1 and `r` >= 0, else `nearest` raises `ValueError`; `r` = 0 finds a driver "
-                    "exactly at the rider",
+               edge("`k` is an `int` >= 1 (a `bool` is not an `int` here) and `r` >= 0, else `nearest` raises "
+                    "`ValueError`; `r` = 0 finds a driver exactly at the rider",
                     {"cell_km": 1.0, "ops": [["update", "a", 0.5, 0.5], ["nearest", 0.5, 0.5, 0, 1.0],
-                                             ["nearest", 0.5, 0.5, 1.5, 1.0], ["nearest", 0.5, 0.5, 1, -0.001],
+                                             ["nearest", 0.5, 0.5, 1.5, 1.0], ["nearest", 0.5, 0.5, True, 1.0],
+                                             ["nearest", 0.5, 0.5, 1, -0.001],
                                              ["nearest", 0.5, 0.5, 1, 0.0]]}),
                edge("no drivers: nothing found", {"cell_km": 1.0, "ops": [["nearest", 0.0, 0.0, 3, 10.0]]})]),
     Contract(
@@ -865,5 +890,9 @@ CONTRACTS = {c.name: c for c in [
                edge("`hold_seconds` <= 0 raises `ValueError` and changes nothing",
                     {"drivers": ["d0"], "ops": [["reserve", "d0", "ann", 0.0, 0.0],
                                                 ["reserve", "d0", "bob", 0.0, -5.0],
-                                                ["reserve", "d0", "cy", 0.0, 0.5]]})]),
+                                                ["reserve", "d0", "cy", 0.0, 0.5]]},
+                    {"drivers": ["d0", "d1"], "ops": [["reserve", "d0", "ann", 5.0, 0.0],
+                                                      ["reserve", "d1", "bob", 5.0, -5.0]]},
+                    {"drivers": ["d0"], "ops": _HOLD + [["reserve", "d0", "bob", 40.0, 0.0]]},
+                    {"drivers": ["d0"], "ops": _HOLD + [["reserve", "d0", "ann", 10.0, -1.0]]})]),
 ]}

@@ -73,6 +73,15 @@ MUTANTS = {
     "threshold_exclusive": Mutant(
         "hybrid_feed", "len(fs) >= threshold", "len(fs) > threshold",
         frozenset({HYBRID, CHOOSE}), "an author with exactly `threshold` followers not treated as a celebrity"),
+    "own_posts_when_self_followed": Mutant(
+        "hybrid_feed", '    if any(user in fs for user, fs in followers.items()):\n'
+                       '        raise ValueError("a user never follows itself")\n', "",
+        frozenset({HYBRID}), "a self-follow accepted: the reader's own posts reach its own feed (one bug, one "
+                             "exercise: choose_threshold's cases have no self-follow)"),
+    "limit_bool_accepted": Mutant(
+        "feed_page", "    if type(limit) is not int or not 1 <= limit <= 100:",
+        "    if not isinstance(limit, int) or not 1 <= limit <= 100:",
+        frozenset({PAGE}), "limit=True taken as 1: a bool passes an isinstance(int) check"),
     "target_met_exactly_missed": Mutant(
         "choose_threshold", "if per_read <= max_fetches_per_read:", "if per_read < max_fetches_per_read:",
         frozenset({CHOOSE}), "a target met exactly counted as missed"),
@@ -84,6 +93,20 @@ MUTANTS = {
     "retry_gets_new_seq": Mutant(
         "assign_sequence", "        if key not in assigned:\n", "        if True:\n",
         frozenset({SEQUENCE}), "a sender's retry is numbered again: the message appears twice"),
+    "retry_across_conversations": Mutant(
+        "assign_sequence", "        key = (conv, message_id)\n", "        key = message_id\n",
+        frozenset({SEQUENCE}), "retries detected by message id across all conversations: the same id in another "
+                               "conversation takes the first one's seq"),
+    "seq_bool_accepted": Mutant(
+        "chat_client", "        if type(seq) is not int or seq < 1:", "        if not isinstance(seq, int) or seq < 1:",
+        frozenset({CHAT}), "seq=True taken as 1: a bool passes an isinstance(int) check"),
+    "seq_clash_id_kept": Mutant(
+        "chat_client", '        if message_id in state["ids"] or seq <= len(state["shown"]) or seq in state["waiting"]:\n'
+                       '            return None\n        state["ids"].add(message_id)\n',
+        '        if message_id in state["ids"]:\n            return None\n        state["ids"].add(message_id)\n'
+        '        if seq <= len(state["shown"]) or seq in state["waiting"]:\n            return None\n',
+        frozenset({CHAT}), "an id ignored for its seq counted as received: it is lost when it comes again with a "
+                           "free seq"),
     "dedup_by_content": Mutant(
         "chat_client",
         'if message_id in state["ids"] or seq <= len(state["shown"]) or seq in state["waiting"]:\n'
@@ -120,6 +143,21 @@ MUTANTS = {
     "double_booked_driver": Mutant(
         "reserve", None, None, frozenset({RESERVE}),
         "check, then book in a second statement: two riders racing for one driver both get it"),
+    "zero_hold_books_then_raises": Mutant(
+        "reserve", '    if not hold_seconds > 0:\n        raise ValueError("hold_seconds must be > 0")\n',
+        '    if not hold_seconds > 0:\n'
+        '        conn.execute("UPDATE drivers SET rider = ?, hold_until = ? WHERE id = ? AND rider IS NULL",\n'
+        '                     (rider_id, now + hold_seconds, driver_id))\n'
+        '        conn.commit()\n        raise ValueError("hold_seconds must be > 0")\n',
+        frozenset({RESERVE}), "hold_seconds <= 0 books a free driver, then raises: the error changed the table"),
+    "zero_hold_takes_expired_hold": Mutant(
+        "reserve", '    if not hold_seconds > 0:\n        raise ValueError("hold_seconds must be > 0")\n',
+        '    if not hold_seconds > 0:\n'
+        '        conn.execute("UPDATE drivers SET rider = ?, hold_until = ? WHERE id = ? AND rider IS NOT NULL "\n'
+        '                     "AND hold_until <= ?", (rider_id, now + hold_seconds, driver_id, now))\n'
+        '        conn.commit()\n        raise ValueError("hold_seconds must be > 0")\n',
+        frozenset({RESERVE}), "hold_seconds <= 0 takes a driver whose hold ended, then raises (a free driver is "
+                              "left alone): only a hidden case on an expired hold sees it"),
     "hold_never_lapses": Mutant(
         "reserve", " OR hold_until <= :now", "", frozenset({RESERVE}),
         "a reservation without a timeout: a rider who never confirms keeps the driver for ever"),
@@ -292,6 +330,8 @@ def hybrid_feed(followers, events, threshold, k):
     followees = defaultdict(set)
     for author, fs in followers.items():
         for f in fs:
+            if f == author:
+                raise ValueError(f"{author} follows itself")
             followees[f].add(author)
     pushed, stored = defaultdict(list), defaultdict(list)
     writes = fetches = 0
