@@ -36,6 +36,10 @@ MUTANTS = {
     "unbalanced_applied": Mutant(
         "post_transactions", "sum(amount for _, amount in postings) != 0", "False",
         frozenset({LEDGER}), "postings not required to sum to zero: balances drift"),
+    "zero_balances_dropped": Mutant(
+        "post_transactions", "[[account, balances[account]] for account in sorted(balances)]",
+        "[[account, balances[account]] for account in sorted(balances) if balances[account]]",
+        frozenset({LEDGER}), "accounts whose balance came back to 0 dropped from the balances"),
     "retry_charges_twice": Mutant(
         "payment_api", "                    found = self.provider.find(key)\n",
         "                    found = None\n",
@@ -509,6 +513,18 @@ def test_alternative_correct_solution_scores_full_marks(reports):
 def test_hidden_tests_alone_catch_a_mistake_the_visible_tests_miss(reports):
     """unknown_listed_per_row passes every visible test; only the hidden edge case finds it."""
     assert_caught_by_hidden_tests(reports["unknown_listed_per_row"], RECONCILE, "seed 1521", "missing_in_ledger")
+
+
+@pytest.mark.parametrize("name, test_id, seed, words", [
+    ("retry_across_conversations", SEQUENCE, "seed 1571", "the same id in another conversation"),
+    ("zero_hold_books_then_raises", RESERVE, "seed 1621", "changes nothing"),
+    ("zero_hold_takes_expired_hold", RESERVE, "seed 1621", "changes nothing"),
+    ("own_posts_when_self_followed", HYBRID, "seed 1551", "never follows itself"),
+    ("zero_balances_dropped", LEDGER, "seed 1501", "also when its balance is 0"),
+])
+def test_learner_test_variants_fail_on_the_rule_they_break(reports, name, test_id, seed, words):
+    """Variants that scored full marks in the learner-test: each now fails a hidden case labelled with its rule."""
+    assert_caught_by_hidden_tests(reports[name], test_id, seed, words)
 
 
 def test_release_answer_cells_run_unchanged_and_define_their_names():
