@@ -195,8 +195,8 @@ class Contract:
         out = []
         for rule in self.rules:
             for position, override in rule.overrides():
-                label = f"the rule \"{rule.says}\", {_POSITION_WORDS[position]}" if rule.kind != "edge" \
-                    else f"the edge case \"{rule.says}\""
+                label = (f"the rule \"{rule.says}\", {_POSITION_WORDS[position]}" if rule.kind != "edge"
+                         else f"the edge case \"{rule.says}\"") + " (made for that rule: it may break another)"
                 for _ in range(per_override):
                     out.append(Case(self._merged(rng, override, filtered=not self._must_raise(rule, position)),
                                     label))
