@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
 
     bundle = sub.add_parser("student-bundle", help="zip what to hand a class: no solutions, hidden tests or answers")
     bundle.add_argument("out", help="the .zip to write")
+    bundle.add_argument("--module", action="append", default=[],
+                        help="only this module (repeatable; default: every module that can go with the others)")
 
     contracts = sub.add_parser("contracts", help="show each exercise's contract (from the reference's table) "
                                                 "in its text; --write puts it there")
@@ -174,10 +176,14 @@ def _export(args) -> int:
 
 
 def _bundle(args) -> int:
-    from autograde.bundle import write_bundle
+    from autograde.bundle import bundle_modules, write_bundle
 
-    names = write_bundle(Path(args.out))
-    print(f"wrote {args.out}: {len(names)} files (release notebooks, course/, data/, set-up files)")
+    modules, left_out = bundle_modules(args.module or None)
+    names = write_bundle(Path(args.out), modules)
+    print(f"wrote {args.out}: {len(names)} files (the release notebooks of {len(modules)} module{'s' * (len(modules) != 1)}, course/, data/, "
+          f"set-up files)")
+    for line in left_out:
+        print(line)
     return 0
 
 

@@ -191,13 +191,15 @@ def _ensure_venv(venv: Path, user: str) -> None:
     stamp.write_text(digest)
 
 
-def refresh_public(public: Path) -> None:
-    """The student bundle, unpacked read-only: what a learner may see of the course."""
+def refresh_public(public: Path, modules: list[str] | None = None) -> None:
+    """The student bundle of ``modules`` (default: the bundle's own choice), unpacked read-only: what a learner
+    may see of the course. Module 16 builds on module 06's answers, so the default leaves it out; a rerun
+    with ``--bundle-module 16-raft-kv`` (and no 06) hands it out once 06 is graded."""
     from autograde.bundle import PREFIX, write_bundle
 
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "bundle.zip"
-        write_bundle(archive)
+        write_bundle(archive, modules)
         fresh = public.with_name(public.name + ".new")
         shutil.rmtree(fresh, ignore_errors=True)
         with zipfile.ZipFile(archive) as zf:
@@ -286,7 +288,7 @@ def write_jupyter_config(etc: Path, base: Path) -> None:
 
 
 def setup(base: Path, instructor: str, graders: list[str], students: list[str], install_proxy: bool = True,
-          venv: Path | None = None) -> dict:
+          venv: Path | None = None, bundle_modules: list[str] | None = None) -> dict:
     proxy = check_machine(install_proxy)
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)
@@ -309,7 +311,7 @@ def setup(base: Path, instructor: str, graders: list[str], students: list[str], 
         if (base / "venv").is_symlink():
             (base / "venv").unlink()
         (base / "venv").symlink_to(venv)
-    refresh_public(base / "public")
+    refresh_public(base / "public", bundle_modules)
     # The course's JupyterLab defaults (lab-settings/overrides.json) for every user's JupyterLab.
     settings = Path(venv) / "share" / "jupyter" / "lab" / "settings"
     settings.mkdir(parents=True, exist_ok=True)
@@ -333,12 +335,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grader", action="append", default=None, help="a grader's account (default: grader)")
     parser.add_argument("--student", action="append", default=None, help="a student's account (default: student1, student2)")
     parser.add_argument("--venv", type=Path, help="the users' Python (default BASE/venv; made once, reused)")
+    parser.add_argument("--bundle-module", action="append", default=None,
+                        help="the modules whose files students see in BASE/public (repeatable; default: every module "
+                             "that can go with the others, see `python -m autograde student-bundle`)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO_ROOT))
+    from autograde.layout import UsageError
+
     try:
         done = setup(args.base.resolve(), args.instructor, args.grader or ["grader"], args.student or ["student1", "student2"],
-                     venv=args.venv.resolve() if args.venv else None)
+                     venv=args.venv.resolve() if args.venv else None, bundle_modules=args.bundle_module)
     except SetupError as exc:
+        print(f"setup_hub: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:  # a bundle that cannot be made as asked (two modules that cannot go together)
         print(f"setup_hub: {exc}", file=sys.stderr)
         return 2
     print(f"class set up in {args.base}: course {done['course_id']}")

@@ -20,7 +20,8 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from submissions import answer_sources
 
-from autograde.bundle import FORBIDDEN_CONTENT, MARKER_DEFINITIONS, write_bundle
+from autograde.bundle import (COURSE_FILES_WITH_ANSWERS, FORBIDDEN_CONTENT, MARKER_DEFINITIONS, bundle_modules,
+                              modules_needing, write_bundle)
 from autograde.layout import assignments, release_notebook, source_notebook
 from autograde.notebook import cell_role, nbgrader_meta
 
@@ -42,7 +43,11 @@ def test_bundle_has_the_course_and_no_answers(tmp_path):
         readme = zf.read(PREFIX + "README.md").decode()
         makefile = zf.read(PREFIX + "Makefile").decode()
         main = zf.read(PREFIX + "autograde/__main__.py").decode()
-    for assignment in assignments():
+    held, left_out = bundle_modules()
+    assert [line.split()[0] for line in left_out] == sorted(set(assignments()) - set(held)), left_out
+    for line in left_out:
+        assert line.split()[0] in result.stdout, result.stdout  # the instructor is told what was left out, and why
+    for assignment in held:
         assert f"{PREFIX}notebooks/{assignment}/{assignment}.ipynb" in names
         assert f"(notebooks/{assignment}/{assignment}.ipynb)" in readme, f"{assignment} missing from the README"
     assert f"{PREFIX}autograde/verdict.py" in names and f"{PREFIX}course/sim.py" in names
@@ -57,6 +62,31 @@ def test_bundle_has_the_course_and_no_answers(tmp_path):
     assert "For instructors" not in readme and "solutions/" not in readme and "make test" not in readme
     assert set(re.findall(r"^([a-z]+):", makefile, re.MULTILINE)) == {"setup", "course"}, makefile
     assert "from autograde.visible import main" in main, main
+
+
+def test_a_course_file_with_a_modules_answers_never_ships_with_that_module(tmp_path):
+    """course/raftkv.py holds module 06's Raft node, answered (module 16 builds on it): the default bundle has
+    module 06 and neither that file nor module 16; module 16 comes in a bundle without 06; asking for both
+    is refused, saying why."""
+    from autograde.layout import UsageError
+
+    for course_file, answered in COURSE_FILES_WITH_ANSWERS.items():
+        needing = modules_needing(course_file)
+        assert needing and answered not in needing, (course_file, needing)
+        held, left_out = bundle_modules()
+        assert answered in held and not set(needing) & set(held), (held, left_out)
+        names = write_bundle(tmp_path / "default.zip")
+        assert PREFIX + course_file not in names and PREFIX + f"notebooks/{answered}/{answered}.ipynb" in names
+        assert not any(n.startswith(f"{PREFIX}notebooks/{name}/") for n in names for name in needing)
+        names = write_bundle(tmp_path / "later.zip", needing)
+        assert PREFIX + course_file in names, names
+        assert not any(n.startswith(f"{PREFIX}notebooks/{answered}/") for n in names), names
+        readme = zipfile.ZipFile(tmp_path / "later.zip").read(PREFIX + "README.md").decode()
+        assert answered not in readme and all(name in readme for name in needing), readme
+        with pytest.raises(UsageError, match=f"holds {answered}'s answers"):
+            bundle_modules([answered, *needing])
+    with pytest.raises(UsageError, match="no such module: 99-nothing"):
+        bundle_modules(["99-nothing"])
 
 
 def test_a_marker_outside_its_known_definition_is_refused():
@@ -132,17 +162,23 @@ def run_from_bundle(assignment: str, root: Path, folder: Path) -> dict:
 def test_every_release_notebook_runs_from_the_bundle_alone(tmp_path):
     """A student unzips the bundle and runs a notebook with correct answers: every cell, visible tests
     included, runs without error, and nothing the bundle leaves out (the reference answers) is needed."""
-    write_bundle(tmp_path / "class.zip")
-    with zipfile.ZipFile(tmp_path / "class.zip") as zf:
-        zf.extractall(tmp_path / "class")
-    root = (tmp_path / "class" / PREFIX).resolve()
+    held, _ = bundle_modules()
+    bundles = {"class": held, "later": sorted(set(assignments()) - set(held))}  # the default, and what it left out
+    roots = {}
+    for bundle, modules in bundles.items():
+        if modules:
+            write_bundle(tmp_path / f"{bundle}.zip", modules)
+            with zipfile.ZipFile(tmp_path / f"{bundle}.zip") as zf:
+                zf.extractall(tmp_path / bundle)
+            roots.update((name, (tmp_path / bundle / PREFIX).resolve()) for name in modules)
+    assert sorted(roots) == assignments(), sorted(roots)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        probes = dict(zip(assignments(), pool.map(lambda a: run_from_bundle(a, root, tmp_path / "kernels"),
+        probes = dict(zip(assignments(), pool.map(lambda a: run_from_bundle(a, roots[a], tmp_path / "kernels"),
                                                   assignments())))
     for assignment, probe in probes.items():
         assert probe["reference"] == "missing", (assignment, probe)
         for package in ("autograde", "course"):
-            assert Path(probe[package]).resolve().is_relative_to(root), (assignment, probe)
+            assert Path(probe[package]).resolve().is_relative_to(roots[assignment]), (assignment, probe)
 
 
 # --- grading the visible tests, as `python -m autograde grade` does in the bundle ------------------------
@@ -342,7 +378,8 @@ def test_every_command_the_bundle_tells_a_learner_to_run_works_there(tmp_path, c
     third-party packages (see _light_venv) and `make course` installs only the bundle itself."""
     import time
 
-    write_bundle(tmp_path / "class.zip")
+    held, _ = bundle_modules()
+    write_bundle(tmp_path / "class.zip", held)
     with zipfile.ZipFile(tmp_path / "class.zip") as zf:
         zf.extractall(tmp_path / "class")
     root = (tmp_path / "class" / PREFIX).resolve()
@@ -352,7 +389,7 @@ def test_every_command_the_bundle_tells_a_learner_to_run_works_there(tmp_path, c
     if mode == "light":
         _light_venv(root, env)
     start_seconds = float(os.environ.get("COURSE_LAB_START_SECONDS") or 240)
-    for assignment in assignments():  # the learner has done every exercise
+    for assignment in held:  # the learner has done every exercise
         solved = _solved_copy(assignment, tmp_path)
         solved.replace(root / "notebooks" / assignment / f"{assignment}.ipynb")
     readme = learner_commands((root / "README.md").read_text())
@@ -395,6 +432,16 @@ def test_every_command_the_bundle_tells_a_learner_to_run_works_there(tmp_path, c
     assert "Success! Your notebook passes all the tests." in validated.stdout + validated.stderr, \
         f"nbgrader validate of the solved module 01 in the bundle:\n{validated.stdout[-2000:]}{validated.stderr[-2000:]}"
     timings.append(("nbgrader validate (the Validate button's check), module 01", time.monotonic() - started))
+
+    # A module the first bundle left out (16 builds on 06's answers) comes later in a bundle of its own,
+    # unzipped over the same folder; the editable install of `make course` sees its files.
+    later = sorted(set(assignments()) - set(held))
+    if later:
+        write_bundle(tmp_path / "later.zip", later)
+        with zipfile.ZipFile(tmp_path / "later.zip") as zf:
+            zf.extractall(tmp_path / "class")
+        for assignment in later:
+            _solved_copy(assignment, tmp_path).replace(root / "notebooks" / assignment / f"{assignment}.ipynb")
 
     # Each module's environment check, run by the course's Python in the module's folder, prints the line.
     python = root / ".venv" / "bin" / "python"

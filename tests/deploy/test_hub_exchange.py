@@ -182,6 +182,9 @@ def test_a_students_python_has_the_course_but_no_answers(graded):
     public = hub.base / "public"
     found = [str(p) for p in public.rglob("*") if p.is_file() and b"### BEGIN SOLUTION" in p.read_bytes()]
     assert not found, f"solutions in what students can read: {found}"
+    from autograde.bundle import COURSE_FILES_WITH_ANSWERS  # module 16's Raft node is module 06's answer
+    shown = [f for f in COURSE_FILES_WITH_ANSWERS if (public / f).exists()]
+    assert not shown, f"course files holding a module's answers, beside that module, in what students can read: {shown}"
 
 
 def test_a_resubmission_after_grading_is_collected_and_regraded(graded):
