@@ -21,7 +21,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from autograde.layout import ASSIGNMENT_NAME, REPO_ROOT, UsageError
+from autograde.layout import ASSIGNMENT_NAME, COURSE_FILES_WITH_ANSWERS, REPO_ROOT, UsageError
 
 PREFIX = "system-design-course"
 # The grader's modules that grading the visible tests needs (autograde.visible and what it imports).
@@ -44,10 +44,8 @@ FORBIDDEN_CONTENT = ["### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS", "BEGIN MARK
                      "Model answer (instructor only"]
 # Where the grader's code names a marker to look for it (never content): these exact lines may hold one.
 MARKER_DEFINITIONS = {"autograde/notebook.py": ['HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"']}
-# Course files that hold an earlier module's answers, because a later module builds on them: module 16's Raft
-# node (course/raftkv.py) is module 06's answer. A bundle never holds both such a file and the module whose
+# COURSE_FILES_WITH_ANSWERS (autograde/layout.py): a bundle never holds both such a file and the module whose
 # answers it holds; a module whose notebook imports the file comes in a bundle of its own (without the other).
-COURSE_FILES_WITH_ANSWERS = {"course/raftkv.py": "06-raft"}
 
 
 def release_modules() -> list[str]:

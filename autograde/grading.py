@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Collection
 
-from autograde.layout import UsageError, assignments, release_notebook, source_notebook
+from autograde.layout import UsageError, assignments, files_hidden_when_grading, release_notebook, source_notebook
 from autograde.isolation import Limits
 from autograde.beside import grading_beside
 from autograde.notebook import (answer_names, cell_role, defined_names, free_names, graded_cells, nbgrader_meta,
@@ -240,12 +240,13 @@ def _run_learner_cell(source: str, learner: LearnerProcess, deadline: float, cel
 
 
 def run_notebook(nb, zygote: Zygote, only_tests: Collection[str] | None = None,
-                 reachable: frozenset[str] | None = None) -> dict[int, CellRun]:
+                 reachable: frozenset[str] | None = None, hidden: Collection[str] = ()) -> dict[int, CellRun]:
     """Run every code cell: learner-side cells in a fresh sandbox, test cells here. By cell index.
 
     With ``only_tests`` (test cells' grade_ids), other test cells are not run, and nothing after the
     last of the chosen test cells runs: what mutation testing needs, where a mistake in one answer
-    concerns only the tests that use it.
+    concerns only the tests that use it. ``hidden``: files the learner's code may not read (they hold
+    this assignment's answers: ``files_hidden_when_grading``).
 
     If the learner's process dies (it exited, crashed, hit a limit or was killed after a timeout),
     a new one is started and the learner-side cells that ran before are replayed, so one bad cell
@@ -261,7 +262,7 @@ def run_notebook(nb, zygote: Zygote, only_tests: Collection[str] | None = None,
     if only_tests is not None:
         chosen = [c.index for c in graded_cells(nb) if c.role == "test" and c.grade_id in only_tests]
         last_index = max(chosen, default=-1)
-    learner = zygote.spawn()
+    learner = zygote.spawn(hidden)
     try:
         for index, cell in enumerate(nb.cells):
             if index > last_index:
@@ -280,7 +281,7 @@ def run_notebook(nb, zygote: Zygote, only_tests: Collection[str] | None = None,
                                       retry=retry)
                 continue
             if not learner.alive:
-                learner = zygote.spawn()
+                learner = zygote.spawn(hidden)
                 for earlier in replay:
                     learner.start_clock(limits.cell_seconds, notebook_deadline, notebook_backstop)
                     _run_learner_cell(earlier, learner, learner.deadline, limits.cell_seconds)
@@ -354,7 +355,7 @@ def grade_prepared(path: str | Path, assignment: str, nb, missing: list[str], zy
             raise UsageError(f"no such test cells in {assignment}: {', '.join(sorted(unknown))}")
     if answers_from is None:
         answers_from = read_notebook(source_notebook(assignment))
-    runs = run_notebook(nb, zygote, only_tests, answer_names(answers_from))
+    runs = run_notebook(nb, zygote, only_tests, answer_names(answers_from), files_hidden_when_grading(assignment))
     tests, answers_since_last_test = [], []
     for cell in graded_cells(nb):
         if cell.role == "answer":

@@ -162,6 +162,9 @@ def build_root(new_root: str, plan: SandboxPlan) -> None:
     for path in plan.hidden:
         if os.path.isdir(new_root + path):
             _mount("tmpfs", new_root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=555,size=4k")
+        elif os.path.isfile(new_root + path):  # a file reads as empty
+            _mount("/dev/null", new_root + path, None, MS_BIND)
+            _mount(None, new_root + path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     for name in ("bin", "lib", "lib32", "lib64", "sbin"):
         if os.path.islink("/" + name):
             os.symlink(os.readlink("/" + name), f"{new_root}/{name}")

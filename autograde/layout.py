@@ -16,6 +16,17 @@ NBGRADER_CONFIG = REPO_ROOT / "nbgrader_config.py"
 ASSIGNMENT_NAME = re.compile(r"^\d\d-[a-z0-9]+(-[a-z0-9]+)*$")
 
 
+# Course files that hold an earlier module's answers, because a later module builds on them: module 16's Raft node
+# (course/raftkv.py) is module 06's answer. Such a file is hidden from the learner's code while that module is
+# graded (full isolation), and a student bundle never holds both the file and that module (autograde/bundle.py).
+COURSE_FILES_WITH_ANSWERS = {"course/raftkv.py": "06-raft"}
+
+
+def files_hidden_when_grading(assignment: str) -> list[str]:
+    """The course files a submission of ``assignment`` may not read: those that hold its answers."""
+    return [str(REPO_ROOT / name) for name, answered in COURSE_FILES_WITH_ANSWERS.items() if answered == assignment]
+
+
 class UsageError(Exception):
     """Unusable input (not a notebook, unknown assignment, ...): exit 2 with this one-line reason."""
 

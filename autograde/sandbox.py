@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 
 from autograde.isolation import (Limits, SandboxPlan, cgroup_cpu_seconds, cpu_wait_seconds, default_plan,
                                  full_isolation_possible,
@@ -110,10 +111,11 @@ class Zygote:
         self.isolation += f"; {ready.get('limits') or 'per-process limits only'}"
         self.control.settimeout(60.0)
 
-    def spawn(self) -> "LearnerProcess":
+    def spawn(self, hidden: Sequence[str] = ()) -> "LearnerProcess":
+        """A new learner process; ``hidden``: more paths it may not read (full isolation), besides the plan's."""
         ours, theirs = socket.socketpair()
         request = {"uid": self.uid, "limits": self.limits.to_dict(),
-                   "plan": {"readonly": self.plan.readonly, "hidden": self.plan.hidden}}
+                   "plan": {"readonly": self.plan.readonly, "hidden": [*self.plan.hidden, *hidden]}}
         with self._lock:
             try:
                 socket.send_fds(self.control, [json.dumps(request).encode()], [theirs.fileno()])

@@ -39,7 +39,14 @@ def preload() -> None:
             pass
     import course
 
+    from autograde.layout import COURSE_FILES_WITH_ANSWERS
+
+    # not a file that holds a module's answers: loaded here, it would be in every learner's memory (gc finds
+    # its functions) even where the file is hidden; the module that needs it imports it itself
+    withheld = {name.removesuffix(".py").replace("/", ".") for name in COURSE_FILES_WITH_ANSWERS}
     for module in pkgutil.iter_modules(course.__path__):
+        if f"course.{module.name}" in withheld:
+            continue
         try:
             importlib.import_module(f"course.{module.name}")
         except Exception:

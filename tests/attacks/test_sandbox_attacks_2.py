@@ -419,3 +419,44 @@ def test_17_a_correct_notebook_graded_beside_a_cpu_hog_scores_full_marks(tmp_pat
     assert report.score == FULL and not report.retry, (
         f"input: correct notebook (1 s CPU in one cell, limit 2 s) beside 4 busy loops; expected {FULL}; "
         f"got {report.score} (retry {report.retry}, load {os.getloadavg()[0]:.1f})\n{report.table()}")
+
+
+# --------------------------------------------------------------------------- a course file with answers
+GC_FIND = '''import gc
+
+def _find(name):
+    """A function the zygote loaded before the fork is in this process's memory, whatever sys.modules says."""
+    for obj in gc.get_objects():
+        if callable(obj) and getattr(obj, "__name__", "") == name:
+            return obj
+    raise LookupError(name)
+
+handle_request_vote = _find("core_handle_request_vote")
+'''
+
+
+def test_a_course_file_holding_a_modules_answers_is_out_of_reach_while_that_module_is_graded(tmp_path):
+    """course/raftkv.py holds module 06's Raft node, answered (module 16 builds on it). A module 06 submission
+    that imports its functions, or finds them in memory, gets no points for them: the file is hidden from the
+    learner's process while 06 is graded, and the zygote never loads it before the fork. (Before: 8 of 16
+    points by delegation.)"""
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    from submissions import answer_sources, write_submission
+
+    from autograde.grading import grade_notebook
+    from autograde.layout import files_hidden_when_grading, source_notebook
+
+    assert files_hidden_when_grading("06-raft") == [str(REPO_ROOT / "course" / "raftkv.py")]
+    answers = answer_sources(source_notebook("06-raft"))
+    delegated = {"handle_request_vote": GC_FIND,
+                 "handle_append_entries": "from course.raftkv import core_handle_append_entries as handle_append_entries\n"}
+    path = write_submission("06-raft", tmp_path / "delegating.ipynb", {**answers, **delegated})
+    with Zygote(slot=5, limits=Limits(cell_seconds=30, notebook_seconds=300)) as zygote:
+        report = grade_notebook(path, "06-raft", zygote=zygote)
+    lost = {t.id: t.points for t in report.tests if t.points < t.max_points}
+    assert set(lost) >= {"correct_handle_request_vote", "correct_handle_append_entries"}, (
+        f"input: module 06's solution with two answers taken from course/raftkv.py; expected both tests to fail; "
+        f"got {lost}\n{report.table()}")
+    nb, runs = report.notebook_run
+    messages = " ".join(run.message for run in runs.values())
+    assert "No module named 'course.raftkv'" in messages and "LookupError" in messages, messages[-3000:]
