@@ -23,8 +23,18 @@ COURSE_FILES_WITH_ANSWERS = {"course/raftkv.py": "06-raft"}
 
 
 def files_hidden_when_grading(assignment: str) -> list[str]:
-    """The course files a submission of ``assignment`` may not read: those that hold its answers."""
-    return [str(REPO_ROOT / name) for name, answered in COURSE_FILES_WITH_ANSWERS.items() if answered == assignment]
+    """The course files a submission of ``assignment`` may not read: those that hold its answers, and then also
+    ``course/__pycache__`` (a compiled copy loads without its source). The cache folder is made if missing, so
+    that it is hidden even if a compiled copy is written into it during the grading."""
+    hidden = [str(REPO_ROOT / name) for name, answered in COURSE_FILES_WITH_ANSWERS.items() if answered == assignment]
+    if hidden:
+        cache = REPO_ROOT / "course" / "__pycache__"
+        try:
+            cache.mkdir(exist_ok=True)
+        except OSError:  # a read-only course folder: nothing can be compiled into it either
+            pass
+        hidden.append(str(cache))
+    return hidden
 
 
 class UsageError(Exception):

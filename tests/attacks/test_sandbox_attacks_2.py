@@ -422,7 +422,13 @@ def test_17_a_correct_notebook_graded_beside_a_cpu_hog_scores_full_marks(tmp_pat
 
 
 # --------------------------------------------------------------------------- a course file with answers
-GC_FIND = '''import gc
+# Three ways for a module 06 answer to use the Raft node of course/raftkv.py (module 06's answer, which module 16
+# builds on): import it, find its functions in memory, or load its compiled copy from course/__pycache__.
+TAKEN = {
+    "import": ("handle_append_entries",
+               "from course.raftkv import core_handle_append_entries as handle_append_entries\n",
+               "No module named 'course.raftkv'"),
+    "gc": ("handle_request_vote", '''import gc
 
 def _find(name):
     """A function the zygote loaded before the fork is in this process's memory, whatever sys.modules says."""
@@ -432,31 +438,42 @@ def _find(name):
     raise LookupError(name)
 
 handle_request_vote = _find("core_handle_request_vote")
-'''
+''', "LookupError"),
+    "compiled copy": ("handle_append_entries", '''import course, glob, os, importlib.machinery, importlib.util
+
+_found = glob.glob(os.path.join(os.path.dirname(course.__file__), "__pycache__", "raftkv*.pyc"))
+if not _found:
+    raise LookupError("no compiled copy of course/raftkv.py")
+_loader = importlib.machinery.SourcelessFileLoader("taken", _found[0])
+_module = importlib.util.module_from_spec(importlib.util.spec_from_loader("taken", _loader))
+_loader.exec_module(_module)
+handle_append_entries = _module.core_handle_append_entries
+''', "no compiled copy of course/raftkv.py"),
+}
 
 
-def test_a_course_file_holding_a_modules_answers_is_out_of_reach_while_that_module_is_graded(tmp_path):
-    """course/raftkv.py holds module 06's Raft node, answered (module 16 builds on it). A module 06 submission
-    that imports its functions, or finds them in memory, gets no points for them: the file is hidden from the
-    learner's process while 06 is graded, and the zygote never loads it before the fork. (Before: 8 of 16
-    points by delegation.)"""
+@pytest.mark.parametrize("how", TAKEN)
+def test_a_course_file_holding_a_modules_answers_is_out_of_reach_while_that_module_is_graded(tmp_path, how):
+    """A module 06 submission that takes an answer from course/raftkv.py gets no points for it: the file and the
+    compiled copies of course/ are hidden from the learner's process while 06 is graded, and the zygote never
+    loads the file before the fork. (Before: each of these scored full marks.)"""
     sys.path.insert(0, str(REPO_ROOT / "tests"))
     from submissions import answer_sources, write_submission
 
+    import course.raftkv  # noqa: F401  (here, in the grader: writes its compiled copy, which the attack looks for)
     from autograde.grading import grade_notebook
     from autograde.layout import files_hidden_when_grading, source_notebook
 
-    assert files_hidden_when_grading("06-raft") == [str(REPO_ROOT / "course" / "raftkv.py")]
-    answers = answer_sources(source_notebook("06-raft"))
-    delegated = {"handle_request_vote": GC_FIND,
-                 "handle_append_entries": "from course.raftkv import core_handle_append_entries as handle_append_entries\n"}
-    path = write_submission("06-raft", tmp_path / "delegating.ipynb", {**answers, **delegated})
+    assert str(REPO_ROOT / "course" / "raftkv.py") in files_hidden_when_grading("06-raft")
+    assert files_hidden_when_grading("16-raft-kv") == []
+    cell, source, says = TAKEN[how]
+    path = write_submission("06-raft", tmp_path / f"{how}.ipynb", {**answer_sources(source_notebook("06-raft")),
+                                                                     cell: source})
     with Zygote(slot=5, limits=Limits(cell_seconds=30, notebook_seconds=300)) as zygote:
         report = grade_notebook(path, "06-raft", zygote=zygote)
-    lost = {t.id: t.points for t in report.tests if t.points < t.max_points}
-    assert set(lost) >= {"correct_handle_request_vote", "correct_handle_append_entries"}, (
-        f"input: module 06's solution with two answers taken from course/raftkv.py; expected both tests to fail; "
-        f"got {lost}\n{report.table()}")
+    lost = {t.id for t in report.tests if t.points < t.max_points}
+    assert f"correct_{cell}" in lost, (f"input: module 06's solution with {cell} taken from course/raftkv.py by "
+                                       f"{how}; expected correct_{cell} to fail; got {sorted(lost)}\n{report.table()}")
     nb, runs = report.notebook_run
     messages = " ".join(run.message for run in runs.values())
-    assert "No module named 'course.raftkv'" in messages and "LookupError" in messages, messages[-3000:]
+    assert says in messages, f"expected {says!r} among the cell messages; got:\n{messages[-3000:]}"
