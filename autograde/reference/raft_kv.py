@@ -1,0 +1,386 @@
+"""Reference answers, seeded hidden-test cases, contracts and scenario judges for 16-raft-kv.
+
+The grader's truth, written independently of the solution notebook. A node's state is module 06's
+(``course.raft.initial_state``) plus ``last_applied`` and the service's ``machine``:
+
+    {"kv": {"k0": "c0.1;c1.4;"}, "sessions": {"c0": {"seq": 3, "result": None}}}
+
+A command is ``{"op": "get" | "put" | "append", "key", "value", "client", "seq"}`` or the leader's
+``{"op": "noop"}``. Scenario tests run the learner's functions in ``course.raftkv.KVCluster`` (in the
+grader) and judge the run with ``judge``: module 06's invariants, the apply-loop and machine checks of
+``KVCluster``, an independent re-check of the apply records, and the linearizability of the client
+history (``course.raftkv.linearize``).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from autograde.contracts import Contract, Rule, boundary, edge
+from course.raft import project_state, restarted_commit_index
+from course.raftkv import KV_EXPECTED, kv_initial_state, kv_judge
+
+OPS = ("get", "put", "append")
+
+
+# --------------------------------------------------------------------------- references
+
+def apply_command(machine, command):
+    op = command.get("op") if isinstance(command, dict) else None
+    if op == "noop":
+        return {"machine": copy.deepcopy(machine), "result": None}
+    if op not in OPS:
+        raise ValueError(f"unknown op {op!r}")
+    m = copy.deepcopy(machine)
+    session = m["sessions"].get(command["client"])
+    if session is not None and command["seq"] <= session["seq"]:
+        return {"machine": m, "result": session["result"]}
+    kv, key = m["kv"], command["key"]
+    if op == "get":
+        result = kv.get(key, "")
+    elif op == "put":
+        kv[key], result = command["value"], None
+    else:
+        kv[key], result = kv.get(key, "") + command["value"], None
+    m["sessions"][command["client"]] = {"seq": command["seq"], "result": result}
+    return {"machine": m, "result": result}
+
+
+def apply_committed(state):
+    s = copy.deepcopy(state)
+    results = []
+    for index in range(s["last_applied"] + 1, s["commit_index"] + 1):
+        out = apply_command(s["machine"], s["log"][index - 1]["command"])
+        s["machine"] = out["machine"]
+        results.append([index, out["result"]])
+    s["last_applied"] = max(s["last_applied"], s["commit_index"])
+    return {"state": s, "results": results}
+
+
+def persistent_state(state):
+    return {"term": state["term"], "voted_for": state["voted_for"], "log": copy.deepcopy(state["log"])}
+
+
+def restart(saved, node_id, n):
+    return dict(kv_initial_state(node_id, n), term=saved["term"], voted_for=saved["voted_for"],
+                log=copy.deepcopy(saved["log"]))
+
+
+def read_ready(state, read):
+    s, index = state, read["read_index"]
+    if s["role"] != "leader" or s["term"] != read["term"]:
+        return False
+    if index < 1 or index > len(s["log"]) or s["log"][index - 1]["term"] != s["term"]:
+        return False
+    voters = set(read["acks"]) | {s["id"]}
+    return 2 * len(voters) > s["n"] and s["last_applied"] >= index
+
+
+NODE = {"apply_committed": apply_committed, "persistent_state": persistent_state, "restart": restart,
+        "read_ready": read_ready}
+
+
+# --------------------------------------------------------------------------- contract views
+
+def applied_view(state):
+    """What the contract fixes of ``apply_committed``'s answer: the Raft view, last_applied, machine, results."""
+    out = apply_committed(state)
+    return _applied_projection(out)
+
+
+def _applied_projection(out):
+    s = out["state"]
+    return {"raft": project_state(s), "last_applied": s["last_applied"], "machine": s["machine"],
+            "results": [list(r) for r in out["results"]]}
+
+
+def viewed_apply_committed(fn):
+    """The learner's ``apply_committed`` reduced to the contract view."""
+    def apply_committed(state):
+        return _applied_projection(fn(state))
+    return apply_committed
+
+
+def restarted_kv(persistent_state_fn, restart_fn):
+    """A node crashed in ``state`` and restarted from what was saved, then brought (by the reference apply
+    loop) to the commit index it had: its Raft view and the machine it then holds."""
+    def crash_and_restart(state):
+        new = restart_fn(persistent_state_fn(state), state["id"], state["n"])
+        view = project_state(new, restarted=True)
+        view["commit_index"] = restarted_commit_index(new["commit_index"], state["commit_index"])
+        bad = (not isinstance(new.get("last_applied"), int) or not isinstance(new.get("machine"), dict)
+               or new["last_applied"] > state["commit_index"])
+        if bad:
+            view["last_applied"], view["machine"] = new.get("last_applied"), new.get("machine")
+            return view
+        caught_up = apply_committed(dict(new, commit_index=state["commit_index"]))["state"]
+        view["machine"] = caught_up["machine"]
+        return view
+    return crash_and_restart
+
+
+restarted_view = restarted_kv(persistent_state, restart)
+
+
+# --------------------------------------------------------------------------- random cases
+
+def _command(rng, clients, keys, seq):
+    op = str(rng.choice(OPS))
+    client = f"c{int(rng.integers(0, clients))}"
+    return {"op": op, "key": f"k{int(rng.integers(0, keys))}", "value": "" if op == "get" else
+            f"{client}.{seq};", "client": client, "seq": seq}
+
+
+def _machine_after(commands):
+    m = {"kv": {}, "sessions": {}}
+    for c in commands:
+        m = apply_command(m, c)["machine"]
+    return m
+
+
+def _random_commands(rng, length, clients, keys):
+    """Commands as clients send them: each client's seq grows by one per new request; sometimes a retry
+    (the same seq again, a duplicate) and a leader's no-op."""
+    seqs, out = {}, []
+    for _ in range(length):
+        roll = rng.random()
+        if roll < 0.1:
+            out.append({"op": "noop"})
+            continue
+        c = f"c{int(rng.integers(0, clients))}"
+        if roll < 0.3 and c in seqs:                         # a retry of the last request
+            previous = [x for x in out if x.get("client") == c]
+            out.append(dict(previous[-1]))
+            continue
+        seqs[c] = seqs.get(c, 0) + 1
+        cmd = _command(rng, clients, keys, seqs[c])
+        cmd["client"] = c
+        if cmd["op"] != "get":
+            cmd["value"] = f"{c}.{seqs[c]};"
+        out.append(cmd)
+    return out
+
+
+def _draw_apply_command(rng):
+    clients, keys = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    history = _random_commands(rng, int(rng.choice([int(rng.integers(0, 6)), int(rng.integers(6, 40))])),
+                               clients, keys)
+    machine = _machine_after(history)
+    roll = rng.random()
+    if roll < 0.35 and any("client" in c for c in history):     # a duplicate of something applied
+        command = dict(rng.choice([c for c in history if "client" in c]))
+    elif roll < 0.45:
+        command = {"op": "noop"}
+    else:
+        c = f"c{int(rng.integers(0, clients))}"
+        seq = machine["sessions"].get(c, {"seq": 0})["seq"] + 1
+        command = _command(rng, clients, keys, seq)
+        command["client"] = c
+        if command["op"] != "get":
+            command["value"] = f"{c}.{seq};" + ("é" if rng.random() < 0.1 else "")
+    return {"machine": machine, "command": command}
+
+
+def apply_command_cases(seed: int, n: int = 150) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [_draw_apply_command(rng) for _ in range(n)]
+
+
+def _kv_state(rng, length=None, applied=None, committed=None, role=None):
+    n = int(rng.integers(1, 8))
+    me = int(rng.integers(0, n))
+    if length is None:
+        length = int(rng.choice([int(rng.integers(0, 6)), int(rng.integers(6, 30))]))
+    commands = _random_commands(rng, length, int(rng.integers(1, 5)), int(rng.integers(1, 4)))
+    terms = sorted(int(t) for t in rng.integers(1, 9, size=length))
+    log = [{"term": t, "command": c} for t, c in zip(terms, commands)]
+    commit = int(rng.integers(0, length + 1)) if committed is None else committed
+    last_applied = int(rng.integers(0, commit + 1)) if applied is None else applied
+    term = max(terms[-1] if terms else 1, int(rng.integers(1, 10)))
+    s = dict(kv_initial_state(me, n), term=term, log=log, commit_index=commit, last_applied=last_applied,
+             role=role or str(rng.choice(["follower", "candidate", "leader"])))
+    s["voted_for"] = me if s["role"] != "follower" else (None if rng.random() < 0.5 else int(rng.integers(0, n)))
+    if s["role"] == "candidate":
+        s["votes"] = sorted({me} | {int(x) for x in rng.integers(0, n, size=int(rng.integers(0, n)))})
+    if s["role"] == "leader":
+        s["next_index"] = [int(rng.integers(1, length + 2)) for _ in range(n)]
+        s["match_index"] = [min(x - 1, int(rng.integers(0, length + 1))) for x in s["next_index"]]
+    s["machine"] = _machine_after([e["command"] for e in log[:last_applied]])
+    return s
+
+
+def apply_committed_cases(seed: int, n: int = 80) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [{"state": _kv_state(rng)} for _ in range(n)]
+
+
+def persistence_cases(seed: int, n: int = 40) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [{"state": _kv_state(rng)} for _ in range(n)]
+
+
+def _draw_read(rng):
+    s = _kv_state(rng, role=str(rng.choice(["leader"] * 4 + ["follower", "candidate"])))
+    if s["log"] and rng.random() < 0.6:               # the leader's term is its last entry's, often
+        s["term"] = s["log"][-1]["term"]
+    term = s["term"] if rng.random() < 0.85 else int(rng.integers(1, s["term"] + 1))
+    read_index = int(rng.integers(0, len(s["log"]) + 1))
+    acks = [int(x) for x in rng.integers(0, s["n"], size=int(rng.integers(0, s["n"] + 2)))]
+    return {"state": s, "read": {"term": term, "read_index": read_index, "acks": acks}}
+
+
+def read_ready_cases(seed: int, n: int = 150) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [_draw_read(rng) for _ in range(n)]
+
+
+# --------------------------------------------------------------------------- fixed cases for the rules
+
+def _put(c, seq, key="k0", value=None):
+    return {"op": "put", "key": key, "value": value if value is not None else f"{c}.{seq};", "client": c, "seq": seq}
+
+
+def _app(c, seq, key="k0", value=None):
+    return {"op": "append", "key": key, "value": value if value is not None else f"{c}.{seq};", "client": c,
+            "seq": seq}
+
+
+def _get(c, seq, key="k0"):
+    return {"op": "get", "key": key, "value": "", "client": c, "seq": seq}
+
+
+_M = _machine_after([_put("c0", 1), _app("c1", 1), _app("c0", 2), _get("c1", 2)])   # c0 at 2, c1 at 2
+
+
+def _ac(commands, commit, applied, term=2):
+    log = [{"term": 1 if k < 2 else term, "command": c} for k, c in enumerate(commands)]
+    return {"state": dict(kv_initial_state(0, 3), term=term, log=log, commit_index=commit, last_applied=applied,
+                          machine=_machine_after(commands[:applied]))}
+
+
+_LOG5 = [_put("c0", 1), {"op": "noop"}, _app("c0", 2), _app("c0", 2), _app("c1", 1)]
+
+
+def _rd(n=5, term=4, log_terms=(1, 4, 4), applied=3, role="leader", read_term=4, read_index=3, acks=(0, 1, 2), me=0):
+    log = [{"term": t, "command": {"op": "noop"}} for t in log_terms]
+    s = dict(kv_initial_state(me, n), term=term, role=role, log=log, commit_index=applied, last_applied=applied,
+             voted_for=me)
+    if role == "leader":
+        s["next_index"], s["match_index"] = [len(log) + 1] * n, [0] * n
+    return {"state": s, "read": {"term": read_term, "read_index": read_index, "acks": list(acks)}}
+
+
+_CRASH = [_ac(_LOG5, 5, 5)["state"], _ac(_LOG5, 4, 2)["state"], _ac(_LOG5, 0, 0)["state"],
+          dict(_ac(_LOG5, 5, 5)["state"], role="leader", voted_for=0, next_index=[6, 6, 6], match_index=[5, 5, 4])]
+
+
+CONTRACTS = {c.name: c for c in [
+    Contract(
+        "apply_command", apply_command, draw=_draw_apply_command,
+        domain="machines built from 0 to 40 commands of 1 to 5 clients on 1 to 4 keys; new requests, retries of "
+               "any earlier request, no-ops, non-ASCII values",
+        rules=[Rule("`op` is one of 'get', 'put', 'append' or 'noop', else `ValueError`",
+                    at=[{"command": _put("c0", 3)}, {"command": {"op": "noop"}}],
+                    inside=[{"command": _get("c0", 3)}, {"command": _app("c0", 3)}],
+                    outside=[{"command": dict(_put("c0", 3), op="Put")}, {"command": dict(_put("c0", 3), op="cas")}]),
+               boundary("a request whose `seq` is at most the client's last applied `seq` is a duplicate: the machine "
+                        "is unchanged and the saved result is returned; a higher `seq` is applied",
+                        at={"machine": _M, "command": _app("c0", 2)}, inside={"machine": _M, "command": _app("c0", 3)},
+                        outside={"machine": _M, "command": _app("c0", 1)}),
+               boundary("sessions are per client: another client's request with the same `seq` is applied",
+                        at={"machine": _M, "command": _app("c2", 2)}, inside={"machine": _M, "command": _app("c2", 1)},
+                        outside={"machine": _M, "command": _get("c1", 2)}),
+               edge("a missing key reads as '' and an append to it starts from ''",
+                    {"machine": _M, "command": _get("c0", 3, key="k9")},
+                    {"machine": _M, "command": _app("c0", 3, key="k9")}),
+               edge("a put replaces the value; its result, and an append's, is None; a get's result is saved too",
+                    {"machine": _M, "command": _put("c1", 3)}, {"machine": _M, "command": _get("c1", 2)}),
+               edge("a no-op changes nothing and returns None", {"machine": _M, "command": {"op": "noop"}}),
+               edge("an empty machine takes a client's first request",
+                    {"machine": {"kv": {}, "sessions": {}}, "command": _app("c3", 1, value="ü;")})]),
+    Contract(
+        "apply_committed", applied_view,
+        draw=lambda rng: {"state": _kv_state(rng)},
+        domain="nodes of every role in clusters of 1 to 7, logs of 0 to 30 commands with retries and no-ops, any "
+               "commit index and any last_applied up to it (the machine matches last_applied)",
+        rules=[boundary("entries `last_applied` + 1 to `commit_index` are applied, once each and in order; none when "
+                        "`commit_index` equals `last_applied`",
+                        at=_ac(_LOG5, 3, 3), inside=_ac(_LOG5, 4, 3), outside=_ac(_LOG5, 5, 1)),
+               edge("a retried append committed twice is applied once (the session decides)", _ac(_LOG5, 4, 2)),
+               edge("nothing applied yet: everything committed is applied from index 1", _ac(_LOG5, 5, 0)),
+               edge("`results` lists [index, result] for each applied entry; a no-op's result is None",
+                    _ac(_LOG5, 2, 0))]),
+    Contract(
+        "persistent_state", restarted_view, draw=lambda rng: {"state": _kv_state(rng)},
+        domain="nodes of every role in clusters of 1 to 7 with logs of 0 to 30 commands; checked through "
+               "`course.raftkv.restarted_kv(persistent_state, restart)` after catching up to the old commit index",
+        rules=[edge("term, vote and log survive; the machine and `last_applied` survive together or are both rebuilt "
+                    "(an empty machine at 0)", *({"state": s} for s in _CRASH))]),
+    Contract(
+        "restart", restarted_view, draw=lambda rng: {"state": _kv_state(rng)},
+        domain="as for `persistent_state`: a restarted node is a follower with fresh volatile state",
+        rules=[edge("a leader comes back a follower; after applying up to the old commit index its machine is the one "
+                    "it had (never an entry applied twice, never one lost)", *({"state": s} for s in _CRASH))]),
+    Contract(
+        "read_ready", read_ready, draw=_draw_read,
+        domain="leaders, followers and candidates of clusters of 1 to 7, reads of the node's term and older terms, "
+               "any read index, acks with repeats and the node itself",
+        rules=[boundary("a strict majority of the n nodes, the leader included and each node once, must have answered "
+                        "a heartbeat sent after the read arrived: 2 of 4 is not one, 3 of 4 is",
+                        at=_rd(n=4, acks=[1]), inside=_rd(n=4, acks=[1, 3]), outside=_rd(n=4, acks=[1, 1, 0])),
+               boundary("the read waits until `last_applied` reaches `read_index`",
+                        at=_rd(applied=3), inside=_rd(log_terms=(1, 4, 4, 4), applied=4),
+                        outside=_rd(log_terms=(1, 4, 4, 4), applied=2)),
+               boundary("only a leader still in the read's term answers",
+                        at=_rd(), inside=_rd(term=4, read_term=4, acks=[0, 1, 2, 3]),
+                        outside=[_rd(term=5, read_term=4), _rd(role="follower")]),
+               boundary("the entry at `read_index` must be of the leader's term (it has committed in its term)",
+                        at=_rd(log_terms=(1, 4, 4)), inside=_rd(log_terms=(4, 4, 4)),
+                        outside=_rd(log_terms=(1, 3, 4), read_index=2, applied=3)),
+               edge("a lone node (n = 1) is its own majority", _rd(n=1, acks=[], log_terms=(4,), applied=1,
+                                                                  read_index=1)),
+               edge("a read index of 0 (nothing committed) is never ready", _rd(read_index=0))]),
+]}
+
+
+# --------------------------------------------------------------------------- scenario judges
+
+def independent_problems(result: dict) -> list[str]:
+    """Re-checked from the run's record, without the simulator: apply calls cover consecutive indexes."""
+    problems, last = [], {}
+    for t, node, first, final in result["apply_rows"]:
+        if first > final:
+            problems.append(f"node {node} recorded an empty apply {first}..{final} at {t} ms")
+    for op in result["history"]:
+        if op["end"] is not None and op["end"] < op["start"]:
+            problems.append(f"{op['client']} ended before it started")
+    del last
+    return problems
+
+
+def judge(result: dict) -> str | None:
+    problem = kv_judge(result)
+    if problem:
+        return problem
+    extra = independent_problems(result)
+    return extra[0] if extra else None
+
+
+SCENARIO_EXPECTED = KV_EXPECTED
+
+PARTS = {
+    "apply": [("kv_basic", 2), ("kv_leader_loss", 2), ("kv_unreliable", 2), ("kv_partitions", 3)],
+    "persistence": [("kv_crashes", 5)],
+    "reads": [("kv_stale_read", 3), ("kv_reads", 3)],
+}
+
+
+def scenario_runs(part: str, seed: int) -> list[tuple[str, int]]:
+    runs, k = [], 0
+    for name, count in PARTS[part]:
+        for _ in range(count):
+            runs.append((name, 100 * seed + k))
+            k += 1
+    return runs

@@ -1,0 +1,703 @@
+"""A linearizable key-value service on Raft, for module 16: module 06's simulator (``course.raft.Cluster``)
+with a state machine the learner's node applies itself, clients that retry, ReadIndex reads, and a
+linearizability check of every run's client history.
+
+What is new here, on top of ``course.raft`` (imported, not copied):
+
+- ``CORE``: a complete Raft node (module 06's exercises, answered) with two additions from the Raft
+  paper: a new leader appends a no-op entry of its term (section 8, so it can commit and serve reads),
+  and every AppendEntries reply echoes the time its request was sent (``echo_ms``), so a leader knows
+  which heartbeat round a reply answers (ReadIndex, thesis section 6.4). Do module 06 first: this is it.
+- ``kv_initial_state(node_id, n)``: module 06's ``initial_state`` plus ``last_applied`` (0) and the
+  service's ``machine`` (``{"kv": {}, "sessions": {}}``).
+- ``KVCluster``: a ``Cluster`` whose nodes apply committed entries through the learner's
+  ``apply_committed(state)`` (called after every step in which ``commit_index`` passed ``last_applied``),
+  whose clients (simulated in the grader) send ``get``, ``put`` and ``append`` with a client id and a
+  sequence number, retry on a timeout or a refusal with the *same* number, and record a history. With
+  ``read_mode="read_index"`` a ``get`` does not go through the log: the leader answers it when the
+  learner's ``read_ready(state, read)`` says so.
+  On top of module 06's four invariants, a run checks that the apply loop applies each committed index
+  once and in order, and that any two nodes that applied up to the same index hold the same machine.
+- ``linearize(history)``: a checker for key-value histories (per key, Wing and Gong's search with
+  memoisation as in Lowe 2017 and Porcupine); ``kv_judge(result)`` adds its verdict to module 06's.
+- ``run_kv``, ``replay_kv``, ``plot_kv_history``, ``plot_apply_grid``: drivers and figures.
+
+Times given to a cluster are seconds; records use milliseconds, histories seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Callable
+
+from course.plotting import PALETTE, new_figure
+from course.raft import (Cluster, ContractError, _node_spec, _random_schedule, _script, initial_state,
+                         judge as raft_judge, project_state, plot_timeline)
+
+CLIENT_TIMEOUT_S = 0.5     # a client gives up waiting for one node and tries the next
+NOOP = {"op": "noop"}
+OPS = ("get", "put", "append")
+
+
+# --------------------------------------------------------------------------- the provided Raft core
+
+def _copy(state: dict) -> dict:
+    s = dict(state)
+    s["log"] = [dict(e) for e in state["log"]]
+    for key in ("votes", "next_index", "match_index"):
+        s[key] = list(state.get(key) or [])
+    return s
+
+
+def _adopt(s: dict, term: int) -> None:
+    if term > s["term"]:
+        s["term"], s["voted_for"], s["role"], s["votes"] = term, None, "follower", []
+
+
+def _last(log):
+    return (log[-1]["term"] if log else 0), len(log)
+
+
+def core_start_election(state):
+    s = _copy(state)
+    s["term"] += 1
+    s["role"], s["voted_for"], s["votes"] = "candidate", s["id"], [s["id"]]
+    last_term, last_index = _last(s["log"])
+    send = [{"type": "request_vote", "term": s["term"], "from": s["id"], "to": p, "last_log_index": last_index,
+             "last_log_term": last_term} for p in range(s["n"]) if p != s["id"]]
+    if s["n"] == 1:
+        return core_handle_vote_reply(s, {"term": s["term"], "from": s["id"], "granted": True})
+    return {"state": s, "send": send, "reset_timer": True}
+
+
+def core_handle_request_vote(state, msg):
+    s = _copy(state)
+    _adopt(s, msg["term"])
+    my_term, my_index = _last(s["log"])
+    up_to_date = (msg["last_log_term"], msg["last_log_index"]) >= (my_term, my_index)
+    grant = msg["term"] == s["term"] and s["voted_for"] in (None, msg["from"]) and up_to_date
+    if grant:
+        s["voted_for"] = msg["from"]
+    return {"state": s, "send": [{"type": "vote_reply", "term": s["term"], "from": s["id"], "to": msg["from"],
+                                  "granted": grant}], "reset_timer": grant}
+
+
+def _append_to(s, peer):
+    prev = s["next_index"][peer] - 1
+    return {"type": "append_entries", "term": s["term"], "from": s["id"], "to": peer, "prev_log_index": prev,
+            "prev_log_term": s["log"][prev - 1]["term"] if prev else 0,
+            "entries": [dict(e) for e in s["log"][prev:]], "leader_commit": s["commit_index"]}
+
+
+def core_heartbeat(state):
+    s = _copy(state)
+    if s["role"] != "leader":
+        return {"state": s, "send": [], "reset_timer": False}
+    return {"state": s, "send": [_append_to(s, p) for p in range(s["n"]) if p != s["id"]], "reset_timer": False}
+
+
+def core_handle_vote_reply(state, msg):
+    s = _copy(state)
+    if msg["term"] > s["term"]:
+        _adopt(s, msg["term"])
+        return {"state": s, "send": [], "reset_timer": False}
+    if s["role"] != "candidate" or msg["term"] != s["term"] or not msg["granted"]:
+        return {"state": s, "send": [], "reset_timer": False}
+    if msg["from"] not in s["votes"]:
+        s["votes"].append(msg["from"])
+    if 2 * len(s["votes"]) <= s["n"]:
+        return {"state": s, "send": [], "reset_timer": False}
+    s["role"] = "leader"
+    s["log"].append({"term": s["term"], "command": dict(NOOP)})     # Raft section 8: a no-op of the new term
+    s["next_index"] = [len(s["log"])] * s["n"]
+    s["match_index"] = [0] * s["n"]
+    s["match_index"][s["id"]] = len(s["log"])
+    if s["n"] == 1:
+        s["commit_index"] = len(s["log"])
+    return {"state": s, "send": core_heartbeat(s)["send"], "reset_timer": False}
+
+
+def core_handle_append_entries(state, msg):
+    s = _copy(state)
+    reply = {"type": "append_reply", "term": s["term"], "from": s["id"], "to": msg["from"], "success": False,
+             "match_index": 0, "conflict_index": 0, "echo_ms": msg.get("sent_ms")}
+    if msg["term"] < s["term"]:
+        return {"state": s, "send": [reply], "reset_timer": False}
+    _adopt(s, msg["term"])
+    s["role"], s["votes"] = "follower", []
+    reply["term"] = s["term"]
+    prev, log = msg["prev_log_index"], s["log"]
+    if prev > len(log):
+        reply["conflict_index"] = len(log) + 1
+        return {"state": s, "send": [reply], "reset_timer": True}
+    if prev > 0 and log[prev - 1]["term"] != msg["prev_log_term"]:
+        bad, first = log[prev - 1]["term"], prev
+        while first > 1 and log[first - 2]["term"] == bad:
+            first -= 1
+        reply["conflict_index"] = first
+        return {"state": s, "send": [reply], "reset_timer": True}
+    for offset, entry in enumerate(msg["entries"]):
+        index = prev + 1 + offset
+        if index <= len(log) and log[index - 1]["term"] == entry["term"]:
+            continue
+        del log[index - 1:]
+        log.extend(dict(e) for e in msg["entries"][offset:])
+        break
+    last_new = prev + len(msg["entries"])
+    s["commit_index"] = max(s["commit_index"], min(msg["leader_commit"], last_new))
+    reply.update(success=True, match_index=last_new)
+    return {"state": s, "send": [reply], "reset_timer": True}
+
+
+def core_handle_append_reply(state, msg):
+    s = _copy(state)
+    if msg["term"] > s["term"]:
+        _adopt(s, msg["term"])
+        return {"state": s, "send": [], "reset_timer": False}
+    if s["role"] != "leader" or msg["term"] != s["term"]:
+        return {"state": s, "send": [], "reset_timer": False}
+    p = msg["from"]
+    if msg["success"]:
+        s["match_index"][p] = max(s["match_index"][p], msg["match_index"])
+        s["next_index"][p] = s["match_index"][p] + 1
+        for index in range(len(s["log"]), s["commit_index"], -1):
+            if s["log"][index - 1]["term"] != s["term"]:
+                break
+            copies = 1 + sum(1 for q in range(s["n"]) if q != s["id"] and s["match_index"][q] >= index)
+            if 2 * copies > s["n"]:
+                s["commit_index"] = index
+                break
+    else:
+        s["next_index"][p] = max(s["match_index"][p] + 1, min(msg["conflict_index"], len(s["log"]) + 1), 1)
+    return {"state": s, "send": [], "reset_timer": False}
+
+
+CORE = {"start_election": core_start_election, "handle_request_vote": core_handle_request_vote,
+        "handle_vote_reply": core_handle_vote_reply, "heartbeat": core_heartbeat,
+        "handle_append_entries": core_handle_append_entries, "handle_append_reply": core_handle_append_reply}
+
+
+def kv_initial_state(node_id: int, n: int) -> dict:
+    """Module 06's ``initial_state`` plus ``last_applied`` 0 and an empty service ``machine``."""
+    return dict(initial_state(node_id, n), last_applied=0, machine={"kv": {}, "sessions": {}})
+
+
+# --------------------------------------------------------------------------- checking histories
+
+def _plain(value):
+    return json.loads(json.dumps(value))
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _search(ops: list, budget: int):
+    """One key's history: an order of its operations that respects real time and the register's
+    semantics (put sets, append adds at the end, get reads), or None. Open operations (no end: the
+    client never heard back) may be placed anywhere after their start, or left out."""
+    n = len(ops)
+    required = sum(1 << k for k, op in enumerate(ops) if op["end"] is not None)
+    seen, stack, steps = set(), [(0, "", [])], 0
+    while stack:
+        done, value, path = stack.pop()
+        if done & required == required:
+            return path
+        if (done, value) in seen:
+            continue
+        seen.add((done, value))
+        steps += 1
+        if steps > budget:
+            raise RuntimeError(f"undecided after {budget} search states")
+        horizon = min(op["end"] for k, op in enumerate(ops) if op["end"] is not None and not done >> k & 1)
+        for k in range(n - 1, -1, -1):
+            op = ops[k]
+            if done >> k & 1 or op["start"] > horizon:
+                continue
+            if op["kind"] == "get":
+                if op["value"] != value:
+                    continue
+                after = value
+            elif op["kind"] == "put":
+                after = op["value"]
+            else:
+                after = value + op["value"]
+            stack.append((done | 1 << k, after, path + [k]))
+    return None
+
+
+def linearize(history: list, budget: int = 200_000) -> dict:
+    """``{"ok": bool, "key": the first key with no linearization or None, "order": {key: [op numbers in
+    linearization order]}}`` for a key-value history (a list of ``{"client", "kind", "key", "value",
+    "start", "end"}``, times in seconds, ``end`` None for an operation never answered). Linearizability is
+    local (Herlihy and Wing 1990), so each key is checked alone."""
+    by_key: dict = {}
+    for number, op in enumerate(history):
+        if op["kind"] == "get" and op["end"] is None:
+            continue                      # an unanswered read changed nothing and showed nothing
+        by_key.setdefault(op["key"], []).append(number)
+    order = {}
+    for key in sorted(by_key):
+        numbers = sorted(by_key[key], key=lambda k: history[k]["start"])
+        path = _search([history[k] for k in numbers], budget)
+        if path is None:
+            return {"ok": False, "key": key, "order": order}
+        order[key] = [numbers[k] for k in path]
+    return {"ok": True, "key": None, "order": order}
+
+
+def history_problem(history: list) -> str | None:
+    """None if ``history`` is linearizable, else a sentence naming the key and the operations on it."""
+    verdict = linearize(history)
+    if verdict["ok"]:
+        return None
+    ops = [op for op in history if op["key"] == verdict["key"] and not (op["kind"] == "get" and op["end"] is None)]
+    shown = "; ".join(f"{op['client']} {op['kind']}({op['value']!r}) {op['start']:.3f}-"
+                      f"{'open' if op['end'] is None else format(op['end'], '.3f')} s" for op in ops[-8:])
+    return (f"linearizability: the {len(ops)} operations on key {verdict['key']!r} have no order that respects "
+            f"real time and get/put/append (the last of them: {shown})")
+
+
+# --------------------------------------------------------------------------- the cluster with a service
+
+class _Client:
+    def __init__(self, cid: str, guess: int):
+        self.id, self.guess, self.seq, self.gen = cid, guess, 0, 0
+        self.op: dict | None = None
+        self.record: dict | None = None
+        self.scripted: list = []
+
+
+class KVCluster(Cluster):
+    """Module 06's cluster with the learner's apply loop, persistence and (optionally) ReadIndex reads.
+
+    ``node`` holds the learner's ``apply_committed``, ``persistent_state``, ``restart`` and, for
+    ``read_mode="read_index"``, ``read_ready``. Clients issue random operations on ``keys`` keys until
+    ``ops_until_s``; each waits ``think_s`` between operations."""
+
+    def __init__(self, node: dict, n: int = 3, seed: int = 0, *, clients: int = 3, keys: int = 2,
+                 read_mode: str = "log", ops_until_s: float = 4.0, think_s: tuple = (0.0, 0.1),
+                 client_timeout_s: float = CLIENT_TIMEOUT_S, name: str = "custom", label: str = "KV", **options):
+        if read_mode not in ("log", "read_index"):
+            raise ValueError(f"read_mode must be 'log' or 'read_index', not {read_mode!r}")
+        handlers = dict(CORE, **{k: node[k] for k in ("persistent_state", "restart") if k in node})
+        super().__init__(handlers, n=n, seed=seed, max_calls=10 ** 7, name=name, label=label, **options)
+        self.node, self.read_mode, self.keys = node, read_mode, keys
+        self.ops_until_s, self.think_s, self.client_timeout_s = ops_until_s, tuple(think_s), client_timeout_s
+        self.states = [kv_initial_state(i, n) for i in range(n)]
+        self.learner_calls = 0
+        self.machine_at: dict = {}      # last_applied -> (canonical machine, node) of the first node there
+        self.result_at: dict = {}       # index -> (canonical result, node)
+        self.apply_rows: list = []      # [t_ms, node, first index, last index] of every apply_committed call
+        self.waiting: dict = {}         # (node, index) -> (client, seq, gen)
+        self.reads: list = [[] for _ in range(n)]   # pending ReadIndex reads per node
+        self.history: list = []
+        self.clients = [_Client(f"c{k}", k % n) for k in range(clients)]
+        for k, client in enumerate(self.clients):
+            self._at(0.3 + 0.05 * k, self._next_op, client)
+
+    # ---------------------------------------------------------------- the learner's apply loop
+    def _step(self, i: int, name: str, *args) -> None:
+        before = self.states[i]
+        super()._step(i, name, *args)
+        if self.stopped or not self.alive[i]:
+            return
+        after = self.states[i]
+        if "last_applied" not in after or "machine" not in after:   # the core keeps them; a bad restart may not
+            after.setdefault("last_applied", before.get("last_applied", 0))
+            after.setdefault("machine", before.get("machine"))
+        self._apply(i)
+        if not self.stopped and self.reads[i]:
+            self._check_reads(i)
+
+    def _apply(self, i: int) -> None:
+        s = self.states[i]
+        start = s["last_applied"]
+        if self.stopped or s["commit_index"] <= start:
+            return
+        self.calls += 1
+        self.learner_calls += 1
+        try:
+            out = self.node["apply_committed"](_plain(s))
+            if not isinstance(out, dict) or "state" not in out or "results" not in out:
+                raise ContractError("apply_committed must return {'state': ..., 'results': [[index, result], ...]}; "
+                                    f"got {str(out)[:120]}")
+            new, results = out["state"], out["results"]
+            if project_state(new) != project_state(s):
+                raise ContractError("apply_committed changed the Raft state (term, vote, log, role or commit index); "
+                                    "it may change only last_applied and machine")
+            if not isinstance(results, list) or any(not isinstance(r, list) or len(r) != 2 for r in results):
+                raise ContractError(f"results must be a list of [index, result] pairs; got {str(results)[:120]}")
+        except ContractError as exc:
+            self._stop(f"apply_committed on node {i}: {exc}", "violation")
+            return
+        except Exception as exc:  # the learner's function raised
+            self._stop(f"apply_committed on node {i} raised {type(exc).__name__}: {str(exc)[:150]}", "violation")
+            return
+        indexes = [r[0] for r in results]
+        wanted = list(range(start + 1, s["commit_index"] + 1))
+        if indexes != wanted:
+            self._stop(f"apply loop: node {i} with last_applied {start} and commit_index {s['commit_index']} "
+                       f"applied indexes {indexes[:12]}; expected {wanted[:12]} (each once, in order)", "violation")
+            return
+        if new.get("last_applied") != s["commit_index"]:
+            self._stop(f"apply loop: node {i} applied up to {s['commit_index']} but set last_applied to "
+                       f"{new.get('last_applied')!r}", "violation")
+            return
+        self.states[i] = new
+        self.apply_rows.append([self.now_ms, i, start + 1, s["commit_index"]])
+        self._note(f"n{i} applied {start + 1}..{s['commit_index']}")
+        for index, value in results:
+            first = self.result_at.setdefault(index, (_canonical(value), i))
+            if first[0] != _canonical(value):
+                self._stop(f"state machines disagree: node {i} got result {value!r} at index {index}, node {first[1]} "
+                           f"got {json.loads(first[0])!r}", "violation")
+                return
+        first = self.machine_at.setdefault(new["last_applied"], (_canonical(new["machine"]), i))
+        if first[0] != _canonical(new["machine"]):
+            self._stop(f"state machines disagree: after index {new['last_applied']} node {i} holds "
+                       f"{_short(new['machine'])}, node {first[1]} held {_short(json.loads(first[0]))}: an entry "
+                       "applied twice, or one lost", "violation")
+            return
+        for index, value in results:
+            waiter = self.waiting.pop((i, index), None)
+            if waiter is None:
+                continue
+            client, seq, gen = waiter
+            command = new["log"][index - 1]["command"]
+            if command.get("client") == client.id and command.get("seq") == seq:
+                self._to_client(i, client, seq, gen, "ok", value)
+
+    def restart(self, i: int) -> None:
+        super().restart(i)
+        if self.alive[i] and not self.stopped:
+            s = self.states[i]
+            if not isinstance(s.get("last_applied"), int) or not isinstance(s.get("machine"), dict):
+                self._stop(f"restart on node {i} returned a state without an int last_applied and a machine dict",
+                           "violation")
+                return
+            if s["last_applied"] > s["commit_index"]:
+                s["commit_index"] = s["last_applied"]   # what was applied was committed
+            self._apply(i)
+
+    def crash(self, i: int) -> None:
+        super().crash(i)
+        self.reads[i] = []
+        self.waiting = {k: v for k, v in self.waiting.items() if k[0] != i}
+
+    # ---------------------------------------------------------------- ReadIndex
+    def _send(self, msg: dict) -> None:
+        if msg["type"] == "append_entries":
+            msg["sent_ms"] = self.now_ms
+        super()._send(msg)
+
+    def _deliver(self, msg: dict) -> None:
+        if msg["type"] == "append_reply" and self.link_up(msg["from"], msg["to"]):
+            s = self.states[msg["to"]]
+            for read in self.reads[msg["to"]]:
+                if (msg["term"] == read["term"] == s["term"] and msg.get("echo_ms") is not None
+                        and msg["echo_ms"] >= read["arrived_ms"] and msg["from"] not in read["acks"]):
+                    read["acks"].append(msg["from"])
+        super()._deliver(msg)
+
+    def _check_reads(self, i: int) -> None:
+        s = self.states[i]
+        keep = []
+        for read in self.reads[i]:
+            self.calls += 1
+            self.learner_calls += 1
+            view = {"term": read["term"], "read_index": read["read_index"], "acks": sorted(read["acks"])}
+            try:
+                ready = self.node["read_ready"](_plain(s), view)
+            except Exception as exc:
+                self._stop(f"read_ready on node {i} raised {type(exc).__name__}: {str(exc)[:150]}", "violation")
+                return
+            if ready is True:
+                value = s["machine"]["kv"].get(read["key"], "") if isinstance(s["machine"].get("kv"), dict) else None
+                self._note(f"n{i} answers read of {read['key']!r} (read index {read['read_index']}, acks "
+                           f"{sorted(read['acks'])})")
+                self._to_client(i, read["client"], read["seq"], read["gen"], "ok", value)
+            elif ready is False:
+                keep.append(read)
+            else:
+                self._stop(f"read_ready on node {i} returned {ready!r}; it must return True or False", "violation")
+                return
+        self.reads[i] = keep
+
+    # ---------------------------------------------------------------- clients
+    def _next_op(self, client: _Client) -> None:
+        if client.scripted:
+            kind, key, target = client.scripted.pop(0)
+            client.guess = target
+        elif self.env.now >= self.ops_until_s:
+            return
+        else:
+            kind = str(self.rng.choice(OPS, p=(0.4, 0.25, 0.35)))
+            key = f"k{int(self.rng.integers(0, self.keys))}"
+        client.seq += 1
+        value = "" if kind == "get" else f"{client.id}.{client.seq};"
+        client.op = {"op": kind, "key": key, "value": value, "client": client.id, "seq": client.seq}
+        client.record = {"client": client.id, "kind": kind, "key": key, "value": value,
+                         "start": round(self.env.now, 4), "end": None}
+        self.history.append(client.record)
+        self._attempt(client)
+
+    def _attempt(self, client: _Client) -> None:
+        client.gen += 1
+        gen, seq, target = client.gen, client.seq, client.guess
+        copies = 2 if self.duplicate and self.rng.random() < self.duplicate else 1
+        if self.drop and self.rng.random() < self.drop:
+            copies = 0
+        for _ in range(copies):
+            self._at(float(self.rng.uniform(*self.delay_s)), self._arrive, client, target, seq, gen)
+        self._at(self.client_timeout_s, self._timeout, client, seq, gen)
+
+    def _timeout(self, client: _Client, seq: int, gen: int) -> None:
+        if client.gen == gen and client.seq == seq and client.record and client.record["end"] is None:
+            client.guess = (client.guess + 1) % self.n
+            self._attempt(client)
+
+    def _arrive(self, client: _Client, i: int, seq: int, gen: int) -> None:
+        if not (self.alive[i] and self.connected[i]):
+            return
+        s = self.states[i]
+        if s["role"] != "leader":
+            self._to_client(i, client, seq, gen, "wrong_leader", None)
+            return
+        op = dict(client.op)
+        if op["seq"] != seq:
+            return
+        if op["op"] == "get" and self.read_mode == "read_index":
+            committed = s["commit_index"] > 0 and s["log"][s["commit_index"] - 1]["term"] == s["term"]
+            if not committed:                     # nothing of its term committed yet: come back soon
+                self._to_client(i, client, seq, gen, "wrong_leader", None, retry_s=0.05, keep_guess=True)
+                return
+            self.reads[i].append({"client": client, "seq": seq, "gen": gen, "key": op["key"], "term": s["term"],
+                                  "read_index": s["commit_index"], "acks": [i], "arrived_ms": self.now_ms})
+            self._note(f"n{i} read of {op['key']!r} from {client.id} at read index {s['commit_index']}")
+            self._check_reads(i)
+            return
+        s["log"] = list(s["log"]) + [{"term": s["term"], "command": op}]
+        s["match_index"][i] = len(s["log"])
+        self.waiting[(i, len(s["log"]))] = (client, seq, gen)
+        self._note(f"client {client.id} -> n{i}: {op['op']} {op['key']} #{seq} at index {len(s['log'])}")
+
+    def _to_client(self, i: int, client: _Client, seq: int, gen: int, status: str, value,
+                   retry_s: float = 0.0, keep_guess: bool = False) -> None:
+        if not self.connected[i] or (self.drop and self.rng.random() < self.drop):
+            return
+        delay = float(self.rng.uniform(*self.delay_s))
+        self._at(delay, self._reply, client, i, seq, gen, status, value, retry_s, keep_guess)
+
+    def _reply(self, client, i, seq, gen, status, value, retry_s, keep_guess) -> None:
+        record = client.record
+        if record is None or client.seq != seq or record["end"] is not None:
+            return                                # a late or duplicate answer
+        if status == "ok":
+            if record["kind"] == "get":
+                record["value"] = value
+            record["end"] = round(self.env.now, 4)
+            client.guess = i
+            pause = float(self.rng.uniform(*self.think_s))
+            self._at(pause, self._next_op, client)
+        elif gen == client.gen:
+            if not keep_guess:
+                client.guess = (i + 1) % self.n
+            self._at(retry_s, self._attempt, client)
+
+    def partition(self, *groups) -> None:
+        super().partition(*[[_node_spec(x, self.marks, self.n) for x in group] for group in groups])
+
+    def read_from(self, node, key: str) -> None:
+        """A new client sends one ``get`` of ``key`` to ``node`` first (then behaves as any client)."""
+        client = _Client(f"r{len(self.clients)}", 0)
+        client.scripted.append(("get", key, _node_spec(node, self.marks, self.n)))
+        self.clients.append(client)
+        self._act(f"client {client.id} reads {key!r} from n{client.scripted[0][2]}")
+        self._next_op(client)
+
+    def put_via_leader(self, key: str) -> None:
+        """A new client sends one ``put`` of ``key`` to the current leader (then behaves as any client)."""
+        leader = self.current_leader()
+        client = _Client(f"w{len(self.clients)}", 0)
+        client.scripted.append(("put", key, 0 if leader is None else leader))
+        self.clients.append(client)
+        self._act(f"client {client.id} puts {key!r}")
+        self._next_op(client)
+
+    def result(self) -> dict:
+        out = super().result()
+        out.pop("applied")
+        out["history"] = [dict(op) for op in self.history]
+        out["apply_rows"] = [list(r) for r in self.apply_rows]
+        out["stats"]["learner_calls"] = self.learner_calls
+        out["stats"]["operations"] = len(self.history)
+        out["stats"]["answered"] = sum(op["end"] is not None for op in self.history)
+        out["replay"] = f"replay_kv({self.label}, {self.name!r}, seed={self.seed})"
+        return out
+
+
+def _short(value, limit: int = 160) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --------------------------------------------------------------------------- scenarios
+
+def _kv_basic(seed):
+    return dict(n=3 if seed % 2 == 0 else 5, clients=3, keys=2, ops_until_s=3.5), [
+        (1.5, "expect", "leader"), (5.0, "expect", "answered", 3.0)]
+
+
+def _kv_leader_loss(seed):
+    return dict(n=3, clients=3, keys=2, ops_until_s=4.5), [
+        (1.2, "expect", "leader"), (1.8, "disconnect", "L"), (3.3, "connect", "L"),
+        (7.0, "expect", "answered", 4.0)]
+
+
+def _kv_unreliable(seed):
+    return dict(n=5, clients=4, keys=2, ops_until_s=4.5, drop=0.1, duplicate=0.2, long_delay=0.1), [
+        (5.0, "reliable"), (8.0, "expect", "answered", 4.4)]
+
+
+def _kv_random(seed, crashes):
+    config, steps = _random_schedule(seed, commands=False, crashes=crashes)
+    end = max(t for t, *_ in steps)
+    config.update(clients=3, keys=2, ops_until_s=end - 2.0, long_delay=0.05)
+    return config, steps + [(end + 2.5, "expect", "answered", end - 2.0)]
+
+
+def _kv_stale_read(seed):
+    return dict(n=5, clients=2, keys=1, ops_until_s=4.0, read_mode="read_index"), [
+        (1.5, "expect", "leader"), (1.5, "mark", "A"),
+        (1.6, "partition", ["A", "A+1"], ["A+2", "A+3", "A+4"]),   # the old leader keeps believing it leads
+        (2.8, "put_via_leader", "k0"),
+        (3.4, "read_from", "A", "k0"), (3.5, "read_from", "A", "k0"), (3.6, "read_from", "A+1", "k0"),
+        (4.5, "heal"), (7.0, "expect", "answered", 4.0)]
+
+
+def _kv_reads(seed):
+    return dict(n=3 if seed % 2 == 0 else 5, clients=4, keys=2, ops_until_s=4.0, read_mode="read_index",
+                drop=0.05), [(1.2, "expect", "leader"), (2.2, "disconnect", "L"), (3.2, "heal"),
+                             (7.0, "expect", "answered", 4.0)]
+
+
+KV_SCENARIOS = {
+    "kv_basic": _kv_basic, "kv_leader_loss": _kv_leader_loss, "kv_unreliable": _kv_unreliable,
+    "kv_partitions": lambda seed: _kv_random(seed, crashes=False),
+    "kv_crashes": lambda seed: _kv_random(seed, crashes=True),
+    "kv_stale_read": _kv_stale_read, "kv_reads": _kv_reads,
+}
+
+
+def _expect_answered(cluster: KVCluster, issued_before_s: float) -> None:
+    late = [op for op in cluster.history if op["end"] is None and op["start"] < issued_before_s]
+    if late:
+        op = late[0]
+        cluster._stop(f"{len(late)} operation(s) issued before {issued_before_s} s were never answered, e.g. "
+                      f"{op['client']} {op['kind']} {op['key']!r} from {op['start']} s", "failure")
+
+
+def build_kv(node: dict, scenario: str, seed: int, label: str = "KV") -> KVCluster:
+    """The cluster of ``scenario`` with ``seed`` and the learner's ``node`` functions, scheduled, not run."""
+    if scenario not in KV_SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose from {sorted(KV_SCENARIOS)}")
+    config, steps = KV_SCENARIOS[scenario](seed)
+    cluster = KVCluster(node, seed=seed, name=scenario, label=label, **config)
+    plain = [s for s in steps if not (s[1] == "expect" and s[2] == "answered")]
+    _script(cluster, plain)
+    for t, _, _, before in [s for s in steps if s[1] == "expect" and s[2] == "answered"]:
+        cluster._at(t, _expect_answered, cluster, before)
+    cluster.end_s = max(t for t, *_ in steps) + 1e-6
+    return cluster
+
+
+def run_kv(node: dict, scenario: str, seed: int, label: str = "KV") -> dict:
+    """Run one seeded key-value scenario; return plain data (``KVCluster.result()``)."""
+    cluster = build_kv(node, scenario, seed, label)
+    cluster.run(cluster.end_s)
+    return cluster.result()
+
+
+KV_EXPECTED = ("a run that keeps Raft's invariants, applies every committed index once and in order, keeps every "
+               "node's machine equal at equal indexes, answers every client, and whose history is linearizable")
+
+
+def kv_judge(result: dict) -> str | None:
+    """Module 06's judge (invariants, goals, trace, replay line) plus the linearizability of the history."""
+    extra = ()
+    if not result["violations"] and not result["failures"]:
+        problem = history_problem(result["history"])
+        extra = (problem,) if problem else ()
+    return raft_judge(result, extra=extra)
+
+
+def replay_kv(node: dict, scenario: str, seed: int, picture: bool = True):
+    """Run ``scenario`` with ``seed`` again, print what went wrong (or the run's figures) and draw its timeline."""
+    cluster = build_kv(node, scenario, seed)
+    cluster.run(cluster.end_s)
+    result = cluster.result()
+    problem = kv_judge(result)
+    if problem:
+        print("PROBLEM:", problem)
+    else:
+        stats = result["stats"]
+        print(f"{scenario}, seed {seed}: invariants held, history linearizable ({stats['answered']} of "
+              f"{stats['operations']} operations answered, {stats['events']} node events)")
+    if picture:
+        plot_timeline(cluster)
+    return cluster
+
+
+# --------------------------------------------------------------------------- figures
+
+def plot_kv_history(history: list, key: str, title: str | None = None, order: list | None = None):
+    """The operations on ``key``, one row per client, as module 05 draws a register history (puts and
+    appends as writes, gets as reads); with ``order`` (numbers into ``history``), each operation's place
+    in the linearization is written above its bar."""
+    from course.replication import plot_history
+    numbers = [k for k, op in enumerate(history) if op["key"] == key and not (op["kind"] == "get" and op["end"] is None)]
+    ops = [{"client": history[k]["client"], "kind": "read" if history[k]["kind"] == "get" else "write",
+            "value": ("+" if history[k]["kind"] == "append" else "") + str(history[k]["value"]),
+            "start": history[k]["start"], "end": math.inf if history[k]["end"] is None else history[k]["end"]}
+           for k in numbers]
+    fig, ax = plot_history(ops, title or f"Operations on {key!r}")
+    ax.set_xlabel("time (s)")
+    if order:
+        clients = sorted({op["client"] for op in ops})
+        for place, k in enumerate(order):
+            op = history[k]
+            end = op["end"] if op["end"] is not None else op["start"] + 0.05
+            ax.text((op["start"] + end) / 2, clients.index(op["client"]) - 0.33, f"#{place + 1}", ha="center",
+                    fontsize=8, color=PALETTE[3])
+    return fig, ax
+
+
+def plot_apply_grid(cluster: KVCluster, title: str | None = None):
+    """Per node, the indexes each ``apply_committed`` call applied (a bar per call) against time: what a
+    node applied, when, and that no index was applied twice."""
+    fig, ax = new_figure(title or f"Applied entries per node: {cluster.name}, seed {cluster.seed}", "time (s)",
+                         "log index", figsize=(9, 4))
+    for t, node, first, last in cluster.apply_rows:
+        ax.plot([t / 1000, t / 1000], [first - 0.4, last + 0.4], color=PALETTE[node % len(PALETTE)], linewidth=3,
+                alpha=0.8)
+    for node in range(cluster.n):
+        ax.plot([], [], color=PALETTE[node % len(PALETTE)], linewidth=3, label=f"n{node}")
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout()
+    return fig, ax
+
+
+def events_per_second(node: dict, seeds, scenario: str = "kv_basic") -> dict:
+    """Simulator speed: node events and wall seconds over the seeds (for the benchmark and the notebook)."""
+    import time
+    started, events, calls = time.perf_counter(), 0, 0
+    for seed in seeds:
+        cluster = build_kv(node, scenario, seed)
+        cluster.run(cluster.end_s)
+        events += cluster.events
+        calls += cluster.learner_calls
+    elapsed = time.perf_counter() - started
+    return {"events": events, "learner_calls": calls, "seconds": round(elapsed, 3),
+            "events_per_s": round(events / elapsed) if elapsed else None}
