@@ -654,12 +654,13 @@ def replay_kv(node: dict, scenario: str, seed: int, picture: bool = True):
 
 def plot_kv_history(history: list, key: str, title: str | None = None, order: list | None = None):
     """The operations on ``key``, one row per client, as module 05 draws a register history (puts and
-    appends as writes, gets as reads); with ``order`` (numbers into ``history``), each operation's place
+    appends as writes, gets as reads; a value of several appended tokens is shown as how many there are and
+    the last one, ``3…c0.2``); with ``order`` (numbers into ``history``), each operation's place
     in the linearization is written above its bar."""
     from course.replication import plot_history
     numbers = [k for k, op in enumerate(history) if op["key"] == key and not (op["kind"] == "get" and op["end"] is None)]
     ops = [{"client": history[k]["client"], "kind": "read" if history[k]["kind"] == "get" else "write",
-            "value": ("+" if history[k]["kind"] == "append" else "") + str(history[k]["value"]),
+            "value": ("+" if history[k]["kind"] == "append" else "") + _label(history[k]["value"]),
             "start": history[k]["start"], "end": math.inf if history[k]["end"] is None else history[k]["end"]}
            for k in numbers]
     fig, ax = plot_history(ops, title or f"Operations on {key!r}")
@@ -672,6 +673,12 @@ def plot_kv_history(history: list, key: str, title: str | None = None, order: li
             ax.text((op["start"] + end) / 2, clients.index(op["client"]) - 0.33, f"#{place + 1}", ha="center",
                     fontsize=8, color=PALETTE[3])
     return fig, ax
+
+
+def _label(value) -> str:
+    """A value as a bar's label: a long one (several appends) as its number of tokens and the last token."""
+    tokens = [t for t in str(value).split(";") if t]
+    return str(value) if len(tokens) <= 1 else f"{len(tokens)}…{tokens[-1]}"
 
 
 def plot_apply_grid(cluster: KVCluster, title: str | None = None):
@@ -701,3 +708,34 @@ def events_per_second(node: dict, seeds, scenario: str = "kv_basic") -> dict:
     elapsed = time.perf_counter() - started
     return {"events": events, "learner_calls": calls, "seconds": round(elapsed, 3),
             "events_per_s": round(events / elapsed) if elapsed else None}
+
+
+# --------------------------------------------------------------------------- the seed's two mistakes
+
+def seed_no_sessions(apply_committed: Callable) -> Callable:
+    """The seed's service: "idempotent operations" promised, but nothing remembers which requests were
+    applied. Every log entry is made to look like a new client's first request, so your sessions never
+    see a retry."""
+    def forgetful(state):
+        original = [dict(e) for e in state["log"]]
+        for index, entry in enumerate(state["log"], start=1):
+            command = entry["command"]
+            if "client" in command:
+                entry["command"] = dict(command, client=f"{command['client']}@{index}", seq=1)
+        out = apply_committed(state)
+        out["state"]["log"] = original
+        sessions = out["state"]["machine"].get("sessions", {})
+        for client in [c for c in sessions if "@" in c]:
+            del sessions[client]
+        return out
+    forgetful.__name__ = "seed_apply_committed"
+    return forgetful
+
+
+def seed_replica_reads(read_ready: Callable) -> Callable:
+    """The seed's reads ("use read replica for better performance"): the node answers from what it has
+    applied, with no round of heartbeats to learn whether it is still the leader."""
+    def unconfirmed(state, read):
+        return read_ready(state, dict(read, acks=list(range(state["n"]))))
+    unconfirmed.__name__ = "seed_read_ready"
+    return unconfirmed
