@@ -1,0 +1,172 @@
+"""course.raftkv: the key-value cluster on module 06's simulator (a correct service passes every scenario,
+each of its checks is shown to fire), the linearizability checker (against module 05's reference
+enumeration), the seed's two mistakes, and the figures."""
+
+import copy
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from autograde.reference import raft_kv as ref
+from autograde.reference.replication_cap import linearizable_by_enumeration, small_history_cases
+from course.raftkv import (CORE, KV_SCENARIOS, KVCluster, build_kv, events_per_second, history_problem,
+                           kv_initial_state, kv_judge, linearize, plot_apply_grid, plot_kv_history, replay_kv,
+                           run_kv, seed_no_sessions, seed_replica_reads)
+
+NODE = dict(ref.NODE)
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    a = run_kv(NODE, "kv_unreliable", seed=3)
+    assert a == run_kv(NODE, "kv_unreliable", seed=3)
+    assert a["history"] != run_kv(NODE, "kv_unreliable", seed=4)["history"]
+
+
+@pytest.mark.parametrize("scenario", sorted(KV_SCENARIOS))
+def test_a_correct_service_passes_every_scenario(scenario):
+    for seed in (0, 1, 2):
+        result = run_kv(NODE, scenario, seed)
+        assert ref.judge(result) is None, f"scenario {scenario}, seed {seed}: {ref.judge(result)}"
+        assert result["stats"]["answered"] == result["stats"]["operations"] > 10, (scenario, seed, result["stats"])
+
+
+def test_a_service_that_rebuilds_from_the_log_and_one_that_keeps_its_machine_both_pass():
+    def keep(state):
+        return dict(ref.persistent_state(state), machine=copy.deepcopy(state["machine"]),
+                    last_applied=state["last_applied"])
+
+    def back(saved, node_id, n):
+        return dict(ref.restart(saved, node_id, n), machine=saved["machine"], last_applied=saved["last_applied"])
+    for seed in range(4):
+        assert ref.judge(run_kv(NODE, "kv_crashes", seed)) is None
+        assert ref.judge(run_kv(dict(NODE, persistent_state=keep, restart=back), "kv_crashes", seed)) is None
+
+
+def _applying(shift=0, keep_last=False):
+    def apply_committed(state):
+        s = copy.deepcopy(state)
+        results = []
+        for index in range(max(1, s["last_applied"] + 1 - shift), s["commit_index"] + 1):
+            out = ref.apply_command(s["machine"], s["log"][index - 1]["command"])
+            s["machine"] = out["machine"]
+            results.append([index, out["result"]])
+        if not keep_last:
+            s["last_applied"] = s["commit_index"]
+        return {"state": s, "results": results}
+    return apply_committed
+
+
+def test_the_apply_loop_check_fires_on_a_repeated_index_and_on_a_stale_last_applied():
+    twice = run_kv(dict(NODE, apply_committed=_applying(shift=1)), "kv_basic", seed=0)
+    assert twice["violations"] and "apply loop" in twice["violations"][0], twice["violations"]
+    stuck = run_kv(dict(NODE, apply_committed=_applying(keep_last=True)), "kv_basic", seed=0)
+    assert stuck["violations"] and "set last_applied" in stuck["violations"][0], stuck["violations"]
+
+
+def test_the_machine_check_fires_when_a_restarted_node_applies_twice():
+    def keep(state):
+        return dict(ref.persistent_state(state), machine=copy.deepcopy(state["machine"]))
+
+    def back(saved, node_id, n):   # the machine survives, last_applied restarts at 0
+        return dict(ref.restart(saved, node_id, n), machine=saved["machine"])
+    found = [run_kv(dict(NODE, persistent_state=keep, restart=back), "kv_crashes", seed) for seed in range(4)]
+    assert any(r["violations"] and "state machines disagree" in r["violations"][0] for r in found), \
+        [r["violations"] for r in found]
+
+
+def test_a_function_that_changes_the_raft_state_or_raises_is_a_violation():
+    def meddles(state):
+        out = ref.apply_committed(state)
+        out["state"]["term"] += 1
+        return out
+    bad = run_kv(dict(NODE, apply_committed=meddles), "kv_basic", seed=0)
+    assert bad["violations"] and "changed the Raft state" in bad["violations"][0]
+
+    def answers_maybe(state, read):
+        return "yes"
+    odd = run_kv(dict(NODE, read_ready=answers_maybe), "kv_reads", seed=0)
+    assert odd["violations"] and "True or False" in odd["violations"][0]
+
+
+def test_the_seeds_two_mistakes_break_linearizability():
+    sessions = [kv_judge(run_kv(dict(NODE, apply_committed=seed_no_sessions(ref.apply_committed)), "kv_unreliable",
+                                seed)) for seed in range(4)]
+    assert sum("linearizability" in (p or "") for p in sessions) >= 2, sessions
+    reads = kv_judge(run_kv(dict(NODE, read_ready=seed_replica_reads(ref.read_ready)), "kv_stale_read", seed=1))
+    assert reads and "linearizability" in reads, reads
+
+
+def _as_kv(history):
+    return [{"client": op["client"], "kind": "put" if op["kind"] == "write" else "get", "key": "x",
+             "value": "" if op["value"] == 0 else str(op["value"]), "start": op["start"], "end": op["end"]}
+            for op in history]
+
+
+def test_the_checker_agrees_with_module_05s_enumeration_on_register_histories():
+    cases = [c for c in small_history_cases(seed=1605, n=200) if all(op["end"] >= op["start"] for op in c["history"])]
+    verdicts = [linearizable_by_enumeration(c["history"], 0) for c in cases]
+    assert 30 < sum(verdicts) < len(cases) - 30, "the cases must hold both verdicts"
+    for case, expected in zip(cases, verdicts):
+        got = linearize(_as_kv(case["history"]))["ok"]
+        assert got == expected, f"input: {case['history']}; expected: {expected}; got: {got}; seed 1605"
+
+
+def test_the_checker_on_appends_open_operations_and_a_stale_read():
+    ok = [{"client": "a", "kind": "append", "key": "k", "value": "1;", "start": 0.0, "end": 1.0},
+          {"client": "b", "kind": "append", "key": "k", "value": "2;", "start": 0.5, "end": 1.5},
+          {"client": "c", "kind": "get", "key": "k", "value": "2;1;", "start": 1.6, "end": 1.7}]
+    assert linearize(ok)["ok"]
+    twice = ok[:2] + [dict(ok[2], value="1;2;2;")]
+    assert not linearize(twice)["ok"] and "key 'k'" in history_problem(twice)
+    stale = ok[:2] + [dict(ok[2], value="1;")]
+    assert not linearize(stale)["ok"]
+    open_write = [dict(ok[0], end=None), dict(ok[2], value="1;", start=3.0, end=3.1)]
+    assert linearize(open_write)["ok"]                                  # it may have taken effect
+    assert linearize([dict(ok[0], end=None), dict(ok[2], value="", start=3.0, end=3.1)])["ok"]   # or not
+    order = linearize(ok)["order"]["k"]
+    assert order == [1, 0, 2]
+
+
+def test_a_history_checked_per_key_is_decided_quickly_even_when_long():
+    result = run_kv(NODE, "kv_unreliable", seed=0)
+    assert len(result["history"]) > 30 and linearize(result["history"])["ok"]
+
+
+def test_figures_draw(tmp_path):
+    cluster = build_kv(NODE, "kv_leader_loss", seed=1)
+    cluster.run(cluster.end_s)
+    fig, ax = plot_apply_grid(cluster)
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "log index"
+    history = cluster.result()["history"]
+    fig2, ax2 = plot_kv_history(history, "k0", order=linearize(history)["order"]["k0"])
+    assert ax2.get_xlabel() == "time (s)"
+    plt.close("all")
+    again = replay_kv(NODE, "kv_basic", seed=0, picture=False)
+    assert isinstance(again, KVCluster)
+
+
+def test_events_per_second_reports_figures():
+    speed = events_per_second(NODE, range(2))
+    assert speed["events"] > 100 and speed["events_per_s"] > 0 and speed["learner_calls"] > 0
+
+
+def test_core_is_module_06s_node_plus_a_noop():
+    state = dict(kv_initial_state(0, 3), term=2, role="candidate", voted_for=0, votes=[0])
+    out = CORE["handle_vote_reply"](state, {"type": "vote_reply", "term": 2, "from": 1, "to": 0, "granted": True})
+    assert out["state"]["role"] == "leader" and out["state"]["log"] == [{"term": 2, "command": {"op": "noop"}}]
+    assert {m["to"] for m in out["send"]} == {1, 2}
+
+
+def test_unknown_read_mode_and_scenario_are_refused():
+    with pytest.raises(ValueError):
+        KVCluster(NODE, read_mode="lease")
+    with pytest.raises(ValueError):
+        build_kv(NODE, "kv_nope", seed=0)
+
+
+def test_reference_contracts_hold_their_own_rules():
+    for contract in ref.CONTRACTS.values():
+        assert contract.problems() == [], contract.problems()
+    rng = np.random.default_rng(0)
+    assert all(isinstance(ref.read_ready(**ref._draw_read(rng)), bool) for _ in range(50))

@@ -1,0 +1,153 @@
+"""Module 16: typical wrong answers lose exactly the points they should; a differently written correct
+solution scores full marks; a failing run names its scenario and seed, shows a trace, the history's problem
+and the line that replays it."""
+
+from __future__ import annotations
+
+import pytest
+from submissions import (Mutant, assert_caught_by_hidden_tests, assert_full_marks, assert_loses_exactly,
+                         assert_release_answer_cells_define_their_names)
+
+ASSIGNMENT = "16-raft-kv"
+
+COMMAND, APPLY, PERSIST, READ = ("correct_apply_command", "correct_apply_committed", "correct_persistence",
+                                 "correct_read_ready")
+
+# Exercises 3 and 4 run whole clusters through the learner's apply loop, so a broken loop loses them too.
+LOOP = frozenset({APPLY, PERSIST, READ})
+
+MUTANTS = {
+    "no_sessions": Mutant(
+        "apply_command", '    if session is not None and command["seq"] <= session["seq"]:\n'
+                         '        return {"machine": machine, "result": session["result"]}\n', "",
+        frozenset({COMMAND, APPLY}),
+        "duplicate appends from retried clients: the seed's 'idempotent operations' with nothing that remembers"),
+    "duplicate_only_if_equal": Mutant(
+        "apply_command", 'command["seq"] <= session["seq"]', 'command["seq"] == session["seq"]',
+        frozenset({COMMAND}),
+        "only the very last request counts as a retry: an older duplicate (a late copy) is applied again "
+        "(only hidden cases see it)"),
+    "get_result_not_saved": Mutant(
+        "apply_command", 'sessions[command["client"]] = {"seq": command["seq"], "result": result}',
+        'sessions[command["client"]] = {"seq": command["seq"], "result": None}',
+        frozenset({COMMAND}), "a retried get is answered None instead of the value it read"),
+    "apply_from_last_applied": Mutant(
+        "apply_committed", 'range(state["last_applied"] + 1, state["commit_index"] + 1)',
+        'range(max(state["last_applied"], 1), state["commit_index"] + 1)',
+        LOOP, "off by one: the last applied entry is applied again on every call"),
+    "apply_one_short": Mutant(
+        "apply_committed", 'range(state["last_applied"] + 1, state["commit_index"] + 1)',
+        'range(state["last_applied"] + 1, state["commit_index"])',
+        LOOP, "stops one short: the last committed entry waits for the next commit"),
+    "last_applied_not_advanced": Mutant(
+        "apply_committed", 'last_applied=max(state["last_applied"], state["commit_index"])',
+        'last_applied=state["last_applied"]', LOOP,
+        "forgets to record progress: every call applies everything committed again"),
+    "applies_twice_after_restart": Mutant(
+        "persistence", 'machine=saved["machine"], last_applied=saved["last_applied"])', 'machine=saved["machine"])',
+        frozenset({PERSIST}), "the machine survives but last_applied restarts at 0: every entry is applied twice"),
+    "machine_lost_after_restart": Mutant(
+        "persistence", 'machine=saved["machine"], last_applied=saved["last_applied"])',
+        'last_applied=saved["last_applied"])', frozenset({PERSIST}),
+        "last_applied survives but the machine does not: every entry before it is lost"),
+    "vote_forgotten": Mutant(
+        "persistence", 'voted_for=saved["voted_for"]', "voted_for=None", frozenset({PERSIST}),
+        "module 06's mistake again: a node that voted, crashed and restarted votes again in the same term"),
+    "deposed_leader_reads": Mutant(
+        "read_ready", "return len(confirmed) > state[\"n\"] / 2 and state[\"last_applied\"] >= index",
+        "return state[\"last_applied\"] >= index", frozenset({READ}),
+        "the seed's replica read: answers without a majority round, so a deposed leader serves stale data"),
+    "ack_counted_twice": Mutant(
+        "read_ready", 'confirmed = set(read["acks"]) | {state["id"]}', 'confirmed = list(read["acks"]) + [state["id"]]',
+        frozenset({READ}), "counts answers, not nodes: the leader's own ack or a repeated one makes a false majority"),
+    "read_before_applied": Mutant(
+        "read_ready", ' and state["last_applied"] >= index', "", frozenset({READ}),
+        "answers before the machine has applied up to the read index (only hidden cases see it)"),
+    "any_term_read": Mutant(
+        "read_ready", ' or state["term"] != read["term"]', "", frozenset({READ}),
+        "a leader re-elected in a later term answers a read its older term collected acks for"),
+}
+
+# A correct service written differently from ours: a machine changed in place after a deep copy, the
+# apply loop as a while loop over last_applied, a node that rebuilds its machine from the log after a
+# restart (nothing but Figure 2's state persisted), and a majority counted with a sorted list.
+ALTERNATIVE = {
+    "apply_command": '''
+import copy
+
+def apply_command(machine, command):
+    if command["op"] == "noop":
+        return {"machine": machine, "result": None}
+    if command["op"] not in {"get", "put", "append"}:
+        raise ValueError("op must be get, put, append or noop")
+    m = copy.deepcopy(machine)
+    last = m["sessions"].get(command["client"], {"seq": 0, "result": None})
+    if command["seq"] <= last["seq"]:
+        return {"machine": m, "result": last["result"]}
+    old = m["kv"].get(command["key"], "")
+    result = {"get": old, "put": None, "append": None}[command["op"]]
+    if command["op"] != "get":
+        m["kv"][command["key"]] = (old if command["op"] == "append" else "") + command["value"]
+    m["sessions"][command["client"]] = {"seq": command["seq"], "result": result}
+    return {"machine": m, "result": result}
+''',
+    "apply_committed": '''
+def apply_committed(state):
+    state = dict(state)
+    results = []
+    while state["last_applied"] < state["commit_index"]:
+        state["last_applied"] += 1
+        out = apply_command(state["machine"], state["log"][state["last_applied"] - 1]["command"])
+        state["machine"] = out["machine"]
+        results.append([state["last_applied"], out["result"]])
+    return {"state": state, "results": results}
+''',
+    "persistence": '''
+def persistent_state(state):
+    return {"term": state["term"], "voted_for": state["voted_for"], "log": [dict(e) for e in state["log"]]}
+
+
+def restart(saved, node_id, n):
+    return dict(kv_initial_state(node_id, n), term=saved["term"], voted_for=saved["voted_for"],
+                log=[dict(e) for e in saved["log"]])
+''',
+    "read_ready": '''
+def read_ready(state, read):
+    if (state["role"], state["term"]) != ("leader", read["term"]):
+        return False
+    i = read["read_index"]
+    if i <= 0 or i > len(state["log"]) or state["log"][i - 1]["term"] != read["term"]:
+        return False
+    if state["last_applied"] < i:
+        return False
+    return 2 * len(sorted(set(read["acks"] + [state["id"]]))) > state["n"]
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
+def test_mutant_loses_exactly_its_points(reports, name):
+    assert_loses_exactly(reports[name], name, MUTANTS[name])
+
+
+def test_alternative_correct_solution_scores_full_marks(reports):
+    assert_full_marks(reports["alternative"])
+
+
+def test_hidden_tests_alone_catch_an_older_duplicate(reports):
+    """A duplicate check on equality passes every visible test; only the hidden contract cases (an older
+    retry arriving late) find it."""
+    assert_caught_by_hidden_tests(reports["duplicate_only_if_equal"], COMMAND, "seed 161")
+
+
+def test_a_failing_run_names_scenario_seed_trace_and_replay(reports):
+    """A machine restored without its last_applied fails a crash run (the visible one): the message names the
+    scenario and seed, the machines that disagree, shows the last events and the line that replays it."""
+    test = next(t for t in reports["applies_twice_after_restart"].tests if t.id == PERSIST)
+    for part in ("scenario 'kv_crashes'", "seed 2", "state machines disagree", "trace (last events before it)",
+                 "replay_kv(KV, 'kv_crashes', seed=2)"):
+        assert part in test.message, f"message lacks {part!r}:\n{test.message}"
+
+
+def test_release_answer_cells_run_unchanged_and_define_their_names():
+    assert_release_answer_cells_define_their_names(ASSIGNMENT, "kv_helpers")
