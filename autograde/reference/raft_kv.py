@@ -371,9 +371,9 @@ def judge(result: dict) -> str | None:
 SCENARIO_EXPECTED = KV_EXPECTED
 
 PARTS = {
-    "apply": [("kv_basic", 2), ("kv_leader_loss", 2), ("kv_unreliable", 2), ("kv_partitions", 3)],
-    "persistence": [("kv_crashes", 5)],
-    "reads": [("kv_stale_read", 3), ("kv_reads", 3)],
+    "apply": [("kv_basic", 4), ("kv_leader_loss", 4), ("kv_unreliable", 4), ("kv_partitions", 6)],
+    "persistence": [("kv_crashes", 12)],
+    "reads": [("kv_stale_read", 5), ("kv_reads", 6)],
 }
 
 
