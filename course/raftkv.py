@@ -278,7 +278,8 @@ class KVCluster(Cluster):
 
     def __init__(self, node: dict, n: int = 3, seed: int = 0, *, clients: int = 3, keys: int = 2,
                  read_mode: str = "log", ops_until_s: float = 4.0, think_s: tuple = (0.0, 0.1),
-                 client_timeout_s: float = CLIENT_TIMEOUT_S, name: str = "custom", label: str = "KV", **options):
+                 client_timeout_s: float = CLIENT_TIMEOUT_S, ordering: bool = False, name: str = "custom",
+                 label: str = "KV", **options):
         if read_mode not in ("log", "read_index"):
             raise ValueError(f"read_mode must be 'log' or 'read_index', not {read_mode!r}")
         handlers = dict(CORE, **{k: node[k] for k in ("persistent_state", "restart") if k in node})
@@ -286,6 +287,9 @@ class KVCluster(Cluster):
         self.node, self.read_mode, self.keys = node, read_mode, keys
         self.ops_until_s, self.think_s, self.client_timeout_s = ops_until_s, tuple(think_s), client_timeout_s
         self.states = [kv_initial_state(i, n) for i in range(n)]
+        self.ordering = ordering                      # persistence-ordering mode: a crash keeps only what was saved
+        self.durable: list = [None] * n               # per node, what the last save wrote (ordering mode)
+        self.saves = 0
         self.learner_calls = 0
         self.machine_at: dict = {}      # last_applied -> (canonical machine, node) of the first node there
         self.result_at: dict = {}       # index -> (canonical result, node)
@@ -307,6 +311,8 @@ class KVCluster(Cluster):
         if "last_applied" not in after or "machine" not in after:   # the core keeps them; a bad restart may not
             after.setdefault("last_applied", before.get("last_applied", 0))
             after.setdefault("machine", before.get("machine"))
+        if self.ordering and not self._persist_if_needed(i, before, after):
+            return
         self._apply(i)
         if not self.stopped and self.reads[i]:
             self._check_reads(i)
@@ -369,7 +375,34 @@ class KVCluster(Cluster):
             if command.get("client") == client.id and command.get("seq") == seq:
                 self._to_client(i, client, seq, gen, "ok", value)
 
+    # ---------------------------------------------------------------- persistence ordering
+    def _persist_if_needed(self, i: int, before: dict, after: dict) -> bool:
+        """Ordering mode: the step's messages are already on their way; the state is durable only if the
+        learner's ``needs_persist(before, after)`` asked for a save, which writes ``persistent_state(after)``.
+        A crash before the next save restarts the node from the last one."""
+        self.calls += 1
+        self.learner_calls += 1
+        try:
+            wanted = self.node["needs_persist"](_plain(before), _plain(after))
+            if wanted not in (True, False):
+                raise ContractError(f"needs_persist returned {wanted!r}; it must return True or False")
+            if wanted:
+                self.durable[i] = self.handlers["persistent_state"](_plain(after))
+                self.saves += 1
+        except ContractError as exc:
+            self._stop(f"needs_persist on node {i}: {exc}", "violation")
+            return False
+        except Exception as exc:
+            self._stop(f"needs_persist or persistent_state on node {i} raised {type(exc).__name__}: {str(exc)[:150]}",
+                       "violation")
+            return False
+        return True
+
     def restart(self, i: int) -> None:
+        if self.ordering and not self.alive[i]:
+            if self.durable[i] is None:           # never saved: it comes back as a fresh node
+                self.durable[i] = self.handlers["persistent_state"](_plain(kv_initial_state(i, self.n)))
+            self.saved[i] = self.durable[i]
         super().restart(i)
         if self.alive[i] and not self.stopped:
             s = self.states[i]
@@ -478,9 +511,12 @@ class KVCluster(Cluster):
             self._note(f"n{i} read of {op['key']!r} from {client.id} at read index {s['commit_index']}")
             self._check_reads(i)
             return
+        before = _plain(s) if self.ordering else None
         s["log"] = list(s["log"]) + [{"term": s["term"], "command": op}]
         s["match_index"][i] = len(s["log"])
         self.waiting[(i, len(s["log"]))] = (client, seq, gen)
+        if self.ordering and not self._persist_if_needed(i, before, s):   # a client's entry is a step too
+            return
         self._note(f"client {client.id} -> n{i}: {op['op']} {op['key']} #{seq} at index {len(s['log'])}")
 
     def _to_client(self, i: int, client: _Client, seq: int, gen: int, status: str, value,
@@ -532,6 +568,7 @@ class KVCluster(Cluster):
         out["history"] = [dict(op) for op in self.history]
         out["apply_rows"] = [list(r) for r in self.apply_rows]
         out["stats"]["learner_calls"] = self.learner_calls
+        out["stats"]["saves"] = self.saves
         out["stats"]["operations"] = len(self.history)
         out["stats"]["answered"] = sum(op["end"] is not None for op in self.history)
         out["replay"] = f"replay_kv({self.label}, {self.name!r}, seed={self.seed})"
@@ -583,12 +620,41 @@ def _kv_reads(seed):
                              (7.0, "expect", "answered", 4.0)]
 
 
+def _order_vote(seed):
+    """Module 06's vote_then_crash with a crash point between the vote's reply and its save: node 1 votes for
+    node 0, crashes 50 to 110 ms after the campaign (its reply delivered), restarts, and is asked by node 2 in the same
+    term. A vote that was not saved is given twice: two leaders of term 1."""
+    crash_at = 0.05 + 0.02 * (seed % 4)
+    return dict(n=3, timeout_s=(30.0, 40.0), clients=2, ops_until_s=2.5, ordering=True), [
+        (0.0, "disconnect", 2), (0.0, "campaign", 0), (crash_at, "crash", 1), (crash_at + 0.05, "restart", 1),
+        (0.2, "disconnect", 0), (0.2, "connect", 2), (0.2, "campaign", 2),
+        (0.6, "heal"), (0.7, "campaign", 1), (5.0, "expect", "answered", 2.5)]
+
+
+def _order_log(seed):
+    """A follower acknowledges entries (its reply already sent), then crashes with the leader before either
+    writes again; the follower comes back with a node that missed those entries. Entries it acknowledged but
+    never saved were committed on its word: lost, or overwritten by the new leader."""
+    crash_at = 2.3 + 0.05 * (seed % 4)
+    return dict(n=3, clients=3, keys=1, ops_until_s=5.0, ordering=True, think_s=(0.0, 0.02)), [
+        (1.5, "expect", "leader"), (1.5, "disconnect", "L+2"),
+        (crash_at, "crash", ["L", "L+1"]), (crash_at + 0.1, "restart", "L+1"), (crash_at + 0.1, "connect", "L+2"),
+        (crash_at + 2.0, "restart", "L"), (9.0, "expect", "answered", 5.0)]
+
+
 KV_SCENARIOS = {
     "kv_basic": _kv_basic, "kv_leader_loss": _kv_leader_loss, "kv_unreliable": _kv_unreliable,
     "kv_partitions": lambda seed: _kv_random(seed, crashes=False),
     "kv_crashes": lambda seed: _kv_random(seed, crashes=True),
     "kv_stale_read": _kv_stale_read, "kv_reads": _kv_reads,
+    "order_vote": _order_vote, "order_log": _order_log,
+    "order_crashes": lambda seed: _ordered(_kv_random(seed, crashes=True)),
 }
+
+
+def _ordered(scenario):
+    config, steps = scenario
+    return dict(config, ordering=True), steps
 
 
 def _expect_answered(cluster: KVCluster, issued_before_s: float) -> None:

@@ -78,8 +78,12 @@ def read_ready(state, read):
     return 2 * len(voters) > s["n"] and s["last_applied"] >= index
 
 
+def needs_persist(before, after):
+    return any(before[k] != after[k] for k in ("term", "voted_for", "log"))
+
+
 NODE = {"apply_committed": apply_committed, "persistent_state": persistent_state, "restart": restart,
-        "read_ready": read_ready}
+        "read_ready": read_ready, "needs_persist": needs_persist}
 
 
 # --------------------------------------------------------------------------- contract views
@@ -236,6 +240,35 @@ def read_ready_cases(seed: int, n: int = 150) -> list[dict]:
     return [_draw_read(rng) for _ in range(n)]
 
 
+def _draw_persist(rng):
+    """A node's state before a step and after it: any mix of the changes a step makes (a newer term, a vote,
+    entries appended, a conflicting suffix replaced by as many entries, commit index, role, votes, indexes,
+    applied entries), or none."""
+    before = _kv_state(rng)
+    after = copy.deepcopy(before)
+    for change in rng.choice(["term", "vote", "append", "replace", "commit", "role", "applied", "none"],
+                             size=int(rng.integers(1, 4)), replace=False):
+        if change == "term":
+            after["term"] += int(rng.integers(1, 4))
+            after["voted_for"] = None
+        elif change == "vote":
+            after["voted_for"] = int(rng.integers(0, after["n"]))
+        elif change == "append":
+            after["log"].append({"term": after["term"], "command": {"op": "noop"}})
+        elif change == "replace" and after["log"]:
+            k = int(rng.integers(0, len(after["log"])))
+            after["log"][k:] = [{"term": after["term"] + 1, "command": {"op": "noop"}}] * (len(after["log"]) - k)
+        elif change == "commit":
+            after["commit_index"] = int(rng.integers(after["commit_index"], len(after["log"]) + 1))
+        elif change == "role":
+            after["role"] = str(rng.choice(["follower", "candidate", "leader"]))
+            after["votes"] = [after["id"]]
+        elif change == "applied":
+            after["last_applied"] = after["commit_index"]
+            after["machine"] = _machine_after([e["command"] for e in after["log"][:after["commit_index"]]])
+    return {"before": before, "after": after}
+
+
 # --------------------------------------------------------------------------- fixed cases for the rules
 
 def _put(c, seq, key="k0", value=None):
@@ -271,6 +304,16 @@ def _rd(n=5, term=4, log_terms=(1, 4, 4), applied=3, role="leader", read_term=4,
         s["next_index"], s["match_index"] = [len(log) + 1] * n, [0] * n
     return {"state": s, "read": {"term": read_term, "read_index": read_index, "acks": list(acks)}}
 
+
+def _np(**changes):
+    before = _ac(_LOG5, 3, 2)["state"]
+    after = copy.deepcopy(before)
+    for key, value in changes.items():
+        after[key] = value
+    return {"before": before, "after": after}
+
+
+_REPLACED = [dict(e) for e in _ac(_LOG5, 3, 2)["state"]["log"][:4]] + [{"term": 3, "command": {"op": "noop"}}]
 
 _CRASH = [_ac(_LOG5, 5, 5)["state"], _ac(_LOG5, 4, 2)["state"], _ac(_LOG5, 0, 0)["state"],
           dict(_ac(_LOG5, 5, 5)["state"], role="leader", voted_for=0, next_index=[6, 6, 6], match_index=[5, 5, 4])]
@@ -324,6 +367,24 @@ CONTRACTS = {c.name: c for c in [
         rules=[edge("a leader comes back a follower; after applying up to the old commit index its machine is the one "
                     "it had (never an entry applied twice, never one lost)", *({"state": s} for s in _CRASH))]),
     Contract(
+        "needs_persist", needs_persist, draw=_draw_persist,
+        domain="states of every role in clusters of 1 to 7 with logs of 0 to 30 entries, before and after one to "
+               "three of the changes a step makes, or none",
+        rules=[boundary("a new term must be saved before the step's messages go out",
+                        at=_np(term=3), inside=_np(term=4, voted_for=None), outside=_np(term=2)),
+               boundary("a vote must be saved (changed alone, in the same term)",
+                        at=_np(voted_for=1), inside=_np(voted_for=2), outside=_np(voted_for=None)),
+               boundary("a changed log must be saved: entries appended, or a suffix replaced by as many entries",
+                        at=_np(log=_REPLACED),
+                        inside=_np(log=_ac(_LOG5, 3, 2)["state"]["log"] + [{"term": 2, "command": {"op": "noop"}}]),
+                        outside=_np(log=[dict(e) for e in _ac(_LOG5, 3, 2)["state"]["log"]])),
+               edge("volatile state alone (commit index, role, votes, next and match indexes, last_applied, machine) "
+                    "needs no save: a save is a disk write the step's messages wait for",
+                    _np(commit_index=4), _np(role="candidate", votes=[0]),
+                    _np(next_index=[6, 2, 2], match_index=[5, 1, 1]),
+                    _np(last_applied=3, machine=_machine_after(_LOG5[:3]))),
+               edge("a step that changed nothing needs no save", _np())]),
+    Contract(
         "read_ready", read_ready, draw=_draw_read,
         domain="leaders, followers and candidates of clusters of 1 to 7, reads of the node's term and older terms, "
                "any read index, acks with repeats and the node itself",
@@ -374,6 +435,7 @@ PARTS = {
     "apply": [("kv_basic", 4), ("kv_leader_loss", 4), ("kv_unreliable", 4), ("kv_partitions", 6)],
     "persistence": [("kv_crashes", 12)],
     "reads": [("kv_stale_read", 5), ("kv_reads", 6)],
+    "ordering": [("order_vote", 4), ("order_log", 4), ("order_crashes", 4)],
 }
 
 

@@ -12,9 +12,10 @@ ASSIGNMENT = "16-raft-kv"
 
 COMMAND, APPLY, PERSIST, READ = ("correct_apply_command", "correct_apply_committed", "correct_persistence",
                                  "correct_read_ready")
+ORDER = "correct_needs_persist"
 
-# Exercises 3 and 4 run whole clusters through the learner's apply loop, so a broken loop loses them too.
-LOOP = frozenset({APPLY, PERSIST, READ})
+# Exercises 3, 4 and 5 run whole clusters through the learner's apply loop, so a broken loop loses them too.
+LOOP = frozenset({APPLY, PERSIST, ORDER, READ})
 
 MUTANTS = {
     "no_sessions": Mutant(
@@ -53,6 +54,26 @@ MUTANTS = {
     "vote_forgotten": Mutant(
         "persistence", 'voted_for=saved["voted_for"]', "voted_for=None", frozenset({PERSIST}),
         "module 06's mistake again: a node that voted, crashed and restarted votes again in the same term"),
+    "replies_before_saving_the_log": Mutant(
+        "needs_persist", '(before["term"], before["voted_for"], before["log"]) != (after["term"], after["voted_for"], '
+                         'after["log"])',
+        '(before["term"], before["voted_for"]) != (after["term"], after["voted_for"])', frozenset({ORDER}),
+        "acknowledges entries before they are on disk: a crash loses entries the leader already committed"),
+    "replies_before_saving_the_vote": Mutant(
+        "needs_persist", '(before["term"], before["voted_for"], before["log"]) != (after["term"], after["voted_for"], '
+                         'after["log"])',
+        '(before["term"], before["log"]) != (after["term"], after["log"])', frozenset({ORDER}),
+        "a vote given in the node's current term is not saved: after a crash it votes again (only hidden cases see it)"),
+    "log_compared_by_length": Mutant(
+        "needs_persist", '(before["term"], before["voted_for"], before["log"]) != (after["term"], after["voted_for"], '
+                         'after["log"])',
+        '(before["term"], before["voted_for"], len(before["log"])) != (after["term"], after["voted_for"], '
+        'len(after["log"]))', frozenset({ORDER}),
+        "a conflicting suffix replaced by as many entries keeps the length: the replacement is never saved"),
+    "saves_every_step": Mutant(
+        "needs_persist", '(before["term"], before["voted_for"], before["log"]) != (after["term"], after["voted_for"], '
+                         'after["log"])', "True", frozenset({ORDER}),
+        "an fsync on every step, heartbeats and commit-index moves included: safe, but every message waits for a disk"),
     "deposed_leader_reads": Mutant(
         "read_ready", "return len(confirmed) > state[\"n\"] / 2 and state[\"last_applied\"] >= index",
         "return state[\"last_applied\"] >= index", frozenset({READ}),
@@ -110,6 +131,10 @@ def persistent_state(state):
 def restart(saved, node_id, n):
     return dict(kv_initial_state(node_id, n), term=saved["term"], voted_for=saved["voted_for"],
                 log=[dict(e) for e in saved["log"]])
+''',
+    "needs_persist": '''
+def needs_persist(before, after):
+    return any(before[key] != after[key] for key in ("term", "voted_for", "log"))
 ''',
     "read_ready": '''
 def read_ready(state, read):
