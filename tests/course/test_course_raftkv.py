@@ -170,3 +170,26 @@ def test_reference_contracts_hold_their_own_rules():
         assert contract.problems() == [], contract.problems()
     rng = np.random.default_rng(0)
     assert all(isinstance(ref.read_ready(**ref._draw_read(rng)), bool) for _ in range(50))
+
+
+def test_ordering_mode_a_node_that_never_saves_gives_its_vote_twice():
+    def never(before, after):
+        return False
+    runs = [run_kv(dict(NODE, needs_persist=never), "order_vote", seed) for seed in range(1, 4)]
+    assert all(r["violations"] and "election safety" in r["violations"][0] for r in runs), [r["violations"] for r in runs]
+    assert all(ref.judge(run_kv(NODE, "order_vote", seed)) is None for seed in range(4))
+
+
+def test_ordering_mode_entries_acknowledged_but_not_saved_are_lost():
+    def no_log(before, after):
+        return (before["term"], before["voted_for"]) != (after["term"], after["voted_for"])
+    lost = run_kv(dict(NODE, needs_persist=no_log), "order_log", seed=0)
+    assert lost["violations"] and "leader completeness" in lost["violations"][0], lost["violations"]
+    fine = run_kv(NODE, "order_log", seed=0)
+    assert ref.judge(fine) is None and fine["stats"]["saves"] > 0
+
+
+def test_ordering_mode_restarts_from_the_last_save_not_from_the_crash():
+    cluster = build_kv(dict(NODE, needs_persist=lambda before, after: False), "order_vote", seed=1)
+    cluster.run(0.2)
+    assert cluster.saved[1] == NODE["persistent_state"](kv_initial_state(1, 3))   # never saved: a fresh node
