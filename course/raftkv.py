@@ -623,7 +623,8 @@ def _kv_reads(seed):
 def _order_vote(seed):
     """Module 06's vote_then_crash with a crash point between the vote's reply and its save: node 1 votes for
     node 0, crashes 50 to 110 ms after the campaign (its reply delivered), restarts, and is asked by node 2 in the same
-    term. A vote that was not saved is given twice: two leaders of term 1."""
+    term. A node that saved neither its term nor its vote gives the vote twice: two leaders of term 1. (A vote lost
+    alone is refused anyway once the first leader's no-op reached the voter, so the contract's cases catch that one.)"""
     crash_at = 0.05 + 0.02 * (seed % 4)
     return dict(n=3, timeout_s=(30.0, 40.0), clients=2, ops_until_s=2.5, ordering=True), [
         (0.0, "disconnect", 2), (0.0, "campaign", 0), (crash_at, "crash", 1), (crash_at + 0.05, "restart", 1),

@@ -46,14 +46,18 @@ MUTANTS = {
         "forgets to record progress: every call applies everything committed again"),
     "applies_twice_after_restart": Mutant(
         "persistence", 'machine=saved["machine"], last_applied=saved["last_applied"])', 'machine=saved["machine"])',
-        frozenset({PERSIST}), "the machine survives but last_applied restarts at 0: every entry is applied twice"),
+        frozenset({PERSIST, ORDER}),
+        "the machine survives but last_applied restarts at 0: every entry is applied twice (exercise 4's crash runs "
+        "restart through it too)"),
     "machine_lost_after_restart": Mutant(
         "persistence", 'machine=saved["machine"], last_applied=saved["last_applied"])',
-        'last_applied=saved["last_applied"])', frozenset({PERSIST}),
-        "last_applied survives but the machine does not: every entry before it is lost"),
+        'last_applied=saved["last_applied"])', frozenset({PERSIST, ORDER}),
+        "last_applied survives but the machine does not: every entry before it is lost (exercise 4's crash runs "
+        "restart through it too)"),
     "vote_forgotten": Mutant(
         "persistence", 'voted_for=saved["voted_for"]', "voted_for=None", frozenset({PERSIST}),
-        "module 06's mistake again: a node that voted, crashed and restarted votes again in the same term"),
+        "module 06's mistake again: a node that voted, crashed and restarted votes again in the same term (the new "
+        "leader's no-op usually makes its log refuse the second candidate, so the contract's cases catch it)"),
     "replies_before_saving_the_log": Mutant(
         "needs_persist", '(before["term"], before["voted_for"], before["log"]) != (after["term"], after["voted_for"], '
                          'after["log"])',
