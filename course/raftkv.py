@@ -31,6 +31,8 @@ import json
 import math
 from typing import Callable
 
+import numpy as np
+
 from course.plotting import PALETTE, new_figure
 from course.raft import (Cluster, ContractError, _node_spec, _random_schedule, _script, initial_state,
                          judge as raft_judge, project_state, plot_timeline)
@@ -290,6 +292,7 @@ class KVCluster(Cluster):
         self.ordering = ordering                      # persistence-ordering mode: a crash keeps only what was saved
         self.durable: list = [None] * n               # per node, what the last save wrote (ordering mode)
         self.saves = 0
+        self.bytes_sent = 0                           # JSON bytes of every Raft message sent (6.5840's RPCBytes)
         self.learner_calls = 0
         self.machine_at: dict = {}      # last_applied -> (canonical machine, node) of the first node there
         self.result_at: dict = {}       # index -> (canonical result, node)
@@ -423,6 +426,7 @@ class KVCluster(Cluster):
     def _send(self, msg: dict) -> None:
         if msg["type"] == "append_entries":
             msg["sent_ms"] = self.now_ms
+        self.bytes_sent += len(json.dumps(msg, separators=(",", ":"), default=str))
         super()._send(msg)
 
     def _deliver(self, msg: dict) -> None:
@@ -569,6 +573,7 @@ class KVCluster(Cluster):
         out["apply_rows"] = [list(r) for r in self.apply_rows]
         out["stats"]["learner_calls"] = self.learner_calls
         out["stats"]["saves"] = self.saves
+        out["stats"]["bytes"] = self.bytes_sent
         out["stats"]["operations"] = len(self.history)
         out["stats"]["answered"] = sum(op["end"] is not None for op in self.history)
         out["replay"] = f"replay_kv({self.label}, {self.name!r}, seed={self.seed})"
@@ -603,6 +608,21 @@ def _kv_random(seed, crashes):
     end = max(t for t, *_ in steps)
     config.update(clients=3, keys=2, ops_until_s=end - 2.0, long_delay=0.05)
     return config, steps + [(end + 2.5, "expect", "answered", end - 2.0)]
+
+
+def _kv_churn7(seed):
+    """6.5840's harder schedules on seven nodes: an unreliable network (drops, duplicates, long delays) while
+    nodes, the leader often, are cut off, reconnected, crashed and restarted; then everything heals."""
+    rng = np.random.default_rng(seed + 17)
+    n, t, steps = 7, 1.6, [(1.5, "expect", "leader")]
+    while t < 5.0:
+        kind = str(rng.choice(["crash", "restart", "disconnect", "connect"]))
+        target = "L" if kind in ("crash", "disconnect") and rng.random() < 0.4 else int(rng.integers(0, n))
+        steps.append((round(t, 3), kind, target))
+        t += float(rng.uniform(0.15, 0.5))
+    steps += [(5.2, "heal"), (5.2, "restart", list(range(n))), (5.2, "reliable"), (7.5, "expect", "leader"),
+              (10.0, "expect", "answered", 6.5)]
+    return dict(n=n, clients=4, keys=2, ops_until_s=7.0, drop=0.05, duplicate=0.1, long_delay=0.1), steps
 
 
 def _kv_stale_read(seed):
@@ -648,7 +668,7 @@ KV_SCENARIOS = {
     "kv_partitions": lambda seed: _kv_random(seed, crashes=False),
     "kv_crashes": lambda seed: _kv_random(seed, crashes=True),
     "kv_stale_read": _kv_stale_read, "kv_reads": _kv_reads,
-    "order_vote": _order_vote, "order_log": _order_log,
+    "kv_churn7": _kv_churn7, "order_vote": _order_vote, "order_log": _order_log,
     "order_crashes": lambda seed: _ordered(_kv_random(seed, crashes=True)),
 }
 
@@ -708,6 +728,12 @@ def replay_kv(node: dict, scenario: str, seed: int, picture: bool = True):
     problem = kv_judge(result)
     if problem:
         print("PROBLEM:", problem)
+        verdict = linearize(result["history"]) if not (result["violations"] or result["failures"]) else None
+        if picture and verdict and not verdict["ok"]:
+            key = verdict["key"]
+            ops = [op for op in result["history"] if op["key"] == key]
+            plot_kv_history(ops[-14:], key, title=f"{scenario}, seed {seed}: the last operations on {key!r}, "
+                                                  "which have no linearization")
     else:
         stats = result["stats"]
         print(f"{scenario}, seed {seed}: invariants held, history linearizable ({stats['answered']} of "
@@ -764,17 +790,21 @@ def plot_apply_grid(cluster: KVCluster, title: str | None = None):
 
 
 def events_per_second(node: dict, seeds, scenario: str = "kv_basic") -> dict:
-    """Simulator speed: node events and wall seconds over the seeds (for the benchmark and the notebook)."""
+    """Simulator speed (node events and wall seconds over the seeds) and network cost (JSON bytes of the Raft
+    messages sent, per answered client operation), for the benchmark and the notebook."""
     import time
-    started, events, calls = time.perf_counter(), 0, 0
+    started, events, calls, sent, answered = time.perf_counter(), 0, 0, 0, 0
     for seed in seeds:
         cluster = build_kv(node, scenario, seed)
         cluster.run(cluster.end_s)
         events += cluster.events
         calls += cluster.learner_calls
+        sent += cluster.bytes_sent
+        answered += sum(op["end"] is not None for op in cluster.history)
     elapsed = time.perf_counter() - started
     return {"events": events, "learner_calls": calls, "seconds": round(elapsed, 3),
-            "events_per_s": round(events / elapsed) if elapsed else None}
+            "events_per_s": round(events / elapsed) if elapsed else None,
+            "bytes": sent, "answered": answered, "bytes_per_op": round(sent / answered) if answered else None}
 
 
 # --------------------------------------------------------------------------- the seed's two mistakes

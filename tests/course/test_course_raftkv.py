@@ -149,6 +149,28 @@ def test_figures_draw(tmp_path):
 def test_events_per_second_reports_figures():
     speed = events_per_second(NODE, range(2))
     assert speed["events"] > 100 and speed["events_per_s"] > 0 and speed["learner_calls"] > 0
+    assert speed["bytes_per_op"] == round(speed["bytes"] / speed["answered"]) and speed["bytes"] > 0
+
+
+def test_bytes_grow_when_heartbeats_resend_the_whole_log():
+    """6.5840's RPCBytes: the same runs with a heartbeat that always sends from index 1 carry more bytes per op."""
+    from course.raftkv import _append_to, core_heartbeat
+
+    def resend_all(state):
+        out = core_heartbeat(state)
+        s = out["state"]
+        if s["role"] == "leader":
+            out["send"] = [_append_to(dict(s, next_index=[1] * s["n"]), p) for p in range(s["n"]) if p != s["id"]]
+        return out
+    import course.raftkv as kv
+    lean = events_per_second(NODE, range(3))["bytes_per_op"]
+    original = kv.CORE["heartbeat"]
+    kv.CORE["heartbeat"] = resend_all
+    try:
+        fat = events_per_second(NODE, range(3))["bytes_per_op"]
+    finally:
+        kv.CORE["heartbeat"] = original
+    assert fat > 3 * lean, (lean, fat)
 
 
 def test_core_is_module_06s_node_plus_a_noop():
