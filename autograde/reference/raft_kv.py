@@ -433,9 +433,9 @@ SCENARIO_EXPECTED = KV_EXPECTED
 
 PARTS = {
     "apply": [("kv_basic", 4), ("kv_leader_loss", 4), ("kv_unreliable", 4), ("kv_partitions", 6)],
-    "persistence": [("kv_crashes", 12), ("kv_churn7", 4)],
+    "persistence": [("kv_crashes", 10), ("kv_churn7", 3)],
     "reads": [("kv_stale_read", 5), ("kv_reads", 6)],
-    "ordering": [("order_vote", 4), ("order_log", 4), ("order_crashes", 4)],
+    "ordering": [("order_vote", 4), ("order_log", 3), ("order_crashes", 3)],
 }
 
 
