@@ -839,3 +839,275 @@ def seed_replica_reads(read_ready: Callable) -> Callable:
         return read_ready(state, dict(read, acks=list(range(state["n"]))))
     unconfirmed.__name__ = "seed_read_ready"
     return unconfirmed
+
+
+# --------------------------------------------------------------------------- snapshots (exercise 7)
+#
+# A compacted node keeps ``snapshot_index`` (the last index the snapshot covers), ``snapshot_term`` (that entry's
+# term) and ``snapshot`` (the machine after it); its ``log`` holds only the entries after ``snapshot_index``, so
+# entry ``i`` is ``log[i - snapshot_index - 1]``. This is Figure 13 of the Raft paper and 6.5840's Lab 3D. The
+# run below drives the learner's ``compact`` and ``install_snapshot`` with the learner's ``apply_command`` on a
+# leader, a follower that keeps up and a follower cut off for a long partition, and checks every step against
+# the machine the committed commands make.
+
+def snap_initial_state(node_id: int, n: int) -> dict:
+    """``kv_initial_state`` plus an empty snapshot: ``snapshot_index`` 0, ``snapshot_term`` 0, ``snapshot`` None."""
+    return dict(kv_initial_state(node_id, n), snapshot_index=0, snapshot_term=0, snapshot=None)
+
+
+def last_index(state: dict) -> int:
+    """The index of a compacted node's last entry (its snapshot's when the log is empty)."""
+    return state["snapshot_index"] + len(state["log"])
+
+
+def term_at(state: dict, index: int):
+    """The term of entry ``index`` of a compacted node: the snapshot's at ``snapshot_index``, None if the node no
+    longer holds it (inside the snapshot) or never had it (beyond its log)."""
+    if index == state["snapshot_index"]:
+        return state["snapshot_term"]
+    k = index - state["snapshot_index"] - 1
+    return state["log"][k]["term"] if 0 <= k < len(state["log"]) else None
+
+
+def apply_compacted(state: dict, apply_command: Callable) -> dict:
+    """The apply loop of a compacted node (given, not graded here): applies ``last_applied + 1 .. commit_index``
+    with ``apply_command``. Raises ``LookupError`` when an entry it must apply is no longer in the log."""
+    import copy
+    s = dict(state)
+    machine = copy.deepcopy(s["machine"])
+    for index in range(s["last_applied"] + 1, s["commit_index"] + 1):
+        k = index - s["snapshot_index"] - 1
+        if not 0 <= k < len(s["log"]):
+            raise LookupError(f"entry {index} is committed but not applied, and it is no longer in the log "
+                              f"(snapshot_index {s['snapshot_index']}, {len(s['log'])} entries after it)")
+        machine = apply_command(machine, s["log"][k]["command"])["machine"]
+    s["machine"], s["last_applied"] = machine, max(s["last_applied"], s["commit_index"])
+    return s
+
+
+def _stream(rng, length: int) -> list:
+    """Client commands as a leader receives them: three clients, two keys, retries of the last request."""
+    seqs, out = {}, []
+    for _ in range(length):
+        client = f"c{int(rng.integers(0, 3))}"
+        if client in seqs and rng.random() < 0.2:
+            out.append(dict(next(c for c in reversed(out) if c.get("client") == client)))
+            continue
+        seqs[client] = seqs.get(client, 0) + 1
+        op = str(rng.choice(OPS, p=(0.2, 0.3, 0.5)))
+        out.append({"op": op, "key": f"k{int(rng.integers(0, 2))}", "value": "" if op == "get" else
+                    f"{client}.{seqs[client]};", "client": client, "seq": seqs[client]})
+    return out
+
+
+def snapshot_run(node: dict, seed: int, threshold: int = 8, rounds: int = 30) -> dict:
+    """A leader (node 0) and two followers. Each round the leader takes one to three client commands, follower 1
+    copies them, the entries commit, and each node applies some of what is committed (its apply loop lags at
+    random) and calls the learner's ``compact(state, threshold)``. Follower 2 is cut off from round 3 to the end
+    (a long partition); then the leader brings it up with ``InstallSnapshot`` (the learner's
+    ``install_snapshot``) and the entries after the snapshot. With ``node["install_snapshot"]`` None, follower 2
+    is never cut off and no snapshot is sent (a run of ``compact`` alone). Last, an old snapshot message delayed in the
+    network and a duplicate of the newest arrive at both followers.
+
+    Returns plain data: ``problems`` (what went wrong, first first), ``sizes`` (each node's log length after each
+    round), ``grid`` (each node's snapshot index, last index, last_applied and commit index at the end) and
+    ``messages``. Checked: the log-size bound, each machine against the machine the committed commands make,
+    agreement of all three nodes after the partition, and that no stale or duplicate snapshot moves a node back."""
+    import copy
+    rng = np.random.default_rng(seed)
+    commands = _stream(rng, rounds * 3)
+    truth = [{"kv": {}, "sessions": {}}]          # truth[i]: the machine after committed entry i
+    apply_command, compact, install = node["apply_command"], node["compact"], node.get("install_snapshot")
+    cut_from = 3 if install is not None else rounds + 1      # without install_snapshot, node 2 is never cut off
+    nodes = [dict(snap_initial_state(i, 3), term=1, role="leader" if i == 0 else "follower", voted_for=0)
+             for i in range(3)]
+    sizes, problems, messages, old_snapshots = [[], [], []], [], [], []
+
+    def fail(text):
+        if not problems:
+            problems.append(f"{text} (replay: snapshot_run(SNAP, seed={seed}, threshold={threshold}, rounds={rounds}))")
+
+    def check_machine(i, where):
+        s = nodes[i]
+        if s["last_applied"] >= len(truth) or _canonical(s["machine"]) != _canonical(truth[s["last_applied"]]):
+            fail(f"{where}: node {i} at last_applied {s['last_applied']} holds {_short(s['machine'])}; the committed "
+                 f"commands make {_short(truth[min(s['last_applied'], len(truth) - 1)])}")
+
+    def step(i, where):
+        s = nodes[i]
+        s["commit_index"] = min(nodes[0]["commit_index"], last_index(s))
+        upto = int(rng.integers(s["last_applied"], s["commit_index"] + 1))
+        try:
+            nodes[i] = apply_compacted(dict(s, commit_index=upto), apply_command)
+            nodes[i]["commit_index"] = s["commit_index"]
+        except LookupError as exc:
+            fail(f"{where}: node {i}: {exc}: a snapshot dropped entries that were not applied yet")
+            return
+        check_machine(i, where)
+        before = _plain(nodes[i])
+        after = compact(_plain(nodes[i]), threshold)
+        if not isinstance(after, dict) or not all(k in after for k in ("snapshot_index", "snapshot_term", "snapshot",
+                                                                       "log", "last_applied", "machine")):
+            fail(f"{where}: compact on node {i} returned {_short(after)}, not a state with the snapshot fields")
+            return
+        if (after["term"], after["commit_index"], after["last_applied"], _canonical(after["machine"])) != (
+                before["term"], before["commit_index"], before["last_applied"], _canonical(before["machine"])):
+            fail(f"{where}: compact on node {i} changed term, commit index, last_applied or machine")
+            return
+        for index in range(after["snapshot_index"] + 1, last_index(before) + 1):
+            if term_at(after, index) != term_at(before, index):
+                fail(f"{where}: after compact, node {i} has entry {index} of term {term_at(after, index)}; it was "
+                     f"{term_at(before, index)} (last index {last_index(before)} before, {last_index(after)} after)")
+                return
+        if last_index(after) != last_index(before):
+            fail(f"{where}: compact on node {i} moved the last index from {last_index(before)} to {last_index(after)}")
+            return
+        if after["snapshot_index"] > before["snapshot_index"] and (
+                after["snapshot_index"] > before["last_applied"]
+                or _canonical(after["snapshot"]) != _canonical(truth[after["snapshot_index"]])):
+            fail(f"{where}: node {i} snapshotted up to index {after['snapshot_index']} with last_applied "
+                 f"{before['last_applied']}: its snapshot is {_short(after['snapshot'])}, the machine at that index "
+                 f"is {_short(truth[min(after['snapshot_index'], len(truth) - 1)])}")
+            return
+        bound = max(threshold - 1, last_index(before) - before["last_applied"])
+        if len(after["log"]) > bound:
+            fail(f"{where}: node {i} keeps {len(after['log'])} log entries with threshold {threshold} and "
+                 f"{last_index(before) - before['last_applied']} entries not applied; at most {bound} should remain")
+            return
+        nodes[i] = after
+
+    def send_snapshot(i, msg, where):
+        before = _plain(nodes[i])
+        after = install(_plain(before), _plain(msg))
+        messages.append([where, i, msg["last_included_index"], before["last_applied"],
+                         after.get("last_applied") if isinstance(after, dict) else None])
+        if not isinstance(after, dict) or "last_applied" not in after:
+            fail(f"{where}: install_snapshot on node {i} returned {_short(after)}")
+            return
+        if after["last_applied"] < before["last_applied"] or after.get("snapshot_index", 0) < before["snapshot_index"]:
+            fail(f"{where}: node {i} at last_applied {before['last_applied']} (snapshot {before['snapshot_index']}) "
+                 f"accepted a snapshot up to {msg['last_included_index']}: it went back to last_applied "
+                 f"{after['last_applied']}, snapshot {after.get('snapshot_index')}")
+            return
+        nodes[i] = after
+        check_machine(i, where)
+
+    for r in range(rounds):
+        leader = nodes[0]
+        for _ in range(int(rng.integers(1, 4))):
+            if not commands:
+                break
+            leader["log"].append({"term": 1, "command": commands.pop(0)})
+        for f in ([1] if r >= cut_from else [1, 2]):
+            follower = nodes[f]
+            follower["log"] = follower["log"] + [dict(e) for e in leader["log"][
+                last_index(follower) - leader["snapshot_index"]:]]
+        for index in range(leader["commit_index"] + 1, last_index(leader) + 1):
+            truth.append(apply_command_reference(truth[-1], leader["log"][index - leader["snapshot_index"] - 1]
+                                                 ["command"]))
+        leader["commit_index"] = last_index(leader)
+        for i in ([0, 1] if r >= cut_from else [0, 1, 2]):
+            step(i, f"round {r + 1}")
+            if problems:
+                break
+        if problems:
+            break
+        for i in range(3):
+            sizes[i].append(len(nodes[i]["log"]))
+        if nodes[0]["snapshot_index"] and (not old_snapshots or
+                                           old_snapshots[-1]["last_included_index"] != nodes[0]["snapshot_index"]):
+            old_snapshots.append({"type": "install_snapshot", "term": 1, "from": 0,
+                                  "last_included_index": nodes[0]["snapshot_index"],
+                                  "last_included_term": nodes[0]["snapshot_term"],
+                                  "snapshot": copy.deepcopy(nodes[0]["snapshot"])})
+    if not problems:                                  # the partition heals: nodes 0 and 1 apply all, node 2 is brought up
+        for i in ((0, 1) if install is not None else (0, 1, 2)):
+            try:
+                nodes[i] = apply_compacted(dict(nodes[i], commit_index=nodes[0]["commit_index"]), apply_command)
+            except LookupError as exc:
+                fail(f"at the end: node {i}: {exc}: a snapshot dropped entries that were not applied yet")
+            check_machine(i, "at the end")
+    if not problems and install is not None:
+        leader, lagging = nodes[0], nodes[2]
+        if last_index(lagging) < leader["snapshot_index"] and old_snapshots:
+            send_snapshot(2, old_snapshots[-1], "after the partition")
+        if not problems:
+            lagging = nodes[2]
+            start = last_index(lagging) - leader["snapshot_index"]
+            if start < 0:
+                fail(f"after the partition: node 2 ends at index {last_index(lagging)}, before the leader's snapshot "
+                     f"at {leader['snapshot_index']}, after InstallSnapshot")
+            else:
+                lagging["log"] = lagging["log"] + [dict(e) for e in leader["log"][start:]]
+                nodes[2] = apply_compacted(dict(lagging, commit_index=leader["commit_index"]), apply_command)
+                check_machine(2, "after the partition")
+        for i in (1, 2):
+            if problems:
+                break
+            if nodes[i]["last_applied"] != leader["commit_index"]:
+                fail(f"after the partition: node {i} applied up to {nodes[i]['last_applied']}, the leader committed "
+                     f"{leader['commit_index']}")
+        for msg in (old_snapshots[:1] + old_snapshots[-1:]) if len(old_snapshots) > 1 else []:
+            for i in (1, 2):
+                if not problems:
+                    send_snapshot(i, msg, f"a delayed snapshot up to {msg['last_included_index']}")
+    grid = [{"node": i, "snapshot_index": s["snapshot_index"], "last_index": last_index(s),
+             "last_applied": s["last_applied"], "commit_index": s["commit_index"],
+             "terms": [e["term"] for e in s["log"]]} for i, s in enumerate(nodes)]
+    return {"problems": problems, "sizes": sizes, "grid": grid, "messages": messages,
+            "snapshots": len(old_snapshots), "committed": len(truth) - 1}
+
+
+def apply_command_reference(machine: dict, command: dict) -> dict:
+    """The machine after ``command`` (sessions as in exercise 1): what ``snapshot_run`` compares nodes with."""
+    import copy
+    m = copy.deepcopy(machine)
+    if command.get("op") == "noop":
+        return m
+    session = m["sessions"].get(command["client"])
+    if session is not None and command["seq"] <= session["seq"]:
+        return m
+    kv, key, result = m["kv"], command["key"], None
+    if command["op"] == "get":
+        result = kv.get(key, "")
+    elif command["op"] == "put":
+        kv[key] = command["value"]
+    else:
+        kv[key] = kv.get(key, "") + command["value"]
+    m["sessions"][command["client"]] = {"seq": command["seq"], "result": result}
+    return m
+
+
+SNAPSHOT_EXPECTED = ("a run in which each log stays under its bound, every snapshot is the machine at its index, no "
+                     "committed entry is lost before it is applied, the lagging follower agrees after InstallSnapshot, "
+                     "and no stale or duplicate snapshot moves a node back")
+
+
+def snapshot_judge(result: dict) -> str | None:
+    """None when ``snapshot_run`` found nothing wrong, else its first problem and the line that replays it."""
+    if result["problems"]:
+        return result["problems"][0]
+    return None
+
+
+def plot_snapshot_grid(result: dict, title: str | None = None):
+    """Per node, the indexes its snapshot covers (grey), the log entries it still holds (blue) and its
+    last_applied (a black tick): how compaction keeps each log short and where the lagging node restarted."""
+    fig, ax = new_figure(title or "Snapshot and log per node at the end of the run", "log index", "node",
+                         figsize=(9, 2.6))
+    for row in result["grid"]:
+        y = row["node"]
+        if row["snapshot_index"]:
+            ax.barh(y, row["snapshot_index"], left=0.5, color="#bbbbbb", height=0.5)
+        if row["last_index"] > row["snapshot_index"]:
+            ax.barh(y, row["last_index"] - row["snapshot_index"], left=row["snapshot_index"] + 0.5, color=PALETTE[0],
+                    height=0.5)
+        ax.plot([row["last_applied"] + 0.5] * 2, [y - 0.35, y + 0.35], color="black", linewidth=2)
+    ax.set_yticks([r["node"] for r in result["grid"]])
+    ax.set_yticklabels([f"n{r['node']}" for r in result["grid"]])
+    ax.barh([], [], color="#bbbbbb", label="in the snapshot")
+    ax.barh([], [], color=PALETTE[0], label="still in the log")
+    ax.plot([], [], color="black", label="last_applied")
+    ax.legend(loc="upper left", fontsize=8, ncol=3)
+    fig.tight_layout()
+    return fig, ax

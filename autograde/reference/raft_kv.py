@@ -446,3 +446,169 @@ def scenario_runs(part: str, seed: int) -> list[tuple[str, int]]:
             runs.append((name, 100 * seed + k))
             k += 1
     return runs
+
+
+# --------------------------------------------------------------------------- exercise 7: snapshots
+
+def compact(state, threshold):
+    if not isinstance(threshold, int) or threshold < 1:
+        raise ValueError(f"threshold must be an int of at least 1, not {threshold!r}")
+    s = copy.deepcopy(state)
+    upto = s["last_applied"]
+    if len(s["log"]) < threshold or upto <= s["snapshot_index"]:
+        return s
+    cut = upto - s["snapshot_index"]
+    s["snapshot_term"] = s["log"][cut - 1]["term"]
+    s["snapshot_index"], s["snapshot"], s["log"] = upto, copy.deepcopy(s["machine"]), s["log"][cut:]
+    return s
+
+
+def install_snapshot(state, msg):
+    s = copy.deepcopy(state)
+    if msg["term"] < s["term"]:
+        return s
+    if msg["term"] > s["term"]:
+        s["term"], s["voted_for"] = msg["term"], None
+    s["role"], s["votes"] = "follower", []
+    index, term = msg["last_included_index"], msg["last_included_term"]
+    if index <= s["last_applied"]:
+        return s
+    k = index - s["snapshot_index"] - 1
+    s["log"] = s["log"][k + 1:] if 0 <= k < len(s["log"]) and s["log"][k]["term"] == term else []
+    s["snapshot_index"], s["snapshot_term"] = index, term
+    s["snapshot"], s["machine"] = copy.deepcopy(msg["snapshot"]), copy.deepcopy(msg["snapshot"])
+    s["last_applied"], s["commit_index"] = index, max(s["commit_index"], index)
+    return s
+
+
+SNAP_NODE = {"apply_command": apply_command, "compact": compact, "install_snapshot": install_snapshot}
+
+
+def _snap_state(rng, snapshot_index=None, length=None, applied=None, committed=None):
+    """A compacted node: a snapshot of the first ``snapshot_index`` commands, then ``length`` entries; commit and
+    last_applied anywhere from the snapshot to the end (last_applied at most commit)."""
+    total = int(rng.integers(0, 30)) if length is None else None
+    commands = _random_commands(rng, 40, int(rng.integers(1, 5)), int(rng.integers(1, 4)))
+    si = int(rng.integers(0, 12)) if snapshot_index is None else snapshot_index
+    length = total if length is None else length
+    terms = sorted(int(t) for t in rng.integers(1, 7, size=si + length + 1))
+    log = [{"term": terms[k], "command": commands[k % len(commands)]} for k in range(si, si + length)]
+    commit = int(rng.integers(si, si + length + 1)) if committed is None else committed
+    last_applied = int(rng.integers(si, commit + 1)) if applied is None else applied
+    every = [commands[k % len(commands)] for k in range(si + length)]
+    n = int(rng.integers(1, 8))
+    s = dict(kv_initial_state(int(rng.integers(0, n)), n), term=max(terms[-1], 1), log=log, commit_index=commit,
+             last_applied=last_applied, role=str(rng.choice(["follower", "candidate", "leader"])),
+             snapshot_index=si, snapshot_term=terms[si - 1] if si else 0,
+             snapshot=_machine_after(every[:si]) if si else None)
+    s["machine"] = _machine_after(every[:last_applied])
+    return s, every, terms
+
+
+def _draw_compact(rng):
+    s, _, _ = _snap_state(rng)
+    threshold = int(rng.choice([1, int(rng.integers(1, 8)), int(rng.integers(8, 40))]))
+    return {"state": s, "threshold": threshold}
+
+
+def _draw_install(rng):
+    s, every, terms = _snap_state(rng)
+    top = s["snapshot_index"] + len(s["log"]) + 6
+    index = int(rng.integers(1, top + 1))
+    roll = rng.random()
+    if roll < 0.3:
+        index = int(rng.integers(1, s["last_applied"] + 1)) if s["last_applied"] else index   # stale or duplicate
+    if index - 1 < len(terms) and rng.random() < 0.6:
+        term = terms[index - 1]                                                # matches the node's entry
+    else:
+        term = int(rng.integers(1, 9))
+    extra = _random_commands(rng, max(0, index - len(every)), 2, 2)
+    snapshot = _machine_after((every + extra)[:index])
+    msg_term = s["term"] + int(rng.choice([-1, 0, 0, 0, 1, 2])) if s["term"] > 1 else s["term"] + int(rng.integers(0, 2))
+    return {"state": s, "msg": {"type": "install_snapshot", "term": msg_term, "from": 0, "last_included_index": index,
+                                "last_included_term": term, "snapshot": snapshot}}
+
+
+def _cs(si, length, applied, commit=None, term=3):
+    """A fixed compacted node: snapshot of _LOG5-like commands up to si, then length entries of terms 2, 3, ..."""
+    commands = [_put("c0", 1), _app("c1", 1), _app("c0", 2), _app("c0", 2), _app("c1", 2), _app("c2", 1),
+                _app("c0", 3), _app("c1", 3), _app("c2", 2), _app("c0", 4)]
+    terms = [1, 1, 2, 2, 2, 3, 3, 3, 3, 3]
+    commit = applied if commit is None else commit
+    return dict(kv_initial_state(1, 3), term=term, voted_for=0, log=[{"term": terms[k], "command": commands[k]}
+                                                                    for k in range(si, si + length)],
+                commit_index=commit, last_applied=applied, snapshot_index=si, snapshot_term=terms[si - 1] if si else 0,
+                snapshot=_machine_after(commands[:si]) if si else None, machine=_machine_after(commands[:applied]))
+
+
+_CMDS10 = [_put("c0", 1), _app("c1", 1), _app("c0", 2), _app("c0", 2), _app("c1", 2), _app("c2", 1),
+           _app("c0", 3), _app("c1", 3), _app("c2", 2), _app("c0", 4)]
+_TERMS10 = [1, 1, 2, 2, 2, 3, 3, 3, 3, 3]
+
+
+def _snap_msg(index, term=None, msg_term=3):
+    return {"type": "install_snapshot", "term": msg_term, "from": 0, "last_included_index": index,
+            "last_included_term": _TERMS10[index - 1] if term is None else term,
+            "snapshot": _machine_after(_CMDS10[:index])}
+
+
+def _cp(si, length, applied, threshold, commit=None):
+    return {"state": _cs(si, length, applied, commit), "threshold": threshold}
+
+
+def _is(state, msg):
+    return {"state": state, "msg": msg}
+
+
+SNAP_CONTRACTS = [
+    Contract(
+        "compact", compact, draw=_draw_compact,
+        domain="compacted and fresh nodes of every role in clusters of 1 to 7, snapshots of 0 to 11 entries, 0 to 29 "
+               "entries after them, any commit index and last_applied at or after the snapshot, thresholds 1 to 39",
+        rules=[boundary("`threshold` is an int of at least 1, else `ValueError`",
+                        at=_cp(0, 6, 4, 1), inside=_cp(0, 6, 4, 2), outside=_cp(0, 6, 4, 0)),
+               boundary("compaction starts when the log holds at least `threshold` entries",
+                        at=_cp(0, 6, 4, 6), inside=_cp(0, 6, 4, 5), outside=_cp(0, 6, 4, 7)),
+               boundary("the snapshot covers exactly the applied entries: up to `last_applied`, never a committed entry "
+                        "not yet applied, nor an entry not committed",
+                        at=_cp(0, 8, 5, 3, commit=7), inside=_cp(2, 8, 9, 3, commit=10),
+                        outside=_cp(0, 8, 0, 3, commit=6)),
+               boundary("nothing applied after the current snapshot: the state is returned unchanged",
+                        at=_cp(4, 6, 4, 2, commit=8), inside=_cp(4, 6, 5, 2, commit=8),
+                        outside=_cp(4, 0, 4, 1)),
+               edge("the snapshot's term is the term of the entry at its index; the entries after it stay, and term, "
+                    "vote, commit index, last_applied and machine do not change",
+                    _cp(3, 6, 6, 4, commit=8), _cp(0, 10, 10, 10))]),
+    Contract(
+        "install_snapshot", install_snapshot, draw=_draw_install,
+        domain="compacted and fresh nodes of every role in clusters of 1 to 7; snapshots up to any index from 1 to 6 "
+               "past the node's last entry, of the node's term, an older or a newer one; matching and conflicting "
+               "last included terms",
+        rules=[boundary("a message of an older term is refused: the state is returned unchanged",
+                        at=_is(_cs(2, 6, 3), _snap_msg(6, msg_term=3)),
+                        inside=_is(_cs(2, 6, 3), _snap_msg(6, msg_term=4)),
+                        outside=_is(_cs(2, 6, 3), _snap_msg(6, msg_term=2))),
+               boundary("a snapshot up to an index at most `last_applied` is stale or a duplicate: refused (only the "
+                        "term is adopted and the node follows)",
+                        at=_is(_cs(2, 6, 5), _snap_msg(5)), inside=_is(_cs(2, 6, 5), _snap_msg(6)),
+                        outside=_is(_cs(2, 6, 5), _snap_msg(4))),
+               boundary("the node's entry at the last included index with the same term: the entries after it stay; "
+                        "a different term, or no entry there, discards the whole log",
+                        at=_is(_cs(0, 8, 2), _snap_msg(8)), inside=_is(_cs(0, 8, 2), _snap_msg(5)),
+                        outside=[_is(_cs(0, 8, 2), _snap_msg(5, term=9)), _is(_cs(0, 4, 2), _snap_msg(7))]),
+               edge("an accepted snapshot becomes the machine and the snapshot; last_applied and snapshot_index move "
+                    "to its index, commit index to at least its index",
+                    _is(_cs(0, 2, 0, term=2), _snap_msg(9)), _is(_cs(3, 7, 4, commit=10), _snap_msg(6))),
+               edge("a newer term is adopted (no vote in it) and a leader or candidate steps down",
+                    _is(dict(_cs(2, 3, 2), role="leader"), _snap_msg(7, msg_term=5)),
+                    _is(dict(_cs(2, 3, 2), role="candidate", votes=[1]), _snap_msg(2, msg_term=4)))]),
+]
+
+CONTRACTS.update({c.name: c for c in SNAP_CONTRACTS})
+
+SNAPSHOT_RUNS = [(threshold, rounds) for threshold in (1, 2, 3, 5, 8, 13) for rounds in (12, 30)]
+
+
+def snapshot_runs(seed: int) -> list[tuple[int, int, int]]:
+    """Seeded (seed, threshold, rounds) triples for the hidden snapshot runs."""
+    return [(100 * seed + k, threshold, rounds) for k, (threshold, rounds) in enumerate(SNAPSHOT_RUNS)]
