@@ -6,6 +6,7 @@ Prints figures; asserts nothing.
 - node events per second of ``course.raftkv.KVCluster`` with the reference service, per scenario
   (an event is a message or timer delivered to a node; calls into the service are counted apart);
 - the checker (``course.raftkv.linearize``) on every scenario's history: operations and milliseconds;
+- ``course.raftkv.snapshot_run`` (exercise 7) over one hidden test cell's runs: milliseconds per run;
 - grading the whole solution notebook (kernel start included), which the issue keeps under 60 s on one
   core; the machine's load is printed with it.
 """
@@ -52,6 +53,15 @@ def main() -> None:
             check_s += time.perf_counter() - start
         print(f"{name:15s} 10 seeds: {events:6d} node events, {calls:5d} service calls in {run_s:5.2f} s = "
               f"{events / run_s:8,.0f} events/s; checker {ops:4d} operations in {check_s * 1000:7.1f} ms")
+
+    from course.raftkv import snapshot_run
+    start, runs, entries = time.perf_counter(), 0, 0
+    for seed, threshold, rounds in ref.snapshot_runs(1):
+        entries += snapshot_run(ref.SNAP_NODE, seed, threshold, rounds)["committed"]
+        runs += 1
+    took = time.perf_counter() - start
+    print(f"snapshot_run    {runs} runs (the hidden set of one test cell): {entries} entries committed in {took:.2f} s "
+          f"= {took / runs * 1000:.1f} ms per run")
 
     if args.no_grade:
         return

@@ -215,3 +215,102 @@ def test_ordering_mode_restarts_from_the_last_save_not_from_the_crash():
     cluster = build_kv(dict(NODE, needs_persist=lambda before, after: False), "order_vote", seed=1)
     cluster.run(0.2)
     assert cluster.saved[1] == NODE["persistent_state"](kv_initial_state(1, 3))   # never saved: a fresh node
+
+
+# --------------------------------------------------------------------------- snapshots (exercise 7)
+
+from course.raftkv import (apply_compacted, last_index, plot_snapshot_grid, snap_initial_state,  # noqa: E402
+                           snapshot_judge, snapshot_run, term_at)
+
+SNAP = dict(ref.SNAP_NODE)
+
+
+def _snap(compact=None, install=None):
+    node = dict(SNAP)
+    if compact:
+        node["compact"] = compact
+    if install:
+        node["install_snapshot"] = install
+    return node
+
+
+def _compact_at(field):
+    """compact that snapshots the machine but cuts the log at ``field`` (commit_index: the classic mistake)."""
+    def compact(state, threshold):
+        s = copy.deepcopy(state)
+        upto = s[field]
+        if len(s["log"]) < threshold or upto <= s["snapshot_index"]:
+            return s
+        cut = upto - s["snapshot_index"]
+        s.update(snapshot_term=s["log"][cut - 1]["term"], snapshot_index=upto, snapshot=copy.deepcopy(s["machine"]),
+                 log=s["log"][cut:])
+        return s
+    return compact
+
+
+def _install_without_staleness_check(state, msg):
+    s = copy.deepcopy(state)
+    s.update(log=[], snapshot_index=msg["last_included_index"], snapshot_term=msg["last_included_term"],
+             snapshot=copy.deepcopy(msg["snapshot"]), machine=copy.deepcopy(msg["snapshot"]),
+             last_applied=msg["last_included_index"], commit_index=max(s["commit_index"], msg["last_included_index"]))
+    return s
+
+
+def test_a_correct_node_passes_every_snapshot_run_and_the_log_stays_bounded():
+    for seed in range(12):
+        for threshold in (1, 2, 5, 13):
+            result = snapshot_run(SNAP, seed, threshold)
+            assert snapshot_judge(result) is None, (seed, threshold, snapshot_judge(result))
+            assert result["snapshots"] >= 2 and result["messages"], (seed, threshold, result["messages"])
+            assert result["grid"][2]["snapshot_index"] > 0, f"seed {seed}: node 2 was not brought up by a snapshot"
+            assert len({(r["last_index"], r["last_applied"]) for r in result["grid"]}) == 1, result["grid"]
+
+
+def test_same_seed_same_run():
+    assert snapshot_run(SNAP, 5, 3) == snapshot_run(SNAP, 5, 3)
+    assert snapshot_run(SNAP, 5, 3)["sizes"] != snapshot_run(SNAP, 6, 3)["sizes"]
+
+
+def test_a_snapshot_that_drops_unapplied_entries_is_caught_in_every_run():
+    for seed, threshold, rounds in ref.snapshot_runs(7):
+        problem = snapshot_judge(snapshot_run(_snap(compact=_compact_at("commit_index")), seed, threshold, rounds))
+        assert problem and "replay: snapshot_run(SNAP, seed=" in problem, (seed, threshold, problem)
+
+
+def test_a_log_that_is_never_compacted_breaks_the_bound():
+    problem = snapshot_judge(snapshot_run(_snap(compact=lambda state, threshold: state), 3, 4))
+    assert problem and "at most 3 should remain" in problem, problem
+
+
+def test_a_follower_that_accepts_an_older_snapshot_goes_back_and_is_caught():
+    caught = [s for s, t, r in ref.snapshot_runs(8)
+              if snapshot_judge(snapshot_run(_snap(install=_install_without_staleness_check), s, t, r))]
+    assert len(caught) >= len(ref.snapshot_runs(8)) - 1, caught
+    problem = snapshot_judge(snapshot_run(_snap(install=_install_without_staleness_check), 3, 5))
+    assert "went back to last_applied" in problem, problem
+
+
+def test_a_follower_that_ignores_every_snapshot_never_catches_up():
+    problem = snapshot_judge(snapshot_run(_snap(install=lambda state, msg: state), 3, 5))
+    assert problem and "before the leader's snapshot" in problem, problem
+
+
+def test_without_install_snapshot_no_node_is_cut_off():
+    result = snapshot_run(dict(SNAP, install_snapshot=None), 3, 5)
+    assert snapshot_judge(result) is None and result["messages"] == []
+    assert result["grid"][2]["last_applied"] == result["grid"][0]["commit_index"]
+
+
+def test_compacted_log_helpers_and_the_apply_loop_refuses_a_missing_entry():
+    s = dict(snap_initial_state(0, 3), snapshot_index=4, snapshot_term=2,
+             log=[{"term": 3, "command": {"op": "noop"}}] * 2, commit_index=6, last_applied=4)
+    assert (last_index(s), term_at(s, 4), term_at(s, 6), term_at(s, 3), term_at(s, 7)) == (6, 2, 3, None, None)
+    assert apply_compacted(s, ref.apply_command)["last_applied"] == 6
+    with pytest.raises(LookupError, match="no longer in the log"):
+        apply_compacted(dict(s, last_applied=3), ref.apply_command)
+
+
+def test_the_snapshot_grid_draws_one_row_per_node():
+    fig, ax = plot_snapshot_grid(snapshot_run(SNAP, 3, 5))
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["n0", "n1", "n2"]
+    plt.close(fig)
