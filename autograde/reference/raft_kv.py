@@ -612,3 +612,152 @@ SNAPSHOT_RUNS = [(threshold, rounds) for threshold in (1, 2, 3, 5, 8, 13) for ro
 def snapshot_runs(seed: int) -> list[tuple[int, int, int]]:
     """Seeded (seed, threshold, rounds) triples for the hidden snapshot runs."""
     return [(100 * seed + k, threshold, rounds) for k, (threshold, rounds) in enumerate(SNAPSHOT_RUNS)]
+
+
+# --------------------------------------------------------------------------- exercise 8: membership changes
+
+ACTIONS = ("add_learner", "promote", "remove")
+
+
+def _in_flight(state):
+    return any(e["command"].get("op") == "config" for e in state["log"][state["commit_index"]:])
+
+
+def can_change(state, change):
+    action, server = change["action"], change["server"]
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
+    if state["role"] != "leader" or _in_flight(state):
+        return False
+    c = state["commit_index"]
+    if c == 0 or state["log"][c - 1]["term"] != state["term"]:
+        return False
+    voters, learners = state["config"]["voters"], state["config"]["learners"]
+    if action == "add_learner":
+        return server not in voters and server not in learners
+    if action == "promote":
+        return server in learners and state["match_index"][server] >= c
+    return server in voters and len(voters) > 1
+
+
+def advance_commit(state):
+    voters = state["config"]["voters"]
+    for index in range(len(state["log"]), state["commit_index"], -1):
+        if state["log"][index - 1]["term"] != state["term"]:
+            break
+        have = sum(1 for v in voters if (len(state["log"]) if v == state["id"] else state["match_index"][v]) >= index)
+        if 2 * have > len(voters):
+            return index
+    return state["commit_index"]
+
+
+def _config_cmd(voters, learners):
+    return {"op": "config", "voters": sorted(voters), "learners": sorted(learners)}
+
+
+def _member_state(rng, in_flight=None, role=None):
+    """A node that knows a configuration of 1 to 6 voters and 0 to 2 learners among server ids 0 to 7, a log of 1 to
+    14 entries of terms up to its own (some of them configuration entries), any commit index, match indexes."""
+    n = 8
+    ids = [int(x) for x in rng.permutation(n)]
+    voters = sorted(ids[:int(rng.integers(1, 7))])
+    learners = sorted(ids[len(voters):len(voters) + int(rng.integers(0, 3))])
+    me = int(rng.choice(voters)) if rng.random() < 0.9 else int(rng.integers(0, n))
+    length = int(rng.integers(1, 15))
+    term = int(rng.integers(1, 6))
+    terms = sorted(int(t) for t in rng.integers(1, term + 1, size=length))
+    if rng.random() < 0.7:
+        terms[-1] = term
+    log = [{"term": t, "command": {"op": "noop"}} for t in terms]
+    commit = int(rng.integers(0, length + 1))
+    if rng.random() < 0.5 and commit:
+        log[commit - 1]["term"] = term
+        terms = [e["term"] for e in log]
+        for k in range(commit, length):
+            log[k]["term"] = max(log[k]["term"], term)
+    flight = rng.random() < 0.3 if in_flight is None else in_flight
+    spots = list(range(commit, length)) if flight else list(range(0, commit))
+    if spots:
+        log[int(rng.choice(spots))]["command"] = _config_cmd(voters, learners)
+    s = dict(kv_initial_state(me, n), term=term, log=log, commit_index=commit,
+             role=role or str(rng.choice(["leader"] * 5 + ["follower", "candidate"])),
+             config={"voters": voters, "learners": learners})
+    s["match_index"] = [int(rng.integers(0, length + 1)) for _ in range(n)]
+    s["next_index"] = [m + 1 for m in s["match_index"]]
+    return s
+
+
+def _draw_change(rng):
+    s = _member_state(rng)
+    roll = rng.random()
+    pool = s["config"]["learners"] if roll < 0.35 and s["config"]["learners"] else (
+        s["config"]["voters"] if roll < 0.7 else list(range(8)))
+    action = str(rng.choice(ACTIONS)) if rng.random() < 0.95 else "add_voter"
+    return {"state": s, "change": {"action": action, "server": int(rng.choice(pool))}}
+
+
+def _mb(voters=(0, 1, 2), learners=(3,), commit=4, terms=(1, 2, 2, 2, 2), config_at=None, role="leader", me=0,
+        match=(5, 4, 3, 4, 0, 0), term=2):
+    log = [{"term": t, "command": {"op": "noop"}} for t in terms]
+    if config_at:
+        log[config_at - 1]["command"] = _config_cmd(voters, learners)
+    s = dict(kv_initial_state(me, 6), term=term, log=log, commit_index=commit, role=role,
+             config={"voters": list(voters), "learners": list(learners)})
+    s["match_index"], s["next_index"] = list(match), [m + 1 for m in match]
+    return s
+
+
+def _ch(action, server, **state):
+    return {"state": _mb(**state), "change": {"action": action, "server": server}}
+
+
+def _ad(**state):
+    return {"state": _mb(**state)}
+
+
+MEMBER_CONTRACTS = [
+    Contract(
+        "can_change", can_change, draw=_draw_change,
+        domain="leaders (mostly), followers and candidates knowing 1 to 6 voters and 0 to 2 learners among 8 server "
+               "ids, logs of 1 to 14 entries with a configuration entry committed or in flight, any commit index and "
+               "match indexes; changes of voters, learners and other servers, and an unknown action",
+        rules=[Rule("`action` is one of 'add_learner', 'promote', 'remove', else `ValueError`",
+                    at=[_ch("add_learner", 4), _ch("remove", 2)], inside=[_ch("promote", 3)],
+                    outside=[_ch("add_voter", 4), _ch("Promote", 3)]),
+               boundary("one change at a time: a configuration entry after the commit index is in flight, and no "
+                        "other change starts until it commits",
+                        at=_ch("add_learner", 4, config_at=4), inside=_ch("add_learner", 4, config_at=2),
+                        outside=_ch("add_learner", 4, config_at=5)),
+               boundary("a learner is promoted only once caught up: its match index at least the commit index",
+                        at=_ch("promote", 3, match=(5, 4, 3, 4, 0, 0)), inside=_ch("promote", 3, match=(5, 4, 3, 5, 0, 0)),
+                        outside=_ch("promote", 3, match=(5, 4, 3, 3, 0, 0))),
+               boundary("only a leader that has committed an entry of its own term changes the configuration",
+                        at=_ch("remove", 2), inside=_ch("remove", 2, commit=5),
+                        outside=[_ch("remove", 2, terms=(1, 1, 1, 1, 2)), _ch("remove", 2, commit=0),
+                                 _ch("remove", 2, role="follower")]),
+               edge("add_learner only a server in neither list; promote only a learner; remove only a voter, never "
+                    "the last one", _ch("add_learner", 3), _ch("add_learner", 1), _ch("promote", 1), _ch("remove", 3),
+                    _ch("remove", 0, voters=(0,), learners=()), _ch("remove", 0))]),
+    Contract(
+        "advance_commit", advance_commit, draw=lambda rng: {"state": _member_state(rng, role="leader")},
+        domain="leaders knowing 1 to 6 voters and 0 to 2 learners among 8 server ids (the leader itself outside the "
+               "voters one time in ten), logs of 1 to 14 entries, any commit index and match indexes",
+        rules=[boundary("an index commits when more than half of the **voters** hold it (the leader counts itself "
+                        "only if it is a voter): 2 of 3 is a majority",
+                        at=_ad(match=(5, 5, 0, 5, 0, 0)), inside=_ad(match=(5, 5, 5, 0, 0, 0)),
+                        outside=_ad(match=(5, 0, 0, 5, 5, 5))),
+               boundary("learners never count, however far they are",
+                        at=_ad(voters=(0, 1, 2, 3), learners=(4, 5), match=(5, 5, 0, 0, 5, 5)),
+                        inside=_ad(voters=(0, 1, 2, 3), learners=(4, 5), match=(5, 5, 5, 0, 5, 5)),
+                        outside=_ad(voters=(0, 1, 2, 3), learners=(4, 5), match=(5, 0, 0, 0, 5, 5))),
+               boundary("a leader being removed (not among the voters) does not count itself",
+                        at=_ad(voters=(1, 2, 3), learners=(), match=(5, 5, 5, 0, 0, 0)),
+                        inside=_ad(voters=(1, 2, 3), learners=(), match=(5, 5, 5, 5, 0, 0)),
+                        outside=_ad(voters=(1, 2, 3), learners=(), match=(5, 5, 0, 0, 0, 0))),
+               edge("only an entry of the leader's term commits by counting (Figure 8); the answer is the highest such "
+                    "index, or the commit index unchanged", _ad(terms=(1, 1, 1, 1, 1), commit=2, term=2),
+                    _ad(terms=(1, 2, 2, 2, 2), commit=1, match=(5, 3, 0, 0, 0, 0)),
+                    _ad(voters=(0,), learners=(1,), commit=2))]),
+]
+
+CONTRACTS.update({c.name: c for c in MEMBER_CONTRACTS})

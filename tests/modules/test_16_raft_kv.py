@@ -13,6 +13,8 @@ ASSIGNMENT = "16-raft-kv"
 COMMAND, APPLY, PERSIST, READ = ("correct_apply_command", "correct_apply_committed", "correct_persistence",
                                  "correct_read_ready")
 ORDER = "correct_needs_persist"
+COMPACT, INSTALL = "correct_compact", "correct_install_snapshot"
+CHANGE, COMMIT = "correct_can_change", "correct_advance_commit"
 
 # Exercises 3, 4 and 5 run whole clusters through the learner's apply loop, so a broken loop loses them too.
 LOOP = frozenset({APPLY, PERSIST, ORDER, READ})
@@ -91,11 +93,64 @@ MUTANTS = {
     "any_term_read": Mutant(
         "read_ready", ' or state["term"] != read["term"]', "", frozenset({READ}),
         "a leader re-elected in a later term answers a read its older term collected acks for"),
+    "snapshot_drops_unapplied_entries": Mutant(
+        "compact", 'applied_here = state["last_applied"] - state["snapshot_index"]',
+        'applied_here = state["commit_index"] - state["snapshot_index"]', frozenset({COMPACT}),
+        "cuts the log at the commit index: committed entries not yet applied leave the log before the machine has "
+        "them, and are lost"),
+    "never_compacts": Mutant(
+        "compact", 'if len(state["log"]) < threshold or applied_here <= 0:', "if True:", frozenset({COMPACT}),
+        "the log grows forever: the bound on its size is broken"),
+    "threshold_off_by_one": Mutant(
+        "compact", 'len(state["log"]) < threshold', 'len(state["log"]) <= threshold', frozenset({COMPACT}),
+        "compacts only past the threshold, not at it (only hidden cases see it)"),
+    "accepts_older_snapshot": Mutant(
+        "install_snapshot", '    if index <= s["last_applied"]:\n        return s\n', "", frozenset({INSTALL}),
+        "a follower takes an older snapshot delayed in the network: its machine goes back in time"),
+    "accepts_duplicate_snapshot": Mutant(
+        "install_snapshot", 'if index <= s["last_applied"]:', 'if index < s["last_applied"]:', frozenset({INSTALL}),
+        "a snapshot up to the index already applied is taken again (only hidden cases see it)"),
+    "discards_matching_suffix": Mutant(
+        "install_snapshot", 's["log"] = list(s["log"][position:])', 's["log"] = []', frozenset({INSTALL}),
+        "drops entries after the snapshot that the follower holds and the leader agrees with (Figure 13 keeps them)"),
+    "keeps_conflicting_suffix": Mutant(
+        "install_snapshot", ' and s["log"][position - 1]["term"] == term', "", frozenset({INSTALL}),
+        "keeps a suffix whose entry at the snapshot's index has another term: a log that conflicts with the leader's"),
+    "older_term_snapshot_accepted": Mutant(
+        "install_snapshot", '    if msg["term"] < state["term"]:\n        return state\n', "", frozenset({INSTALL}),
+        "takes a snapshot from a deposed leader of an older term (and steps down to its term)"),
+    "two_changes_in_flight": Mutant(
+        "can_change", '''    if any(entry["command"].get("op") == "config" for entry in state["log"][commit:]):
+        return False                                     # a change is in flight
+''', "", frozenset({CHANGE}),
+        "starts a change while another is uncommitted: two single-server changes add up to a two-server change "
+        "whose old and new majorities need not overlap"),
+    "learner_promoted_before_caught_up": Mutant(
+        "can_change", ' and state["match_index"][server] >= commit', "", frozenset({CHANGE}),
+        "promotes an empty learner: a voter that holds nothing counts toward majorities at once"),
+    "changes_before_committing_its_term": Mutant(
+        "can_change", ' or state["log"][commit - 1]["term"] != state["term"]', "", frozenset({CHANGE}),
+        "a new leader changes the configuration before it committed an entry of its term (the 2015 single-server bug)"),
+    "learner_counted_as_voter": Mutant(
+        "advance_commit", 'voters = state["config"]["voters"]',
+        'voters = state["config"]["voters"] + state["config"]["learners"]', frozenset({COMMIT}),
+        "counts learners in the majority: an entry commits on copies held by servers that do not vote"),
+    "removed_leader_counts_itself": Mutant(
+        "advance_commit", 'holders = [v for v in voters if v == state["id"] or state["match_index"][v] >= index]',
+        'holders = [v for v in voters if state["match_index"][v] >= index] + [state["id"]]', frozenset({COMMIT}),
+        "a leader that is removing itself still counts its own copy (only hidden cases see it)"),
+    "commits_older_terms_by_counting": Mutant(
+        "advance_commit", '''        if state["log"][index - 1]["term"] != state["term"]:
+            continue
+''', "", frozenset({COMMIT}), "Figure 8 again: an entry of an older term committed by counting copies"),
 }
 
 # A correct service written differently from ours: a machine changed in place after a deep copy, the
 # apply loop as a while loop over last_applied, a node that rebuilds its machine from the log after a
-# restart (nothing but Figure 2's state persisted), and a majority counted with a sorted list.
+# restart (nothing but Figure 2's state persisted), a majority counted with a sorted list, a compaction that
+# copies the machine by hand, and an InstallSnapshot that deep-copies through JSON and finds the entry at the
+# snapshot's index through a map of index to term, membership rules as one table, and a commit index read off the
+# sorted copies of the voters.
 ALTERNATIVE = {
     "apply_command": '''
 import copy
@@ -150,6 +205,65 @@ def read_ready(state, read):
     if state["last_applied"] < i:
         return False
     return 2 * len(sorted(set(read["acks"] + [state["id"]]))) > state["n"]
+''',
+    "compact": '''
+def compact(state, threshold):
+    if type(threshold) is not int or threshold <= 0:
+        raise ValueError("threshold must be a positive int")
+    state = {key: value for key, value in state.items()}
+    keep_from = state["last_applied"] - state["snapshot_index"]
+    if keep_from > 0 and len(state["log"]) >= threshold:
+        state["snapshot_term"] = state["log"][keep_from - 1]["term"]
+        state["snapshot_index"] = state["last_applied"]
+        state["snapshot"] = {"kv": dict(state["machine"]["kv"]),
+                             "sessions": {c: dict(v) for c, v in state["machine"]["sessions"].items()}}
+        state["log"] = state["log"][keep_from:]
+    return state
+''',
+    "install_snapshot": '''
+import json
+
+
+def install_snapshot(state, msg):
+    new = json.loads(json.dumps(state))
+    if msg["term"] < new["term"]:
+        return new
+    new["voted_for"] = None if msg["term"] > new["term"] else new["voted_for"]
+    new.update(term=msg["term"], role="follower", votes=[])
+    last = msg["last_included_index"]
+    if last > new["last_applied"]:
+        mine = {new["snapshot_index"] + 1 + k: e["term"] for k, e in enumerate(new["log"])}
+        suffix = new["log"][last - new["snapshot_index"]:] if mine.get(last) == msg["last_included_term"] else []
+        new.update(log=suffix, snapshot_index=last, snapshot_term=msg["last_included_term"],
+                   snapshot=json.loads(json.dumps(msg["snapshot"])), machine=json.loads(json.dumps(msg["snapshot"])),
+                   last_applied=last, commit_index=max(new["commit_index"], last))
+    return new
+''',
+    "can_change": '''
+def can_change(state, change):
+    kind, who = change["action"], change["server"]
+    if kind not in {"add_learner": 1, "promote": 2, "remove": 3}:
+        raise ValueError("bad action")
+    c = state["commit_index"]
+    pending = [e for e in state["log"][c:] if e["command"].get("op") == "config"]
+    ready = state["role"] == "leader" and not pending and c >= 1 and state["log"][c - 1]["term"] == state["term"]
+    if not ready:
+        return False
+    cfg = state["config"]
+    return {"add_learner": who not in cfg["voters"] + cfg["learners"],
+            "promote": who in cfg["learners"] and state["match_index"][who] >= c,
+            "remove": who in cfg["voters"] and len(cfg["voters"]) >= 2}[kind]
+''',
+    "advance_commit": '''
+def advance_commit(state):
+    voters = state["config"]["voters"]
+    held = sorted((len(state["log"]) if v == state["id"] else state["match_index"][v] for v in voters),
+                  reverse=True)
+    majority_holds = held[len(voters) // 2]          # the highest index more than half of the voters hold
+    for index in range(min(majority_holds, len(state["log"])), state["commit_index"], -1):
+        if state["log"][index - 1]["term"] == state["term"]:
+            return index
+    return state["commit_index"]
 ''',
 }
 
