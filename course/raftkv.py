@@ -1092,3 +1092,48 @@ def plot_snapshot_grid(result: dict, title: str | None = None):
     ax.legend(loc="upper left", fontsize=8, ncol=3)
     fig.tight_layout()
     return fig, ax
+
+
+# --------------------------------------------------------------------------- the harder schedules (6.5840's)
+
+def _kv_elections7(seed):
+    """Many elections on seven nodes (6.5840's TestManyElections): every 0.6 s three nodes, the leader often among
+    them, are cut off and the others reconnected, on a network that drops and delays; then everything heals."""
+    rng = np.random.default_rng(seed + 29)
+    n, steps, t = 7, [(1.5, "expect", "leader")], 1.6
+    while t < 6.0:
+        steps.append((round(t, 3), "heal"))
+        out = ["L"] + [int(x) for x in rng.choice(n, size=2, replace=False)] if rng.random() < 0.6 else \
+            [int(x) for x in rng.choice(n, size=3, replace=False)]
+        steps.append((round(t, 3), "disconnect", out))
+        t += 0.6
+    steps += [(6.2, "heal"), (6.2, "reliable"), (8.0, "expect", "leader"), (10.0, "expect", "answered", 6.5)]
+    return dict(n=n, clients=4, keys=2, ops_until_s=7.0, drop=0.05, long_delay=0.05), steps
+
+
+def _kv_figure8_unreliable(seed):
+    """6.5840's TestFigure8Unreliable with clients: on five nodes and a network that drops, duplicates and delays
+    long, the leader is cut off again and again, and cut-off nodes come back at random, so entries of older terms
+    sit on minorities while new leaders are elected; then the network heals and becomes reliable."""
+    rng = np.random.default_rng(seed + 31)
+    n, steps, t = 5, [(1.5, "expect", "leader")], 1.6
+    while t < 6.5:
+        if rng.random() < 0.6:
+            steps.append((round(t, 3), "disconnect", "L"))
+        if rng.random() < 0.5:
+            steps.append((round(t, 3), "connect", int(rng.integers(0, n))))
+        t += float(rng.uniform(0.2, 0.7))
+    steps += [(6.8, "heal"), (6.8, "reliable"), (9.0, "expect", "leader"), (11.0, "expect", "answered", 7.0)]
+    return dict(n=n, clients=3, keys=2, ops_until_s=7.5, drop=0.1, duplicate=0.1, long_delay=0.15), steps
+
+
+def _kv_concurrent(seed):
+    """Concurrent starts (6.5840's TestConcurrentStarts): six clients with no pause between operations on two
+    keys, so requests reach the leader at once and their entries interleave in one heartbeat. (Ten clients on one key
+    make histories the checker cannot decide within its budget.)"""
+    return dict(n=3 if seed % 2 == 0 else 5, clients=6, keys=2, ops_until_s=3.0, think_s=(0.0, 0.0)), [
+        (1.2, "expect", "leader"), (5.5, "expect", "answered", 3.0)]
+
+
+KV_SCENARIOS.update({"kv_elections7": _kv_elections7, "kv_figure8_unreliable": _kv_figure8_unreliable,
+                     "kv_concurrent": _kv_concurrent})

@@ -432,7 +432,8 @@ def judge(result: dict) -> str | None:
 SCENARIO_EXPECTED = KV_EXPECTED
 
 PARTS = {
-    "apply": [("kv_basic", 4), ("kv_leader_loss", 4), ("kv_unreliable", 4), ("kv_partitions", 6)],
+    "apply": [("kv_basic", 4), ("kv_leader_loss", 4), ("kv_unreliable", 4), ("kv_partitions", 6),
+              ("kv_elections7", 1), ("kv_figure8_unreliable", 2), ("kv_concurrent", 1)],
     "persistence": [("kv_crashes", 10), ("kv_churn7", 3)],
     "reads": [("kv_stale_read", 5), ("kv_reads", 6)],
     "ordering": [("order_vote", 4), ("order_log", 3), ("order_crashes", 3)],
@@ -757,7 +758,8 @@ MEMBER_CONTRACTS = [
                edge("only an entry of the leader's term commits by counting (Figure 8); the answer is the highest such "
                     "index, or the commit index unchanged", _ad(terms=(1, 1, 1, 1, 1), commit=2, term=2),
                     _ad(terms=(1, 2, 2, 2, 2), commit=1, match=(5, 3, 0, 0, 0, 0)),
-                    _ad(voters=(0,), learners=(1,), commit=2))]),
+                    _ad(voters=(0,), learners=(1,), commit=2)),
+               edge("an empty log commits nothing: the answer is 0", _ad(terms=(), commit=0))]),
 ]
 
 CONTRACTS.update({c.name: c for c in MEMBER_CONTRACTS})
