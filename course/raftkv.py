@@ -1137,3 +1137,115 @@ def _kv_concurrent(seed):
 
 KV_SCENARIOS.update({"kv_elections7": _kv_elections7, "kv_figure8_unreliable": _kv_figure8_unreliable,
                      "kv_concurrent": _kv_concurrent})
+
+
+# --------------------------------------------------------------------------- membership runs (exercise 8)
+
+def _majority(size: int) -> int:
+    return size // 2 + 1
+
+
+def split_brain(a: list, b: list):
+    """Two disjoint majorities, one of voters ``a`` and one of voters ``b``, or None if every majority of one meets
+    every majority of the other. They exist exactly when the two majorities together fit in the union."""
+    ma, mb = _majority(len(a)), _majority(len(b))
+    if ma + mb > len(set(a) | set(b)):
+        return None
+    only_a, only_b = [x for x in a if x not in b], [x for x in b if x not in a]
+    shared = [x for x in a if x in b]
+    need_a = max(0, ma - len(only_a))
+    return sorted(only_a + shared[:need_a])[:ma], sorted(only_b + shared[need_a:])[:mb]
+
+
+def membership_run(can_change: Callable, seed: int, steps: int = 60) -> dict:
+    """A leader (server 0) of servers 0 to 7 that starts with voters 0, 1, 2 and asks the learner's
+    ``can_change(state, change)`` about a random change at every step; an allowed change is appended as a
+    configuration entry and used at once. Servers copy the log at random speeds; an entry commits when every voter of
+    the leader's configuration holds it (a stricter rule than a majority, so that it is not exercise 8's answer);
+    now and then the leader is re-elected in a new term with a no-op. Checked after every change: any two
+    configurations that may be in use at once (the last committed one and every one after it) have no two disjoint
+    majorities (else a partition between them elects two leaders in one term), and no server becomes a voter before it
+    holds the committed log."""
+    rng = np.random.default_rng(seed)
+    state = dict(kv_initial_state(0, 8), term=1, role="leader", voted_for=0,
+                 log=[{"term": 1, "command": dict(NOOP)}], commit_index=0,
+                 config={"voters": [0, 1, 2], "learners": []})
+    state["match_index"], state["next_index"] = [1, 0, 0, 0, 0, 0, 0, 0], [2] * 8
+    problems, changes, rows = [], [], []
+
+    def fail(text):
+        if not problems:
+            problems.append(f"{text} (replay: membership_run(can_change, seed={seed}, steps={steps}))")
+
+    def configs_in_use():
+        committed = {"voters": [0, 1, 2], "learners": []}
+        later = []
+        for index, entry in enumerate(state["log"], start=1):
+            if entry["command"].get("op") == "config":
+                if index <= state["commit_index"]:
+                    committed = entry["command"]
+                else:
+                    later.append(entry["command"])
+        return [committed] + later
+
+    for step in range(steps):
+        roll = rng.random()
+        if roll < 0.08:                                    # re-elected in a new term: a no-op of that term
+            state["term"] += 1
+            state["log"].append({"term": state["term"], "command": dict(NOOP)})
+            state["match_index"][0] = len(state["log"])
+        action = str(rng.choice(["add_learner", "promote", "remove"]))
+        server = int(rng.integers(1, 8))
+        change = {"action": action, "server": server}
+        allowed = can_change(_plain(state), dict(change))
+        if allowed not in (True, False):
+            fail(f"step {step + 1}: can_change returned {allowed!r}; it must return True or False")
+            break
+        if allowed:
+            voters, learners = list(state["config"]["voters"]), list(state["config"]["learners"])
+            if action == "add_learner":
+                learners.append(server)
+            elif action == "promote" and server in learners:
+                learners.remove(server)
+                voters.append(server)
+                if state["match_index"][server] < state["commit_index"]:
+                    fail(f"step {step + 1}: server {server} became a voter holding entries up to "
+                         f"{state['match_index'][server]} of the {state['commit_index']} committed: a learner counted "
+                         "as a voter before it caught up")
+            elif action == "remove" and server in voters:
+                voters.remove(server)
+            config = {"op": "config", "voters": sorted(set(voters)), "learners": sorted(set(learners) - set(voters))}
+            state["log"].append({"term": state["term"], "command": config})
+            state["match_index"][0] = len(state["log"])
+            state["config"] = {"voters": config["voters"], "learners": config["learners"]}
+            changes.append([step + 1, action, server, len(state["log"])])
+            in_use = configs_in_use()
+            for k, first in enumerate(in_use):
+                for second in in_use[k + 1:]:
+                    pair = split_brain(first["voters"], second["voters"])
+                    if pair:
+                        fail(f"step {step + 1}: configurations with voters {first['voters']} and {second['voters']} "
+                             f"may both be in use (the second not committed); majorities {pair[0]} and {pair[1]} share "
+                             "no server, so a partition between them can elect two leaders in one term")
+        if problems:
+            break
+        for peer in range(1, 8):                           # replication at random speeds
+            if rng.random() < 0.5:
+                state["match_index"][peer] = min(len(state["log"]),
+                                                 state["match_index"][peer] + int(rng.integers(1, 3)))
+        for index in range(len(state["log"]), state["commit_index"], -1):
+            if state["log"][index - 1]["term"] == state["term"] and all(
+                    state["match_index"][v] >= index for v in state["config"]["voters"]):
+                state["commit_index"] = index
+                break
+        rows.append([step + 1, state["term"], state["commit_index"], len(state["log"]),
+                     list(state["config"]["voters"]), list(state["config"]["learners"])])
+    return {"problems": problems, "changes": changes, "rows": rows}
+
+
+MEMBERSHIP_EXPECTED = ("a run in which any two configurations that may be in use at once share a server in every pair "
+                       "of their majorities, and no server votes before it has caught up")
+
+
+def membership_judge(result: dict) -> str | None:
+    return result["problems"][0] if result["problems"] else None

@@ -341,3 +341,56 @@ def test_a_service_without_sessions_fails_the_unreliable_figure8_runs():
               if ref.judge(run_kv(dict(NODE, apply_committed=seed_no_sessions(ref.apply_committed)),
                                   "kv_figure8_unreliable", seed))]
     assert len(caught) >= 2, caught
+
+
+# --------------------------------------------------------------------------- membership runs (exercise 8)
+
+from course.raftkv import membership_judge, membership_run, split_brain  # noqa: E402
+
+
+def test_split_brain_finds_disjoint_majorities_exactly_when_they_exist():
+    import itertools
+    servers = range(6)
+    for a_size in range(1, 5):
+        for b_size in range(1, 5):
+            for a in itertools.combinations(servers, a_size):
+                for b in itertools.combinations(servers, b_size):
+                    brute = any(not set(x) & set(y) for x in itertools.combinations(a, a_size // 2 + 1)
+                                for y in itertools.combinations(b, b_size // 2 + 1))
+                    pair = split_brain(list(a), list(b))
+                    assert bool(pair) == brute, (a, b, pair)
+                    if pair:
+                        assert not set(pair[0]) & set(pair[1]) and set(pair[0]) <= set(a) and set(pair[1]) <= set(b)
+                        assert (len(pair[0]), len(pair[1])) == (a_size // 2 + 1, b_size // 2 + 1), (a, b, pair)
+
+
+def test_a_correct_can_change_passes_membership_runs_and_changes_happen():
+    for seed in range(20):
+        result = membership_run(ref.can_change, seed)
+        assert membership_judge(result) is None, (seed, membership_judge(result))
+        assert len(result["changes"]) >= 5, (seed, result["changes"])
+        actions = {c[1] for r in [result] for c in r["changes"]}
+    assert actions == {"add_learner", "promote", "remove"}, actions
+
+
+def _without(rule):
+    def can_change(state, change):
+        s = copy.deepcopy(state)
+        if rule == "in_flight":
+            s["log"] = s["log"][:s["commit_index"]] + [e for e in s["log"][s["commit_index"]:]
+                                                       if e["command"].get("op") != "config"]
+        else:
+            s["match_index"] = [10 ** 6] * len(s["match_index"])
+        return ref.can_change(s, change)
+    return can_change
+
+
+def test_two_changes_in_flight_show_two_disjoint_majorities():
+    caught = [membership_judge(membership_run(_without("in_flight"), seed)) for seed in range(10)]
+    assert sum(bool(c) for c in caught) >= 6, caught
+    assert any(c and "elect two leaders in one term" in c and "replay: membership_run(" in c for c in caught), caught
+
+
+def test_a_learner_promoted_before_it_caught_up_is_caught():
+    caught = [membership_judge(membership_run(_without("caught_up"), seed)) for seed in range(10)]
+    assert any(c and "a learner counted as a voter before it caught up" in c for c in caught), caught
