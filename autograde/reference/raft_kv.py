@@ -95,8 +95,11 @@ def applied_view(state):
 
 
 def _applied_projection(out):
+    """``{"state", "results"}`` as returned, with the state cut to what the contract fixes (module 06's view:
+    ``votes`` only for a candidate, ``match_index`` only for a leader) plus ``last_applied`` and ``machine``,
+    so that a failure names the paths the learner's answer has."""
     s = out["state"]
-    return {"raft": project_state(s), "last_applied": s["last_applied"], "machine": s["machine"],
+    return {"state": dict(project_state(s), last_applied=s["last_applied"], machine=s["machine"]),
             "results": [list(r) for r in out["results"]]}
 
 
@@ -119,10 +122,19 @@ def restarted_kv(persistent_state_fn, restart_fn):
         if bad:
             view["last_applied"], view["machine"] = new.get("last_applied"), new.get("machine")
             return view
+        fresh = kv_initial_state(state["id"], state["n"])
+        view["volatile"] = {k: new.get(k) for k in ("votes", "next_index", "match_index")}
+        kept = new["last_applied"] == state["last_applied"] and new["machine"] == state["machine"]
+        rebuilt = new["last_applied"] == 0 and new["machine"] == fresh["machine"]
+        view["restarted_with"] = (RESTARTED_WITH if kept or rebuilt
+                                  else {"last_applied": new["last_applied"], "machine": new["machine"]})
         caught_up = apply_committed(dict(new, commit_index=state["commit_index"]))["state"]
         view["machine"] = caught_up["machine"]
         return view
     return crash_and_restart
+
+
+RESTARTED_WITH = "an empty machine at last_applied 0, or the saved machine at its own last_applied"
 
 
 restarted_view = restarted_kv(persistent_state, restart)
@@ -319,15 +331,25 @@ _CRASH = [_ac(_LOG5, 5, 5)["state"], _ac(_LOG5, 4, 2)["state"], _ac(_LOG5, 0, 0)
           dict(_ac(_LOG5, 5, 5)["state"], role="leader", voted_for=0, next_index=[6, 6, 6], match_index=[5, 5, 4])]
 
 
+# Nodes whose volatile state is far from fresh when they crash: a candidate with votes, a leader with its
+# indexes, a follower deposed from leader that still holds them.
+_STALE = [dict(_ac(_LOG5, 4, 3)["state"], term=3, role="candidate", voted_for=0, votes=[0, 2]),
+          dict(_ac(_LOG5, 5, 5)["state"], role="leader", voted_for=0, votes=[0, 1], next_index=[6, 6, 4],
+               match_index=[5, 5, 3]),
+          dict(_ac(_LOG5, 3, 3)["state"], term=3, next_index=[4, 4, 2], match_index=[3, 3, 1])]
+
+
 CONTRACTS = {c.name: c for c in [
     Contract(
         "apply_command", apply_command, draw=_draw_apply_command,
         domain="machines built from 0 to 40 commands of 1 to 5 clients on 1 to 4 keys; new requests, retries of "
                "any earlier request, no-ops, non-ASCII values",
-        rules=[Rule("`op` is one of 'get', 'put', 'append' or 'noop', else `ValueError`",
+        rules=[Rule("`op` is one of 'get', 'put', 'append' or 'noop', else `ValueError` (a command without `op` too)",
                     at=[{"command": _put("c0", 3)}, {"command": {"op": "noop"}}],
                     inside=[{"command": _get("c0", 3)}, {"command": _app("c0", 3)}],
-                    outside=[{"command": dict(_put("c0", 3), op="Put")}, {"command": dict(_put("c0", 3), op="cas")}]),
+                    outside=[{"command": dict(_put("c0", 3), op="Put")}, {"command": dict(_put("c0", 3), op="cas")},
+                             {"command": {k: v for k, v in _put("c0", 3).items() if k != "op"}},
+                             {"command": {}}]),
                boundary("a request whose `seq` is at most the client's last applied `seq` is a duplicate: the machine "
                         "is unchanged and the saved result is returned; a higher `seq` is applied",
                         at={"machine": _M, "command": _app("c0", 2)}, inside={"machine": _M, "command": _app("c0", 3)},
@@ -357,15 +379,21 @@ CONTRACTS = {c.name: c for c in [
                     _ac(_LOG5, 2, 0))]),
     Contract(
         "persistent_state", restarted_view, draw=lambda rng: {"state": _kv_state(rng)},
-        domain="nodes of every role in clusters of 1 to 7 with logs of 0 to 30 commands; checked through "
-               "`course.raftkv.restarted_kv(persistent_state, restart)` after catching up to the old commit index",
+        domain="nodes of every role in clusters of 1 to 7 with logs of 0 to 30 commands; each is crashed, restarted "
+               "from what `persistent_state` saved, and checked as `crash_and_restart(state)`: the restarted Raft "
+               "state, its `volatile` part (`votes`, `next_index`, `match_index`), what it `restarted_with` "
+               "(machine and `last_applied`), and its `machine` once applied up to the old commit index",
         rules=[edge("term, vote and log survive; the machine and `last_applied` survive together or are both rebuilt "
                     "(an empty machine at 0)", *({"state": s} for s in _CRASH))]),
     Contract(
         "restart", restarted_view, draw=lambda rng: {"state": _kv_state(rng)},
         domain="as for `persistent_state`: a restarted node is a follower with fresh volatile state",
         rules=[edge("a leader comes back a follower; after applying up to the old commit index its machine is the one "
-                    "it had (never an entry applied twice, never one lost)", *({"state": s} for s in _CRASH))]),
+                    "it had (never an entry applied twice, never one lost)", *({"state": s} for s in _CRASH)),
+               edge("volatile state is fresh, as `kv_initial_state(node_id, n)` gives it: `votes` [], `next_index` "
+                    "all 1, `match_index` all 0 (`commit_index` 0, or a saved one not above the old); `machine` and "
+                    "`last_applied` are an empty machine at 0, or the saved machine at its own `last_applied` (not "
+                    "the whole state restored with only the role reset)", *({"state": s} for s in _STALE))]),
     Contract(
         "needs_persist", needs_persist, draw=_draw_persist,
         domain="states of every role in clusters of 1 to 7 with logs of 0 to 30 entries, before and after one to "

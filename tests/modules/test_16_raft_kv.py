@@ -34,6 +34,10 @@ MUTANTS = {
         "apply_command", 'sessions[command["client"]] = {"seq": command["seq"], "result": result}',
         'sessions[command["client"]] = {"seq": command["seq"], "result": None}',
         frozenset({COMMAND}), "a retried get is answered None instead of the value it read"),
+    "missing_op_is_noop": Mutant(
+        "apply_command", 'if op == "noop":', 'if op in ("noop", None):', frozenset({COMMAND}),
+        "a command without an op is taken for a no-op instead of refused like an unknown op (only hidden cases see "
+        "it: the cluster never sends one)"),
     "apply_from_last_applied": Mutant(
         "apply_committed", 'range(state["last_applied"] + 1, state["commit_index"] + 1)',
         'range(max(state["last_applied"], 1), state["commit_index"] + 1)',
@@ -56,6 +60,26 @@ MUTANTS = {
         'last_applied=saved["last_applied"])', frozenset({PERSIST, ORDER}),
         "last_applied survives but the machine does not: every entry before it is lost (exercise 4's crash runs "
         "restart through it too)"),
+    "whole_state_restored": Mutant(
+        "persistence", '''    return {"term": state["term"], "voted_for": state["voted_for"], "log": list(state["log"]),
+            "machine": state["machine"], "last_applied": state["last_applied"]}
+    ### END SOLUTION
+
+
+def restart(saved, node_id, n):
+    """The state of node `node_id` (of `n`) restarting from `saved`: a follower; machine and last_applied consistent."""
+    ### BEGIN SOLUTION
+    state = kv_initial_state(node_id, n)
+''', '''    import copy
+    return copy.deepcopy(state)
+
+
+def restart(saved, node_id, n):
+    state = dict(saved, role="follower")
+''', frozenset({PERSIST}),
+        "saves the whole state and restores it with only the role reset: the machine and last_applied agree and no "
+        "run fails, but votes, next_index and match_index are not the fresh volatile state the text asks for (only "
+        "hidden cases see it)"),
     "vote_forgotten": Mutant(
         "persistence", 'voted_for=saved["voted_for"]', "voted_for=None", frozenset({PERSIST}),
         "module 06's mistake again: a node that voted, crashed and restarted votes again in the same term (the new "
@@ -156,6 +180,8 @@ ALTERNATIVE = {
 import copy
 
 def apply_command(machine, command):
+    if "op" not in command:
+        raise ValueError("a command needs an op")
     if command["op"] == "noop":
         return {"machine": machine, "result": None}
     if command["op"] not in {"get", "put", "append"}:
