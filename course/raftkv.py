@@ -296,6 +296,7 @@ class KVCluster(Cluster):
         self.learner_calls = 0
         self.machine_at: dict = {}      # last_applied -> (canonical machine, node) of the first node there
         self.result_at: dict = {}       # index -> (canonical result, node)
+        self.lives = [0] * self.n       # restarts of each node so far: a node may apply an index again after one
         self.apply_rows: list = []      # [t_ms, node, first index, last index] of every apply_committed call
         self.waiting: dict = {}         # (node, index) -> (client, seq, gen)
         self.reads: list = [[] for _ in range(n)]   # pending ReadIndex reads per node
@@ -358,16 +359,16 @@ class KVCluster(Cluster):
         self.apply_rows.append([self.now_ms, i, start + 1, s["commit_index"]])
         self._note(f"n{i} applied {start + 1}..{s['commit_index']}")
         for index, value in results:
-            first = self.result_at.setdefault(index, (_canonical(value), i))
+            first = self.result_at.setdefault(index, (_canonical(value), i, self.lives[i]))
             if first[0] != _canonical(value):
-                self._stop(f"state machines disagree: node {i} got result {value!r} at index {index}, node {first[1]} "
-                           f"got {json.loads(first[0])!r}", "violation")
+                self._stop(f"state machines disagree: node {i} got result {value!r} at index {index}, "
+                           f"{self._who(first, i)} got {json.loads(first[0])!r}", "violation")
                 return
-        first = self.machine_at.setdefault(new["last_applied"], (_canonical(new["machine"]), i))
+        first = self.machine_at.setdefault(new["last_applied"], (_canonical(new["machine"]), i, self.lives[i]))
         if first[0] != _canonical(new["machine"]):
             self._stop(f"state machines disagree: after index {new['last_applied']} node {i} holds "
-                       f"{_short(new['machine'])}, node {first[1]} held {_short(json.loads(first[0]))}: an entry "
-                       "applied twice, or one lost", "violation")
+                       f"{_short(new['machine'])}, {self._who(first, i)} held {_short(json.loads(first[0]))}: an "
+                       "entry applied twice, or one lost", "violation")
             return
         for index, value in results:
             waiter = self.waiting.pop((i, index), None)
@@ -404,7 +405,15 @@ class KVCluster(Cluster):
             return False
         return True
 
+    def _who(self, first: tuple, i: int) -> str:
+        """The node that first applied an index, named so that a node compared with itself says when."""
+        if first[1] != i:
+            return f"node {first[1]}"
+        return "the same node before its restart" if first[2] != self.lives[i] else "the same node earlier"
+
     def restart(self, i: int) -> None:
+        if not self.alive[i]:
+            self.lives[i] += 1
         if self.ordering and not self.alive[i]:
             if self.durable[i] is None:           # never saved: it comes back as a fresh node
                 self.durable[i] = self.handlers["persistent_state"](_plain(kv_initial_state(i, self.n)))

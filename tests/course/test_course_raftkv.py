@@ -73,6 +73,13 @@ def test_the_machine_check_fires_when_a_restarted_node_applies_twice():
     found = [run_kv(dict(NODE, persistent_state=keep, restart=back), "kv_crashes", seed) for seed in range(4)]
     assert any(r["violations"] and "state machines disagree" in r["violations"][0] for r in found), \
         [r["violations"] for r in found]
+    # A node compared with itself says so: "node 3 ..., the same node before its restart got ...", not "node 3".
+    own = [r["violations"][0] for r in found
+           if r["violations"] and "the same node before its restart" in r["violations"][0]]
+    assert own, [r["violations"][:1] for r in found]
+    for message in own:
+        node = message.split("disagree: node ")[1].split(" ")[0]
+        assert f"node {node} got" not in message.split("the same node")[1], message
 
 
 def test_a_function_that_changes_the_raft_state_or_raises_is_a_violation():
@@ -394,3 +401,20 @@ def test_two_changes_in_flight_show_two_disjoint_majorities():
 def test_a_learner_promoted_before_it_caught_up_is_caught():
     caught = [membership_judge(membership_run(_without("caught_up"), seed)) for seed in range(10)]
     assert any(c and "a learner counted as a voter before it caught up" in c for c in caught), caught
+
+
+def test_a_failing_apply_committed_case_names_the_paths_the_function_returns():
+    """The contract compares a cut-down state, but under the keys apply_committed returns: a wrong machine is
+    reported at result['state']['machine'], never at a key of a projection the learner never built."""
+    from autograde.verdict import VerdictFailure, check_contract
+
+    def one_short(state):
+        out = ref.apply_committed(dict(state, commit_index=max(state["last_applied"], state["commit_index"] - 1)))
+        out["state"]["commit_index"] = state["commit_index"]
+        out["state"]["last_applied"] = state["commit_index"]
+        return out
+    with pytest.raises(VerdictFailure) as failure:
+        check_contract(ref.viewed_apply_committed(one_short), ref.CONTRACTS["apply_committed"], seed=1622)
+    message = str(failure.value)
+    assert "result['state']['machine']" in message or "result['results']" in message, message
+    assert "'raft'" not in message, message
