@@ -110,9 +110,11 @@ def viewed_apply_committed(fn):
     return apply_committed
 
 
-def restarted_kv(persistent_state_fn, restart_fn):
+def restarted_kv(persistent_state_fn, restart_fn, volatile=True):
     """A node crashed in ``state`` and restarted from what was saved, then brought (by the reference apply
-    loop) to the commit index it had: its Raft view and the machine it then holds."""
+    loop) to the commit index it had: its Raft view and the machine it then holds. With ``volatile`` (restart's
+    contract), also its fresh volatile state and what it restarted with; without (persistent_state's contract,
+    which is about what survives), not: a stale volatile state is then reported under restart's rule."""
     def crash_and_restart(state):
         new = restart_fn(persistent_state_fn(state), state["id"], state["n"])
         view = project_state(new, restarted=True)
@@ -123,6 +125,9 @@ def restarted_kv(persistent_state_fn, restart_fn):
             view["last_applied"], view["machine"] = new.get("last_applied"), new.get("machine")
             return view
         fresh = kv_initial_state(state["id"], state["n"])
+        if not volatile:
+            view["machine"] = apply_committed(dict(new, commit_index=state["commit_index"]))["state"]["machine"]
+            return view
         view["volatile"] = {k: new.get(k) for k in ("votes", "next_index", "match_index")}
         kept = new["last_applied"] == state["last_applied"] and new["machine"] == state["machine"]
         rebuilt = new["last_applied"] == 0 and new["machine"] == fresh["machine"]
@@ -138,6 +143,7 @@ RESTARTED_WITH = "an empty machine at last_applied 0, or the saved machine at it
 
 
 restarted_view = restarted_kv(persistent_state, restart)
+saved_view = restarted_kv(persistent_state, restart, volatile=False)
 
 
 # --------------------------------------------------------------------------- random cases
@@ -378,22 +384,23 @@ CONTRACTS = {c.name: c for c in [
                edge("`results` lists [index, result] for each applied entry; a no-op's result is None",
                     _ac(_LOG5, 2, 0))]),
     Contract(
-        "persistent_state", restarted_view, draw=lambda rng: {"state": _kv_state(rng)},
+        "persistent_state", saved_view, draw=lambda rng: {"state": _kv_state(rng)},
         domain="nodes of every role in clusters of 1 to 7 with logs of 0 to 30 commands; each is crashed, restarted "
                "from what `persistent_state` saved, and checked as `crash_and_restart(state)`: the restarted Raft "
-               "state, its `volatile` part (`votes`, `next_index`, `match_index`), what it `restarted_with` "
-               "(machine and `last_applied`), and its `machine` once applied up to the old commit index",
+               "state and its `machine` once applied up to the old commit index (restart's cases also check its "
+               "`volatile` part, `votes`, `next_index`, `match_index`, and what it `restarted_with`: machine and "
+               "`last_applied`)",
         rules=[edge("term, vote and log survive; the machine and `last_applied` survive together or are both rebuilt "
                     "(an empty machine at 0)", *({"state": s} for s in _CRASH))]),
     Contract(
         "restart", restarted_view, draw=lambda rng: {"state": _kv_state(rng)},
         domain="as for `persistent_state`: a restarted node is a follower with fresh volatile state",
-        rules=[edge("a leader comes back a follower; after applying up to the old commit index its machine is the one "
-                    "it had (never an entry applied twice, never one lost)", *({"state": s} for s in _CRASH)),
-               edge("volatile state is fresh, as `kv_initial_state(node_id, n)` gives it: `votes` [], `next_index` "
+        rules=[edge("volatile state is fresh, as `kv_initial_state(node_id, n)` gives it: `votes` [], `next_index` "
                     "all 1, `match_index` all 0 (`commit_index` 0, or a saved one not above the old); `machine` and "
                     "`last_applied` are an empty machine at 0, or the saved machine at its own `last_applied` (not "
-                    "the whole state restored with only the role reset)", *({"state": s} for s in _STALE))]),
+                    "the whole state restored with only the role reset)", *({"state": s} for s in _STALE)),
+               edge("a leader comes back a follower; after applying up to the old commit index its machine is the one "
+                    "it had (never an entry applied twice, never one lost)", *({"state": s} for s in _CRASH))]),
     Contract(
         "needs_persist", needs_persist, draw=_draw_persist,
         domain="states of every role in clusters of 1 to 7 with logs of 0 to 30 entries, before and after one to "
