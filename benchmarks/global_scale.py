@@ -12,8 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograde.layout import source_notebook  # noqa: E402
+from solution_grading import print_solution_grading  # noqa: E402  (this folder)
 
 ASSIGNMENT = "14-global-scale"
 RTT = {"edge": 8, "shield": {"eu": 12, "us": 15, "ap": 25}, "origin": {"eu": 90, "us": 20, "ap": 160},
@@ -54,17 +52,7 @@ def main() -> None:
         print(f"simulate_cdn (reference), {n:>7,} requests: {seconds * 1000:8.1f} ms "
               f"({n / seconds / 1e6:.2f} M requests/s)")
 
-    from autograde.grading import grade_notebook
-
-    walls = []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        report = grade_notebook(source_notebook(ASSIGNMENT))
-        walls.append(time.perf_counter() - start)
-    load = os.getloadavg()[0]
-    print(f"grading the solution notebook: {report.score:g}/{report.max_score:g} points; wall "
-          f"{statistics.median(walls):.1f} s median (min {min(walls):.1f}) over {args.repeat} runs, "
-          f"1-minute load average {load:.1f} on {os.cpu_count()} CPUs")
+    print_solution_grading(ASSIGNMENT, args.repeat)
 
 
 if __name__ == "__main__":
