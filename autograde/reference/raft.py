@@ -418,10 +418,11 @@ PARTS = {
 }
 
 
-def scenario_runs(part: str, seed: int) -> list[tuple[str, int]]:
-    """The (scenario, seed) pairs of one part: every scenario on its own distinct seeds."""
+def scenario_runs(part: str, seed: int, parts: dict | None = None) -> list[tuple[str, int]]:
+    """The (scenario, seed) pairs of one part of ``parts`` (default: this module's ``PARTS``): every scenario
+    on its own distinct seeds."""
     runs, k = [], 0
-    for name, count in PARTS[part]:
+    for name, count in (PARTS if parts is None else parts)[part]:
         for _ in range(count):
             runs.append((name, 100 * seed + k))
             k += 1
