@@ -28,7 +28,7 @@ course: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadfile tests --durations=15
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider solutions
+	$(BIN)/python -m pytest -n auto --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider solutions
 	$(BIN)/python -m autograde check
 
 release: $(STAMP)
