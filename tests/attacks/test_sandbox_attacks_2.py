@@ -460,7 +460,12 @@ def test_a_course_file_holding_a_modules_answers_is_out_of_reach_while_that_modu
     sys.path.insert(0, str(REPO_ROOT / "tests"))
     from submissions import answer_sources, write_submission
 
-    import course.raftkv  # noqa: F401  (here, in the grader: writes its compiled copy, which the attack looks for)
+    import importlib.util
+    import py_compile
+
+    source_file = str(REPO_ROOT / "course" / "raftkv.py")  # its compiled copy, which the attack looks for, exists
+    py_compile.compile(source_file, cfile=importlib.util.cache_from_source(source_file), doraise=True)  # whatever
+    # PYTHONDONTWRITEBYTECODE says, so that without the hiding the attack would load it
     from autograde.grading import grade_notebook
     from autograde.layout import files_hidden_when_grading, source_notebook
 
